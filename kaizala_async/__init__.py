@@ -1,0 +1,2 @@
+from ._errors import *  # noqa
+from ._ratelimit import Rate, RateLimits

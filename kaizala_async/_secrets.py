@@ -1,0 +1,116 @@
+"""Secret values that never show themselves, and a logging filter that redacts them."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import weakref
+from typing import Final
+
+from ._constants import SECRET_HEADERS
+
+__all__ = ["REDACTED", "Secret", "SecretsFilter", "install_log_redaction"]
+
+REDACTED: Final = "***"
+
+
+class Secret:
+    """A string that is never shown by ``repr``, ``str`` or ``format``.
+
+    Call :meth:`reveal` at the one place that must send the value. Equality is constant-time.
+    """
+
+    __slots__ = ("__weakref__", "_value")
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        if not isinstance(value, str):
+            raise TypeError("a secret must be a string")
+        self._value = value
+        _KNOWN.add(self)
+
+    def reveal(self) -> str:
+        """The secret value itself. Never log or print it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({REDACTED!r})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("secrets are not picklable")
+
+
+#: Every live Secret, so the filter can scrub their values wherever they appear.
+_KNOWN: weakref.WeakSet[Secret] = weakref.WeakSet()
+
+_HEADER_RE = re.compile(
+    r"(?P<key>(?:" + "|".join(re.escape(h) for h in sorted(SECRET_HEADERS)) + r")['\"]?\s*[:=]\s*"
+    r"(?:b?['\"])?)(?:Bearer\s+)?(?P<value>[^\s'\",}\]]+)",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with known secret values and secret-header values replaced by ``***``."""
+    for secret in list(_KNOWN):
+        value = secret.reveal()
+        if len(value) >= 4 and value in text:
+            text = text.replace(value, REDACTED)
+    return _HEADER_RE.sub(lambda m: m.group("key") + REDACTED, text)
+
+
+class SecretsFilter(logging.Filter):
+    """Rewrites each record so no secret header value or known secret appears in it.
+
+    Installed on the ``kaizala_async``, ``httpx`` and ``httpcore`` loggers by every client;
+    add it to your own handlers too if you log requests yourself.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is the logging module's business, not ours
+            return True
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg = cleaned
+            record.args = None
+        return True
+
+
+_LOGGERS: Final = (
+    "kaizala_async",
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+)
+_FILTER: Final = SecretsFilter()
+
+
+def install_log_redaction() -> None:
+    """Attach the shared :class:`SecretsFilter` to the SDK's and httpx's loggers (idempotent)."""
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
