@@ -310,7 +310,7 @@ def test_precharge_delays_the_first_call_by_one_spacing() -> None:
 
     warm, cold = run_virtual(main)
     assert warm == pytest.approx(0.6)
-    assert cold == pytest.approx(0.0)
+    assert cold == pytest.approx(0.0, abs=1e-3)
 
 
 @pytest.mark.parametrize(
