@@ -76,7 +76,7 @@ RENEW_RETRY_MAX = 60.0
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("*.kaiza.la", "kaiza.la", "*.office.net")
 
 #: Header carrying the access token on every resource call (bare, no "Bearer ").
-ACCESS_TOKEN_HEADER = "accessToken"
+ACCESS_TOKEN_HEADER = "accessToken"  # noqa: S105 (a header name, not a secret)
 #: Headers whose values are secrets and are redacted from logs (compared case-insensitively).
 SECRET_HEADERS: frozenset[str] = frozenset(
     {"accesstoken", "refreshtoken", "applicationsecret", "authorization", "kz-callback-token"}

@@ -21,10 +21,11 @@ early) and the rejected call queues first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import weakref
 from collections import deque
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -44,7 +45,7 @@ __all__ = ["Rate", "RateLimiter", "RateLimits", "TenantDispatcher"]
 _EPS: Final = 1e-6
 
 
-def _check_rate(instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _check_rate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     del instance
     if attribute.name == "limit" and (not isinstance(value, int) or value < 1):
         raise ValidationError("limit", f"must be a positive whole number of calls, not {value!r}")
@@ -67,21 +68,23 @@ class Rate:
         return self.limit / self.period
 
 
-def _check_optional_rate(instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _check_optional_rate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     del instance
     if value is not None and not isinstance(value, Rate):
         raise ValidationError(attribute.name, f"must be a Rate or None, not {value!r}")
 
 
-def _check_jitter(instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _check_jitter(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     del instance, attribute
     if value is not None and (
         not isinstance(value, int | float) or not math.isfinite(value) or value < 0
     ):
-        raise ValidationError("jitter", f"must be None or a non-negative number of seconds, not {value!r}")
+        raise ValidationError(
+            "jitter", f"must be None or a non-negative number of seconds, not {value!r}"
+        )
 
 
-def _check_burst(instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _check_burst(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     del instance, attribute
     if not isinstance(value, int) or value < 1:
         raise ValidationError("burst", f"must be a positive whole number, not {value!r}")
@@ -104,7 +107,8 @@ class RateLimits:
     """
 
     connector: Rate | None = attrs.field(
-        default=Rate(DEFAULT_CONNECTOR_LIMIT, DEFAULT_CONNECTOR_PERIOD), validator=_check_optional_rate
+        default=Rate(DEFAULT_CONNECTOR_LIMIT, DEFAULT_CONNECTOR_PERIOD),
+        validator=_check_optional_rate,
     )
     tenant: Rate | None = attrs.field(
         default=Rate(DEFAULT_TENANT_LIMIT, DEFAULT_TENANT_PERIOD), validator=_check_optional_rate
@@ -131,7 +135,9 @@ class _Budget:
 
     __slots__ = ("_log", "burst", "limit", "pause_until", "spacing", "window")
 
-    def __init__(self, rate: Rate | None, *, jitter: float, burst: int, precharge: bool, now: float):
+    def __init__(
+        self, rate: Rate | None, *, jitter: float, burst: int, precharge: bool, now: float
+    ):
         self.pause_until = -math.inf
         if rate is None:
             self.limit = 0
@@ -230,10 +236,8 @@ class TenantDispatcher:
             return await future
         except asyncio.CancelledError:
             if not future.done() or future.cancelled():  # never granted: give the place up
-                try:
+                with contextlib.suppress(ValueError):
                     lane.queue.remove(future)
-                except ValueError:
-                    pass
                 self._dispatch()
             raise
 
@@ -305,7 +309,9 @@ class RateLimiter:
             shared = _REGISTRY.setdefault(loop, {})
             existing = shared.get(limits.tenant_key)
             if existing is None:
-                dispatcher = shared[limits.tenant_key] = TenantDispatcher(limits.tenant, limits, loop)
+                dispatcher = shared[limits.tenant_key] = TenantDispatcher(
+                    limits.tenant, limits, loop
+                )
             elif existing.rate != limits.tenant:
                 raise ValidationError(
                     "limits",

@@ -24,8 +24,6 @@ class Secret:
     __slots__ = ("__weakref__", "_value")
 
     def __init__(self, value: str) -> None:
-        if isinstance(value, Secret):
-            value = value.reveal()
         if not isinstance(value, str):
             raise TypeError("a secret must be a string")
         self._value = value

@@ -101,7 +101,11 @@ def server_times(s: Scenario, factory: Factory) -> list[list[float]]:
 def violations(times: Sequence[float], rate: Rate) -> list[tuple[float, float]]:
     """Pairs (t_i, t_{i+N}) closer than T: N + 1 calls inside one window of length T."""
     n, t = rate.limit, rate.period
-    return [(times[i], times[i + n]) for i in range(len(times) - n) if times[i + n] - times[i] < t - 1e-9]
+    return [
+        (times[i], times[i + n])
+        for i in range(len(times) - n)
+        if times[i + n] - times[i] < t - 1e-9
+    ]
 
 
 def all_violations(s: Scenario, factory: Factory) -> list[tuple[float, float]]:
@@ -187,7 +191,9 @@ def test_nesting_breaks_a_limit_in_either_order(order: str) -> None:
     assert all_violations(s, ours) == []
 
 
-def saturated_rate(connectors: int, connector: Rate, tenant: Rate, calls: int) -> tuple[float, list[float]]:
+def saturated_rate(
+    connectors: int, connector: Rate, tenant: Rate, calls: int
+) -> tuple[float, list[float]]:
     """Aggregate calls/s and per-connector calls/s when every connector always has work."""
     s = Scenario(
         connector=connector,
@@ -321,12 +327,16 @@ def test_precharge_delays_the_first_call_by_one_spacing() -> None:
         ({"connector": (100, 60)}, "connector"),
     ],
 )
-def test_bad_limits_are_rejected_with_the_argument_named(kwargs: dict[str, object], argument: str) -> None:
+def test_bad_limits_are_rejected_with_the_argument_named(
+    kwargs: dict[str, object], argument: str
+) -> None:
     with pytest.raises(ValidationError, match=argument):
         RateLimits(**kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("limit", "period"), [(0, 60.0), (100, 0.0), (100, float("inf")), (1.5, 60.0)])
+@pytest.mark.parametrize(
+    ("limit", "period"), [(0, 60.0), (100, 0.0), (100, float("inf")), (1.5, 60.0)]
+)
 def test_bad_rates_are_rejected(limit: int, period: float) -> None:
     with pytest.raises(ValidationError):
         Rate(limit, period)

@@ -1,0 +1,436 @@
+"""Credentials, token storage, the token manager and the PIN login flow (DESIGN §5).
+
+PIN -> refresh token (A1, A2); refresh token -> access token + endpointUrl (A3). The manager keeps
+one access token, renews it in the background before it expires (callers never wait for that),
+refreshes at most once at a time, adopts rotated refresh tokens and saves them through a
+:class:`TokenStore`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import stat
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import anyio
+import attrs
+
+from ._constants import (
+    RENEW_FRACTION,
+    RENEW_MARGIN,
+    RENEW_RETRY_MAX,
+    RENEW_RETRY_MIN,
+    TOKEN_EXPIRY_SKEW,
+)
+from ._converter import structure
+from ._errors import AuthenticationError, KaizalaError, ValidationError
+from ._http import parse_retry_after
+from ._secrets import Secret
+
+__all__ = [
+    "AccessTokenResponse",
+    "Credentials",
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "PinLogin",
+    "StoredTokens",
+    "TokenManager",
+    "TokenStore",
+    "validate_mobile_number",
+]
+
+log = logging.getLogger("kaizala_async.auth")
+
+_MOBILE_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def validate_mobile_number(value: object, argument: str = "mobile_number") -> str:
+    """A mobile number in E.164: ``+``, country code and number, 7 to 15 digits, no spaces."""
+    if not isinstance(value, str) or not _MOBILE_RE.match(value):
+        shown = value if isinstance(value, str) and len(value) <= 32 else type(value).__name__
+        raise ValidationError(
+            argument, f"must be an E.164 number such as '+911234567890', not {shown!r}"
+        )
+    return value
+
+
+def _non_empty(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    del instance
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(attribute.name, "must be a non-empty string")
+
+
+def _secret(value: object) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        # The value itself is never echoed: it is a secret.
+        raise ValidationError("credentials", "secrets must be non-empty strings")
+    return Secret(value)
+
+
+def _optional_secret(value: object) -> Secret | None:
+    return None if value is None else _secret(value)
+
+
+@attrs.frozen
+class Credentials:
+    """A connector's id and secret, and (optionally) a refresh token.
+
+    The refresh token may be left out when a :class:`TokenStore` already holds one (for example
+    after ``kaizala login``). Secrets are kept as :class:`Secret` and never shown in a repr.
+    """
+
+    application_id: str = attrs.field(validator=_non_empty)
+    application_secret: Secret = attrs.field(converter=_secret, repr=False)
+    refresh_token: Secret | None = attrs.field(default=None, converter=_optional_secret, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class AccessTokenResponse:
+    """The answer of A3 (``GET /v1/accessToken``)."""
+
+    access_token: Secret = attrs.field(repr=False)
+    endpoint_url: str
+    access_token_expiry: datetime
+    refresh_token: str | None = attrs.field(default=None, repr=False)
+    scope: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PinLogin:
+    """The answer of A2 (``POST /v1/loginWithPinAndApplicationId``)."""
+
+    refresh_token: Secret = attrs.field(repr=False)
+    granted_scope: str = ""
+    refresh_token_expiry: datetime | None = None
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """``granted_scope`` split into its comma-separated scopes."""
+        return tuple(s.strip() for s in self.granted_scope.split(",") if s.strip())
+
+
+@attrs.frozen(kw_only=True)
+class StoredTokens:
+    """What a :class:`TokenStore` keeps between runs.
+
+    ``origin`` fingerprints the refresh token the chain started from, so that a store is not
+    preferred over a newer refresh token the user passes in :class:`Credentials`.
+    """
+
+    application_id: str
+    refresh_token: Secret = attrs.field(repr=False)
+    endpoint_url: str | None = None
+    origin: str = ""
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where the refresh token (rotated every ~328 days) and the endpoint URL are kept."""
+
+    async def load(self, application_id: str) -> StoredTokens | None:
+        """The tokens saved for ``application_id``, or ``None``."""
+        ...
+
+    async def save(self, tokens: StoredTokens) -> None:
+        """Save ``tokens``, replacing what was there, atomically."""
+        ...
+
+
+class MemoryTokenStore:
+    """A :class:`TokenStore` in memory (tests; processes that get tokens some other way)."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, StoredTokens] = {}
+        self.saves = 0
+
+    async def load(self, application_id: str) -> StoredTokens | None:
+        return self._data.get(application_id)
+
+    async def save(self, tokens: StoredTokens) -> None:
+        self._data[tokens.application_id] = tokens
+        self.saves += 1
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore(entries={len(self._data)})"
+
+
+class FileTokenStore:
+    """A :class:`TokenStore` in a JSON file readable by its owner only (mode 0600).
+
+    Every save writes a new file beside the old one and renames it over (atomic on POSIX), after
+    an fsync, so a crash leaves either the old tokens or the new ones, never half of each. A file
+    found with looser permissions is tightened and the fact logged.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser()
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({str(self.path)!r})"
+
+    async def load(self, application_id: str) -> StoredTokens | None:
+        return await anyio.to_thread.run_sync(self._load, application_id)
+
+    async def save(self, tokens: StoredTokens) -> None:
+        await anyio.to_thread.run_sync(self._save, tokens)
+
+    def _read_all(self) -> dict[str, Any]:
+        try:
+            with self.path.open("rb") as handle:
+                mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+                if mode & 0o077:
+                    os.chmod(self.path, 0o600)
+                    log.warning("token file %s was readable by others; set to 0600", self.path)
+                data = json.loads(handle.read() or b"{}")
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise KaizalaError(
+                f"cannot read the token file {self.path}: {type(exc).__name__}"
+            ) from None
+        return data if isinstance(data, dict) else {}
+
+    def _load(self, application_id: str) -> StoredTokens | None:
+        entry = self._read_all().get(application_id)
+        if not isinstance(entry, dict) or not entry.get("refreshToken"):
+            return None
+        return StoredTokens(
+            application_id=application_id,
+            refresh_token=Secret(str(entry["refreshToken"])),
+            endpoint_url=entry.get("endpointUrl") or None,
+            origin=str(entry.get("origin", "")),
+        )
+
+    def _save(self, tokens: StoredTokens) -> None:
+        data = self._read_all()
+        data[tokens.application_id] = {
+            "refreshToken": tokens.refresh_token.reveal(),
+            "endpointUrl": tokens.endpoint_url,
+            "origin": tokens.origin,
+        }
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=2)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _fingerprint(token: Secret) -> str:
+    return hashlib.sha256(token.reveal().encode()).hexdigest()[:32]
+
+
+#: Fetches A3: returns the JSON body and the response's ``Date`` header.
+FetchAccessToken = Callable[[Secret], Awaitable[tuple[object, str | None]]]
+
+
+@attrs.define
+class _Current:
+    access_token: Secret = attrs.field(repr=False)
+    endpoint_url: str
+    expires_at: float  # loop time
+    lifetime: float  # seconds
+
+    @property
+    def renew_at(self) -> float:
+        return self.expires_at - min(RENEW_MARGIN, RENEW_FRACTION * self.lifetime)
+
+    @property
+    def stale_at(self) -> float:
+        return self.expires_at - min(TOKEN_EXPIRY_SKEW, 0.1 * self.lifetime)
+
+
+class TokenManager:
+    """Holds the current access token and endpoint; renews in the background; single-flight."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        fetch: FetchAccessToken,
+        store: TokenStore | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._credentials = credentials
+        self._fetch = fetch
+        self._store = store
+        self._wall = wall_clock
+        self._refresh_token = credentials.refresh_token
+        self._origin = _fingerprint(credentials.refresh_token) if credentials.refresh_token else ""
+        self._stored_endpoint: str | None = None
+        self._current: _Current | None = None
+        self._lock = asyncio.Lock()
+        self.refreshes = 0  # successful A3 calls
+        self.rotations = 0  # refresh tokens replaced
+
+    def __repr__(self) -> str:
+        state = "no token" if self._current is None else f"endpoint={self._current.endpoint_url!r}"
+        return f"<TokenManager {self._credentials.application_id!r} {state}>"
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self._current.endpoint_url if self._current else self._stored_endpoint
+
+    async def load(self) -> None:
+        """Adopt what the store holds, unless the credentials carry a newer refresh token."""
+        if self._store is None:
+            if self._refresh_token is None:
+                raise ValidationError(
+                    "credentials", "no refresh_token given and no token_store to load one from"
+                )
+            return
+        stored = await self._store.load(self._credentials.application_id)
+        if stored is not None and (self._refresh_token is None or stored.origin == self._origin):
+            self._refresh_token = stored.refresh_token
+            self._origin = stored.origin
+            self._stored_endpoint = stored.endpoint_url
+        if self._refresh_token is None:
+            raise ValidationError(
+                "credentials",
+                f"no refresh_token given and none stored for {self._credentials.application_id!r}",
+            )
+
+    def _loop_time(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def access(self) -> tuple[Secret, str]:
+        """A valid access token and the endpoint base. Waits only if the token has expired."""
+        current = self._current
+        if current is not None and self._loop_time() < current.stale_at:
+            return current.access_token, current.endpoint_url
+        current = await self.refresh(stale=current.access_token if current else None)
+        return current.access_token, current.endpoint_url
+
+    async def refresh(self, *, stale: Secret | None) -> _Current:
+        """Get a new access token unless someone already replaced ``stale`` (single flight)."""
+        async with self._lock:
+            current = self._current
+            if (
+                current is not None
+                and (stale is None or current.access_token != stale)
+                and self._loop_time() < current.stale_at
+            ):
+                return current
+            return await self._refresh_locked()
+
+    async def _refresh_locked(self) -> _Current:
+        refresh_token = self._refresh_token
+        assert refresh_token is not None  # load() guarantees it
+        body, date = await self._fetch(refresh_token)
+        try:
+            answer = structure(body, AccessTokenResponse)
+        except Exception:
+            raise AuthenticationError(
+                200, "BadTokenResponse", "the token service answered without a usable access token"
+            ) from None
+        now_loop, now_wall = self._loop_time(), self._wall()
+        reference = now_wall
+        if date:
+            server_now = parse_retry_after(
+                date, now=0.0
+            )  # an HTTP date read as seconds since epoch
+            if server_now:
+                reference = server_now
+        lifetime = answer.access_token_expiry.timestamp() - reference
+        if lifetime <= 0:
+            raise AuthenticationError(
+                200,
+                "ExpiredTokenIssued",
+                "the token service issued an already expired access token",
+            )
+        # The token service is the authority on the endpoint: a fresh endpointUrl replaces both
+        # a stored one and an earlier 308 move.
+        self._current = _Current(
+            access_token=answer.access_token,
+            endpoint_url=answer.endpoint_url,
+            expires_at=now_loop + lifetime,
+            lifetime=lifetime,
+        )
+        self._stored_endpoint = None
+        self.refreshes += 1
+        rotated = answer.refresh_token
+        if rotated:  # absent, null and "" all mean "no rotation" (SPEC inconsistency 49)
+            self._refresh_token = Secret(rotated)
+            self.rotations += 1
+            log.info("refresh token rotated for connector %s", self._credentials.application_id)
+            await self._save()
+        elif self._store is not None and self.refreshes == 1:
+            await self._save()
+        return self._current
+
+    async def move_endpoint(self, base: str) -> None:
+        """A 308 moved the endpoint: use ``base`` from now on and save it with the tokens."""
+        if self._current is not None:
+            if self._current.endpoint_url == base:
+                return
+            self._current.endpoint_url = base
+        else:
+            self._stored_endpoint = base
+        log.info("endpoint moved to %s", base)
+        await self._save()
+
+    async def _save(self) -> None:
+        if self._store is None or self._refresh_token is None:
+            return
+        await self._store.save(
+            StoredTokens(
+                application_id=self._credentials.application_id,
+                refresh_token=self._refresh_token,
+                endpoint_url=self.endpoint_url,
+                origin=self._origin,
+            )
+        )
+
+    async def run_renewal(self) -> None:
+        """Renew the access token before it expires, forever (run in the client's task group)."""
+        failures = 0
+        while True:
+            current = self._current
+            if current is None:
+                await self.refresh(stale=None)
+                continue
+            delay = current.renew_at - self._loop_time()
+            if delay > 0:
+                await anyio.sleep(delay)
+            if self._current is not current:  # someone refreshed meanwhile (a 401)
+                continue
+            try:
+                async with self._lock:
+                    if self._current is current:
+                        await self._refresh_locked()
+                failures = 0
+            except (KaizalaError, OSError) as exc:
+                failures += 1
+                backoff = min(RENEW_RETRY_MAX, RENEW_RETRY_MIN * 2 ** (failures - 1))
+                remaining = current.expires_at - self._loop_time()
+                log.warning(
+                    "access token renewal failed (%s); retrying in %.1f s",
+                    type(exc).__name__,
+                    backoff,
+                )
+                await anyio.sleep(min(backoff * random.uniform(0.5, 1.0), max(remaining, backoff)))

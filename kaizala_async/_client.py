@@ -1,0 +1,240 @@
+"""KaizalaClient: the async context manager that owns the transport, the tokens and the limits."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, Self
+
+import anyio
+import httpx
+
+from ._auth import Credentials, TokenManager, TokenStore
+from ._constants import (
+    API_ROOT,
+    DEFAULT_ALLOWED_HOSTS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    MAX_RETRY_AFTER,
+    USER_AGENT,
+)
+from ._errors import ValidationError
+from ._http import HostPolicy
+from ._ratelimit import RateLimiter, RateLimits
+from ._secrets import Secret, install_log_redaction
+from ._transport import Call, Transport, TransportStats
+
+__all__ = ["KaizalaClient"]
+
+log = logging.getLogger("kaizala_async.client")
+
+
+def _origin(url: str) -> str:
+    parsed = httpx.URL(url)
+    if parsed.scheme not in {"http", "https"} or not parsed.host:
+        raise ValidationError("api_root", f"must be an http(s) URL, not {url!r}")
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+class KaizalaClient:
+    """An asyncio client for the Kaizala connector API.
+
+    Use it as an async context manager. Entering it fetches the first access token (so bad
+    credentials fail here, not on the first call) and starts the background renewal; leaving it
+    stops that task and closes every connection::
+
+        async with KaizalaClient(Credentials(app_id, secret, refresh_token)) as client:
+            response = await client.request("GET", "/groups")
+
+    * ``api_root``: the token service (default ``https://api.kaiza.la``). Its origin is trusted:
+      the access token may be sent to it as well as to ``allowed_hosts``.
+    * ``limits``: client-side pacing (default 100/min per connector, 300/min per tenant).
+    * ``timeout``: seconds to wait for each answer (default 60), overridable per call.
+    * ``transport``: any ``httpx.AsyncBaseTransport`` (the emulator's, a ``MockTransport``, respx).
+    * ``token_store``: where rotated refresh tokens and endpoint moves are saved.
+    * ``allowed_hosts``: where the endpoint may live and move to (https; ``*.kaiza.la``,
+      ``*.office.net`` by default). Entries may be full origins such as ``http://127.0.0.1:8080``.
+    * ``max_retries``: retries of connection failures (before sending, or after for idempotent
+      calls) and of 5xx answers to idempotent calls.
+    * ``max_retry_after``: a 429 asking for a longer wait raises :class:`ThrottledError`.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        api_root: str = API_ROOT,
+        limits: RateLimits | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        token_store: TokenStore | None = None,
+        allowed_hosts: Iterable[str] = DEFAULT_ALLOWED_HOSTS,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_after: float = MAX_RETRY_AFTER,
+    ) -> None:
+        if not isinstance(credentials, Credentials):
+            raise ValidationError("credentials", "must be a kaizala_async.Credentials")
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValidationError(
+                "timeout", f"must be a positive number of seconds, not {timeout!r}"
+            )
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise ValidationError(
+                "max_retries", f"must be a non-negative whole number, not {max_retries!r}"
+            )
+        if isinstance(allowed_hosts, str):
+            raise ValidationError(
+                "allowed_hosts", "must be a collection of host patterns, not one string"
+            )
+        self._credentials = credentials
+        self._api_root = api_root.rstrip("/")
+        self._policy = HostPolicy.build(allowed_hosts, _origin(api_root))
+        self._limits = limits if limits is not None else RateLimits()
+        self._timeout = float(timeout)
+        self._http_transport = transport
+        self._store = token_store
+        self._max_retries = max_retries
+        self._max_retry_after = max_retry_after
+        self._limiter = RateLimiter(self._limits)
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._transport: Transport | None = None
+        self._tokens: TokenManager | None = None
+        self._used = False
+
+    def __repr__(self) -> str:
+        state = "open" if self._transport is not None else "closed"
+        return f"<KaizalaClient {self._credentials.application_id!r} {state} endpoint={self.endpoint_url!r}>"
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._credentials
+
+    @property
+    def limits(self) -> RateLimits:
+        return self._limits
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The current endpoint base (from the token service, or moved by a 308)."""
+        return self._tokens.endpoint_url if self._tokens else None
+
+    @property
+    def stats(self) -> TransportStats:
+        """What the pipeline did so far: attempts, 429s, moves, retries."""
+        return self._require().stats
+
+    @property
+    def token_refreshes(self) -> int:
+        """How many access tokens were fetched (first one included)."""
+        return self._tokens.refreshes if self._tokens else 0
+
+    async def __aenter__(self) -> Self:
+        if self._used:
+            raise RuntimeError("a KaizalaClient can be entered once; create a new one")
+        self._used = True
+        install_log_redaction()
+        async with contextlib.AsyncExitStack() as stack:
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=self._http_transport,
+                    timeout=self._timeout,
+                    follow_redirects=False,  # 308s are ours: the token must not follow blindly
+                    headers={"User-Agent": USER_AGENT},
+                )
+            )
+            self._limiter.open()
+            stack.callback(self._limiter.close)
+            tokens = TokenManager(
+                self._credentials, fetch=self._fetch_access_token, store=self._store
+            )
+            self._tokens = tokens
+            self._transport = Transport(
+                http,
+                api_root=self._api_root,
+                policy=self._policy,
+                limiter=self._limiter,
+                tokens=tokens,
+                timeout=self._timeout,
+                max_retries=self._max_retries,
+                max_retry_after=self._max_retry_after,
+            )
+            stack.callback(self._forget)
+            await tokens.load()
+            await tokens.access()
+            group = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(group.cancel_scope.cancel)  # runs first on exit: stop renewal
+            group.start_soon(tokens.run_renewal, name="kaizala-token-renewal")
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+    def _forget(self) -> None:
+        self._transport = None
+
+    def _require(self) -> Transport:
+        if self._transport is None:
+            raise RuntimeError("use the client inside `async with KaizalaClient(...) as client:`")
+        return self._transport
+
+    async def _fetch_access_token(self, refresh_token: Secret) -> tuple[object, str | None]:
+        response = await self._require().send(
+            Call(
+                method="GET",
+                path="/accessToken",
+                base="api",
+                idempotent=True,
+                secret_headers={
+                    "applicationId": Secret(self._credentials.application_id),
+                    "applicationSecret": self._credentials.application_secret,
+                    "refreshToken": refresh_token,
+                },
+            )
+        )
+        return response.json(), response.headers.get("date")
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        timeout: float | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """Call any resource endpoint: ``path`` is relative to ``{endpointUrl}/v1``.
+
+        The call goes through the whole pipeline (token, pacing, 308, 429, one refresh on an
+        invalid token). Returns the 2xx ``httpx.Response``; raises a :class:`KaizalaError`.
+        ``idempotent=True`` lets a POST be retried after a failure past sending.
+        """
+        if not isinstance(method, str) or method.upper() not in {
+            "GET",
+            "POST",
+            "PUT",
+            "DELETE",
+            "PATCH",
+        }:
+            raise ValidationError("method", f"must be an HTTP method, not {method!r}")
+        if not isinstance(path, str) or not path.startswith("/") or path.startswith("/v1/"):
+            raise ValidationError("path", f"must start with '/' and leave out '/v1', not {path!r}")
+        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+            raise ValidationError(
+                "timeout", f"must be a positive number of seconds, not {timeout!r}"
+            )
+        return await self._require().send(
+            Call(
+                method=method.upper(),
+                path=path,
+                json=json,
+                params=params,
+                timeout=timeout,
+                idempotent=idempotent,
+            )
+        )

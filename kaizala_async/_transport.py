@@ -1,0 +1,285 @@
+"""The one request pipeline (DESIGN §1): token, pacing, send, then 308 / 429 / 401 / retries.
+
+Resource modules describe a call as a :class:`Call`; :meth:`Transport.send` runs it. Nothing here
+knows any endpoint, and nothing in the resource modules knows HTTP, retries or limits.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import anyio
+import attrs
+import httpx
+
+from ._auth import TokenManager
+from ._constants import (
+    ACCESS_TOKEN_HEADER,
+    CONNECTION_RETRY_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_AFTER,
+    DEFAULT_TIMEOUT,
+    MAX_RETRY_AFTER,
+    MAX_THROTTLE_RETRIES,
+)
+from ._errors import (
+    EndpointMovedError,
+    RequestTimeoutError,
+    ThrottledError,
+    TransportError,
+)
+from ._http import (
+    IDEMPOTENT_METHODS,
+    HostPolicy,
+    base_from_location,
+    error_fields,
+    error_from_response,
+    is_invalid_token,
+    join_url,
+    parse_retry_after,
+)
+from ._ratelimit import RateLimiter
+from ._secrets import Secret
+
+__all__ = ["Call", "Transport", "TransportStats"]
+
+log = logging.getLogger("kaizala_async.transport")
+
+#: Failures that happen before the request leaves this process: always safe to retry.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+@attrs.frozen(kw_only=True)
+class Call:
+    """One API call, described. ``base="api"`` calls go to the token service root without a token."""
+
+    method: str
+    path: str
+    base: Literal["endpoint", "api"] = "endpoint"
+    json: Any = None
+    params: Mapping[str, str | int] | None = None
+    files: Any = None
+    secret_headers: Mapping[str, Secret] | None = attrs.field(default=None, repr=False)
+    timeout: float | None = None
+    #: Retry failures after sending (5xx, lost connections)? Default: by HTTP method.
+    idempotent: bool | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.base == "endpoint"
+
+    @property
+    def retry_after_send(self) -> bool:
+        return self.idempotent if self.idempotent is not None else self.method in IDEMPOTENT_METHODS
+
+
+@attrs.define
+class TransportStats:
+    """Counters of what the pipeline did (for tests, benchmarks and monitoring)."""
+
+    attempts: int = 0  # requests handed to httpx (including ones that failed to connect)
+    throttled: int = 0  # 429 answers received
+    moved: int = 0  # 308 moves followed
+    refreshed_on_401: int = 0  # one-off refreshes forced by an invalid-token answer
+    connection_retries: int = 0
+    server_error_retries: int = 0
+
+
+class Transport:
+    """Runs :class:`Call` s through the pipeline over one ``httpx.AsyncClient``."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_root: str,
+        policy: HostPolicy,
+        limiter: RateLimiter | None = None,
+        tokens: TokenManager | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_after: float = MAX_RETRY_AFTER,
+        max_throttle_retries: int = MAX_THROTTLE_RETRIES,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.http = http
+        self.api_root = api_root.rstrip("/")
+        self.policy = policy
+        self.limiter = limiter
+        self.tokens = tokens
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_retry_after = max_retry_after
+        self.max_throttle_retries = max_throttle_retries
+        self._wall = wall_clock
+        self.stats = TransportStats()
+
+    async def send(self, call: Call) -> httpx.Response:
+        """Run ``call``; return its 2xx response (body read) or raise a :class:`KaizalaError`."""
+        throttled = retries = 0
+        moved = refreshed = first = False
+        while True:
+            token: Secret | None = None
+            if call.authenticated:
+                if self.tokens is None:
+                    raise RuntimeError("this transport has no token manager")
+                token, base = await self.tokens.access()
+                url = join_url(base, call.path)
+                if not self.policy.allows(url):
+                    raise EndpointMovedError(
+                        base, "the endpoint is not on the allowed hosts; the token was not sent"
+                    )
+            else:
+                base = self.api_root
+                url = join_url(base, call.path)
+            if self.limiter is not None:
+                await self.limiter.acquire(first=first)
+            first = False
+            request = self.http.build_request(
+                call.method,
+                url,
+                params=call.params,
+                json=call.json,
+                files=call.files,
+                headers=_headers(call, token),
+                timeout=call.timeout if call.timeout is not None else self.timeout,
+            )
+            try:
+                response = await self.http.send(request)
+                await response.aread()
+            except _NOT_SENT as exc:
+                if retries < self.max_retries:
+                    retries += 1
+                    self.stats.connection_retries += 1
+                    await self._backoff(retries)
+                    continue
+                raise TransportError(
+                    f"could not connect: {type(exc).__name__}",
+                    method=call.method,
+                    url=url,
+                    request_sent=False,
+                ) from None
+            except httpx.TimeoutException as exc:
+                raise RequestTimeoutError(
+                    f"no answer in time: {type(exc).__name__}",
+                    method=call.method,
+                    url=url,
+                    request_sent=True,
+                ) from None
+            except httpx.TransportError as exc:
+                if call.retry_after_send and retries < self.max_retries:
+                    retries += 1
+                    self.stats.connection_retries += 1
+                    await self._backoff(retries)
+                    continue
+                raise TransportError(
+                    f"connection failed: {type(exc).__name__}",
+                    method=call.method,
+                    url=url,
+                    request_sent=True,
+                ) from None
+            finally:
+                self.stats.attempts += 1
+
+            status = response.status_code
+            log.debug("%s %s -> %d", call.method, url, status)
+            if 200 <= status < 300:
+                return response
+            body = _json_or_none(response)
+
+            if status == 308:
+                self._follow_move(call, response, base, url, already_moved=moved)
+                assert self.tokens is not None
+                await self.tokens.move_endpoint(
+                    base_from_location(response.headers["location"], base)
+                )
+                self.stats.moved += 1
+                moved = True
+                continue
+
+            if status == 429:
+                throttled += 1
+                self.stats.throttled += 1
+                wait = parse_retry_after(
+                    response.headers.get("retry-after"),
+                    now=self._wall(),
+                    date=response.headers.get("date"),
+                )
+                if wait is None:
+                    wait = DEFAULT_RETRY_AFTER * 2 ** (throttled - 1)
+                if wait > self.max_retry_after or throttled > self.max_throttle_retries:
+                    code, message, category = error_fields(body)
+                    raise ThrottledError(
+                        wait,
+                        attempts=throttled,
+                        code=code,
+                        message=message,
+                        category=category,
+                        method=call.method,
+                        url=url,
+                    )
+                log.info("throttled (429); pausing the tenant for %.2f s", wait)
+                if self.limiter is not None:
+                    self.limiter.pause(wait)
+                    first = True  # the rejected call goes first when the pause ends
+                else:
+                    await anyio.sleep(wait)
+                continue
+
+            if call.authenticated and not refreshed and is_invalid_token(status, body):
+                assert self.tokens is not None
+                refreshed = True
+                self.stats.refreshed_on_401 += 1
+                await self.tokens.refresh(stale=token)
+                continue
+
+            if status >= 500 and call.retry_after_send and retries < self.max_retries:
+                retries += 1
+                self.stats.server_error_retries += 1
+                await self._backoff(retries)
+                continue
+
+            raise error_from_response(status, body, method=call.method, url=url)
+
+    def _follow_move(
+        self, call: Call, response: httpx.Response, base: str, url: str, *, already_moved: bool
+    ) -> None:
+        location = response.headers.get("location", "").strip()
+        kwargs = {"method": call.method, "url": url}
+        if not location:
+            raise EndpointMovedError("", "308 without a Location header", **kwargs)
+        if not call.authenticated:
+            raise EndpointMovedError(location, "the token service answered 308", **kwargs)
+        if already_moved:
+            raise EndpointMovedError(
+                location, "the endpoint moved again on the resent request", **kwargs
+            )
+        new_base = base_from_location(location, base)
+        if not self.policy.allows(join_url(new_base, "")):
+            raise EndpointMovedError(
+                location, "refused to move to a host outside the allowed hosts", **kwargs
+            )
+
+    async def _backoff(self, attempt: int) -> None:
+        await anyio.sleep(random.uniform(0, CONNECTION_RETRY_BACKOFF * 2 ** (attempt - 1)))
+
+
+def _headers(call: Call, token: Secret | None) -> dict[str, str]:
+    # Built and handed to httpx in one expression: no local of ours holds a revealed secret.
+    headers = {"Accept": "application/json"}
+    if token is not None:
+        headers[ACCESS_TOKEN_HEADER] = token.reveal()
+    if call.secret_headers:
+        headers.update({name: value.reveal() for name, value in call.secret_headers.items()})
+    return headers
+
+
+def _json_or_none(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
