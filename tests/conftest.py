@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from kaizala_async import Credentials, KaizalaClient, RateLimits
+
+from .fake_service import APP_ID, APP_SECRET, REFRESH, FakeKaizala
+
+
+@pytest.fixture
+def fake() -> FakeKaizala:
+    return FakeKaizala()
+
+
+def make_client(fake: FakeKaizala, **kwargs: object) -> KaizalaClient:
+    """A client wired to the fake through httpx's in-process ASGI transport."""
+    options: dict[str, object] = {
+        "api_root": "https://api.kaiza.la",
+        "transport": httpx.ASGITransport(app=fake),
+        "limits": RateLimits.unlimited(),
+    }
+    options.update(kwargs)
+    credentials = options.pop("credentials", Credentials(APP_ID, APP_SECRET, REFRESH))
+    return KaizalaClient(credentials, **options)  # type: ignore[arg-type]
