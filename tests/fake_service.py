@@ -78,7 +78,9 @@ class FakeKaizala:
         self.calls.append(seen)
         status, extra, payload = await self.handle(seen, now)
         raw = b"" if payload is None else json.dumps(payload).encode()
-        head = [(b"content-type", b"application/json")] + [(k.encode(), v.encode()) for k, v in extra.items()]
+        head = [(b"content-type", b"application/json")] + [
+            (k.encode(), v.encode()) for k, v in extra.items()
+        ]
         await send({"type": "http.response.start", "status": status, "headers": head})
         await send({"type": "http.response.body", "body": raw})
 
@@ -94,16 +96,32 @@ class FakeKaizala:
                 return 401, {}, {"message": "bad pin", "errorCode": "Unauthenticated"}
             token = f"refresh-from-pin-{next(self._ids)}"
             self.valid_refresh.add(token)
-            return 200, {}, {"refreshToken": token, "grantedScope": "groupinfo.read,textmessage.read",
-                             "refreshTokenExpiry": int((time.time() + 365 * 86400) * 1000)}
+            return (
+                200,
+                {},
+                {
+                    "refreshToken": token,
+                    "grantedScope": "groupinfo.read,textmessage.read",
+                    "refreshTokenExpiry": int((time.time() + 365 * 86400) * 1000),
+                },
+            )
         if path == "/v1/accessToken":
             self.token_calls += 1
             h = seen.headers
-            if h.get("applicationid") != APP_ID or h.get("applicationsecret") != APP_SECRET or h.get(
-                "refreshtoken"
-            ) not in self.valid_refresh:
-                return 401, {}, {"message": "Dont have correct applicationId and secret in header!",
-                                 "errorCode": "Unauthenticated", "errorCategoryKey": "AuthException"}
+            if (
+                h.get("applicationid") != APP_ID
+                or h.get("applicationsecret") != APP_SECRET
+                or h.get("refreshtoken") not in self.valid_refresh
+            ):
+                return (
+                    401,
+                    {},
+                    {
+                        "message": "Dont have correct applicationId and secret in header!",
+                        "errorCode": "Unauthenticated",
+                        "errorCategoryKey": "AuthException",
+                    },
+                )
             if self.token_latency:
                 await asyncio.sleep(self.token_latency)
                 now = asyncio.get_running_loop().time()
@@ -127,20 +145,34 @@ class FakeKaizala:
         if expiry is None or now >= expiry or self.reject_tokens:
             if expiry is not None:
                 self.expired_uses += 1
-            return 401, {}, {"message": "Invalid token. Failure reason:Token validation failed due to unknown reason!",
-                             "errorCode": "InvalidToken", "errorCategoryKey": "AuthException"}
+            return (
+                401,
+                {},
+                {
+                    "message": "Invalid token. Failure reason:Token validation failed due to unknown reason!",
+                    "errorCode": "InvalidToken",
+                    "errorCategoryKey": "AuthException",
+                },
+            )
         if self.move_to and self.moves_left > 0:
             self.moves_left -= 1
             return 308, {"location": self.move_to}, None
         if self.throttle:
             retry_after = self.throttle.pop(0)
-            return 429, ({"retry-after": retry_after} if retry_after is not None else {}), {
-                "message": "Too many requests", "errorCode": "TooManyRequests"}
+            return (
+                429,
+                ({"retry-after": retry_after} if retry_after is not None else {}),
+                {"message": "Too many requests", "errorCode": "TooManyRequests"},
+            )
         if path.startswith("/v1/fail/"):
             status = int(path.rsplit("/", 1)[1])
             return status, {}, {"message": "failed on purpose", "errorCode": "Scripted"}
         return 200, {}, {"method": seen.method, "path": path, "host": seen.host, "at": now}
 
     def resource_calls(self) -> list[Seen]:
-        return [c for c in self.calls if c.path not in {"/v1/accessToken", "/v1/generatePin",
-                                                         "/v1/loginWithPinAndApplicationId"}]
+        return [
+            c
+            for c in self.calls
+            if c.path
+            not in {"/v1/accessToken", "/v1/generatePin", "/v1/loginWithPinAndApplicationId"}
+        ]

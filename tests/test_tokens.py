@@ -49,7 +49,9 @@ def test_renewal_happens_before_expiry_and_no_caller_waits(fake: FakeKaizala) ->
     assert max(durations) < 0.01  # no call ever waited for the 0.5 s token service
 
 
-def test_fifty_concurrent_calls_on_an_expired_token_make_one_token_request(fake: FakeKaizala) -> None:
+def test_fifty_concurrent_calls_on_an_expired_token_make_one_token_request(
+    fake: FakeKaizala,
+) -> None:
     fake.token_latency = 0.2
 
     async def main() -> None:
@@ -106,7 +108,9 @@ def test_invalid_token_is_refreshed_once_then_raised(fake: FakeKaizala) -> None:
     assert len(fake.resource_calls()) == 2  # the call and exactly one resend
 
 
-def test_rotation_is_saved_with_mode_0600_and_used_next_time(fake: FakeKaizala, tmp_path: Path) -> None:
+def test_rotation_is_saved_with_mode_0600_and_used_next_time(
+    fake: FakeKaizala, tmp_path: Path
+) -> None:
     fake.token_ttl = 100.0
     fake.rotate_on = {2}
     path = tmp_path / "tokens.json"
@@ -139,7 +143,9 @@ def test_a_newer_refresh_token_in_credentials_beats_the_store(fake: FakeKaizala)
     fake.valid_refresh = {"portal-new"}
 
     async def main() -> None:
-        await store.save(StoredTokens(application_id=APP_ID, refresh_token=Secret("old-chain"), origin="x"))
+        await store.save(
+            StoredTokens(application_id=APP_ID, refresh_token=Secret("old-chain"), origin="x")
+        )
         creds = Credentials(APP_ID, APP_SECRET, "portal-new")
         async with make_client(fake, credentials=creds, token_store=store):
             pass
@@ -153,7 +159,9 @@ def test_credentials_without_refresh_token_load_it_from_the_store(fake: FakeKaiz
 
     async def main() -> None:
         await store.save(StoredTokens(application_id=APP_ID, refresh_token=Secret(REFRESH)))
-        async with make_client(fake, credentials=Credentials(APP_ID, APP_SECRET), token_store=store) as c:
+        async with make_client(
+            fake, credentials=Credentials(APP_ID, APP_SECRET), token_store=store
+        ) as c:
             await c.request("GET", "/groups")
 
     run_virtual(main)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -58,7 +58,9 @@ def client_for(router: respx.Router, **kwargs: object) -> KaizalaClient:
 def test_resource_calls_go_to_the_endpoint_with_the_token_header() -> None:
     router = respx.Router(assert_all_called=False)
     token_route(router, endpoint="https://inc-000.KaizalaMessaging.osi.office.net/")
-    route = router.get("https://inc-000.kaizalamessaging.osi.office.net/v1/groups").respond(json={"groups": []})
+    route = router.get("https://inc-000.kaizalamessaging.osi.office.net/v1/groups").respond(
+        json={"groups": []}
+    )
 
     async def main() -> None:
         async with client_for(router) as client:
@@ -78,13 +80,19 @@ def test_resource_calls_go_to_the_endpoint_with_the_token_header() -> None:
 
 @pytest.mark.parametrize(
     "location",
-    ["https://kms2.kaiza.la/", "https://kms2.kaiza.la", "https://kms2.kaiza.la/v1/groups/g1/messages"],
+    [
+        "https://kms2.kaiza.la/",
+        "https://kms2.kaiza.la",
+        "https://kms2.kaiza.la/v1/groups/g1/messages",
+    ],
 )
 def test_308_moves_the_endpoint_and_resends_once(location: str) -> None:
     router = respx.Router(assert_all_called=False)
     token_route(router)
     old = router.post(f"{EP}/v1/groups/g1/messages").respond(308, headers={"Location": location})
-    new = router.post("https://kms2.kaiza.la/v1/groups/g1/messages").respond(json={"referenceId": "m1"})
+    new = router.post("https://kms2.kaiza.la/v1/groups/g1/messages").respond(
+        json={"referenceId": "m1"}
+    )
     later = router.get("https://kms2.kaiza.la/v1/groups").respond(json={"groups": []})
     store = MemoryTokenStore()
 
@@ -124,7 +132,12 @@ def test_308_to_a_foreign_host_never_receives_the_token() -> None:
 
 @pytest.mark.parametrize(
     "location",
-    ["http://kms2.kaiza.la/", "https://kaiza.la.evil.com/", "https://127.0.0.1:9/", "ftp://kms.kaiza.la/"],
+    [
+        "http://kms2.kaiza.la/",
+        "https://kaiza.la.evil.com/",
+        "https://127.0.0.1:9/",
+        "ftp://kms.kaiza.la/",
+    ],
 )
 def test_308_refuses_plain_http_lookalikes_and_loopback(location: str) -> None:
     router = respx.Router(assert_all_called=False)
@@ -144,7 +157,9 @@ def test_a_second_308_on_the_resent_request_is_an_error() -> None:
     router = respx.Router(assert_all_called=False)
     token_route(router)
     router.get(f"{EP}/v1/groups").respond(308, headers={"Location": "https://kms2.kaiza.la/"})
-    router.get("https://kms2.kaiza.la/v1/groups").respond(308, headers={"Location": "https://kms3.kaiza.la/"})
+    router.get("https://kms2.kaiza.la/v1/groups").respond(
+        308, headers={"Location": "https://kms3.kaiza.la/"}
+    )
 
     async def main() -> None:
         async with client_for(router) as client:
@@ -239,8 +254,11 @@ def test_429_pauses_every_client_of_the_tenant() -> None:
     router = respx.Router(assert_all_called=False)
     token_route(router)
     a_route = router.get(f"{EP}/v1/a")
-    a_route.side_effect = [httpx.Response(429, headers={"Retry-After": "10"}), httpx.Response(200, json={})]
-    b_route = router.get(f"{EP}/v1/b").respond(json={})
+    a_route.side_effect = [
+        httpx.Response(429, headers={"Retry-After": "10"}),
+        httpx.Response(200, json={}),
+    ]
+    router.get(f"{EP}/v1/b").respond(json={})
     limits = RateLimits(connector=Rate(100, 60.0), tenant=Rate(300, 60.0), tenant_key="contoso")
 
     async def main() -> tuple[float, float]:
@@ -258,8 +276,6 @@ def test_429_pauses_every_client_of_the_tenant() -> None:
     b_done, a_done = run_virtual(main)
     assert b_done >= 10.0
     assert a_done >= 10.0
-    # The rejected call went first when the pause ended.
-    assert a_route.calls.last.request.extensions is not None
     assert a_route.calls[-1].response.status_code == 200
 
 
@@ -282,7 +298,10 @@ def test_connection_errors_before_sending_are_retried_even_for_post() -> None:
     router = respx.Router(assert_all_called=False)
     token_route(router)
     route = router.post(f"{EP}/v1/groups/g/messages")
-    route.side_effect = [httpx.ConnectError("refused"), httpx.Response(200, json={"referenceId": "r"})]
+    route.side_effect = [
+        httpx.ConnectError("refused"),
+        httpx.Response(200, json={"referenceId": "r"}),
+    ]
 
     async def main() -> None:
         async with client_for(router) as client:
@@ -339,7 +358,11 @@ def test_timeouts_raise_request_timeout_error_and_are_configurable_per_call() ->
         if request.url.path == "/v1/accessToken":
             return httpx.Response(
                 200,
-                json={"accessToken": TOKEN, "endpointUrl": EP, "accessTokenExpiry": int((time.time() + 86400) * 1000)},
+                json={
+                    "accessToken": TOKEN,
+                    "endpointUrl": EP,
+                    "accessTokenExpiry": int((time.time() + 86400) * 1000),
+                },
             )
         seen.append(request.extensions["timeout"])
         if request.url.path == "/v1/slow":
@@ -370,12 +393,19 @@ def test_default_timeout_is_one_minute() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.extensions["timeout"])
         return httpx.Response(
-            200, json={"accessToken": TOKEN, "endpointUrl": EP, "accessTokenExpiry": int((time.time() + 86400) * 1000)}
+            200,
+            json={
+                "accessToken": TOKEN,
+                "endpointUrl": EP,
+                "accessTokenExpiry": int((time.time() + 86400) * 1000),
+            },
         )
 
     async def main() -> None:
         async with KaizalaClient(
-            Credentials("app", "s", "r"), transport=httpx.MockTransport(handler), limits=RateLimits.unlimited()
+            Credentials("app", "s", "r"),
+            transport=httpx.MockTransport(handler),
+            limits=RateLimits.unlimited(),
         ):
             pass
 
@@ -409,7 +439,11 @@ def test_errors_are_typed(status: int, body: object, error: type[Exception]) -> 
 
 @pytest.mark.parametrize(
     ("args", "argument"),
-    [(("FETCH", "/groups"), "method"), (("GET", "groups"), "path"), (("GET", "/v1/groups"), "path")],
+    [
+        (("FETCH", "/groups"), "method"),
+        (("GET", "groups"), "path"),
+        (("GET", "/v1/groups"), "path"),
+    ],
 )
 def test_bad_request_arguments_fail_before_any_call(args: tuple[str, str], argument: str) -> None:
     router = respx.Router(assert_all_called=False)

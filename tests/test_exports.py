@@ -1,0 +1,42 @@
+"""The public surface: every public name is exported, sorted, documented; internals stay private."""
+
+from __future__ import annotations
+
+import inspect
+
+import kaizala_async
+
+
+def test_all_is_sorted_and_complete() -> None:
+    exported = kaizala_async.__all__
+    assert list(exported) == sorted(exported)
+    public = {name for name in dir(kaizala_async) if not name.startswith("_")}
+    assert public == set(exported) - {"__version__"}
+
+
+def test_exported_members_come_from_private_modules_and_are_documented() -> None:
+    for name in kaizala_async.__all__:
+        if name == "__version__":
+            continue
+        member = getattr(kaizala_async, name)
+        module = getattr(member, "__module__", "")
+        assert module.startswith("kaizala_async._"), name
+        if inspect.isclass(member) or inspect.isfunction(member):
+            assert inspect.getdoc(member), f"{name} has no docstring"
+
+
+def test_error_tree() -> None:
+    k = kaizala_async
+    for api_error in (
+        k.AuthenticationError,
+        k.PermissionDeniedError,
+        k.NotFoundError,
+        k.ThrottledError,
+        k.EndpointMovedError,
+        k.BadRequestError,
+        k.ServerError,
+    ):
+        assert issubclass(api_error, k.APIError)
+    assert issubclass(k.APIError, k.KaizalaError)
+    assert issubclass(k.RequestTimeoutError, k.TransportError)
+    assert issubclass(k.ValidationError, ValueError)
