@@ -351,11 +351,12 @@ class TokenManager:
         now_loop, now_wall = self._loop_time(), self._wall()
         reference = now_wall
         if date:
-            server_now = parse_retry_after(
-                date, now=0.0
-            )  # an HTTP date read as seconds since epoch
+            # The server's own clock (an HTTP date read as seconds since the epoch). It is
+            # truncated to the second, so the true server time may be up to 1 s later: count
+            # from the end of that second, never overestimating the lifetime.
+            server_now = parse_retry_after(date, now=0.0)
             if server_now:
-                reference = server_now
+                reference = server_now + 1.0
         lifetime = answer.access_token_expiry.timestamp() - reference
         if lifetime <= 0:
             raise AuthenticationError(

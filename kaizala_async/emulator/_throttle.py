@@ -21,7 +21,7 @@ import math
 from collections import deque
 from typing import Literal, Protocol
 
-from .._ratelimit import Rate
+from kaizala_async._ratelimit import Rate
 
 __all__ = ["THROTTLE_METHODS", "Counter", "ThrottleMethod", "WindowStats", "make_counter"]
 
@@ -113,7 +113,9 @@ class SlidingWindowCounter:
         # The current window alone is full: the next window starts with this one as "previous".
         next_previous = self._current
         room_next = limit - 1
-        wait_in_next = period * (1 - room_next / next_previous) if next_previous > room_next else 0.0
+        wait_in_next = (
+            period * (1 - room_next / next_previous) if next_previous > room_next else 0.0
+        )
         return False, _whole_seconds(until_next + max(wait_in_next, 0.0))
 
 

@@ -40,7 +40,9 @@ def test_retry_after_is_not_longer_than_needed(method: str) -> None:
         assert not probe.check(retry_after - 1.0)[0]
 
 
-@pytest.mark.parametrize("method", ["sliding-log", "fixed-window", "sliding-window-counter", "token-bucket"])
+@pytest.mark.parametrize(
+    "method", ["sliding-log", "fixed-window", "sliding-window-counter", "token-bucket"]
+)
 def test_even_pacing_at_the_limit_is_never_throttled_by_log_window_or_bucket(method: str) -> None:
     rate = Rate(10, 1.0)
     counter = make_counter(method, rate)  # type: ignore[arg-type]
@@ -72,14 +74,18 @@ def test_window_stats_max_matches_brute_force(times: list[float]) -> None:
 
 
 @given(st.sampled_from(THROTTLE_METHODS), st.lists(st.floats(0, 30, allow_nan=False), max_size=300))
-def test_log_window_and_bucket_never_accept_more_than_their_bound(method: str, arrivals: list[float]) -> None:
+def test_log_window_and_bucket_never_accept_more_than_their_bound(
+    method: str, arrivals: list[float]
+) -> None:
     rate = Rate(4, 2.0)
     counter = make_counter(method, rate)  # type: ignore[arg-type]
     stats = WindowStats(rate.period)
     for t in sorted(arrivals):
         if counter.check(t)[0]:
             stats.accept(t)
-    bound = {"sliding-log": 4, "sliding-window-counter": 8, "fixed-window": 8, "token-bucket": 8}[method]
+    bound = {"sliding-log": 4, "sliding-window-counter": 8, "fixed-window": 8, "token-bucket": 8}[
+        method
+    ]
     assert stats.max_in_window <= bound
 
 

@@ -1,0 +1,148 @@
+"""The emulator's in-memory world: tenants, connectors, users, tokens, groups, messages."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import uuid
+from typing import Any
+
+import attrs
+
+from kaizala_async._ratelimit import Rate
+
+from ._throttle import Counter, ThrottleMethod, WindowStats, make_counter
+
+__all__ = ["AccessGrant", "Connector", "Group", "PinMessage", "RefreshGrant", "Tenant", "World"]
+
+#: Every scope in the SPEC's grantedScope sample, granted by default.
+ALL_SCOPES = (
+    "groupinfo.read,groupinfo.write,groupinfo.remove,groupinfo.update,groupmember.read,"
+    "groupmember.write,groupmember.remove,textmessage.read,action.read,action.write,action.update,"
+    "profile.write,media.read,webhook.read,webhook.write,webhook.remove,webhook.update"
+)
+
+
+@attrs.define
+class Tenant:
+    name: str
+    counter: Counter
+    stats: WindowStats
+
+
+@attrs.define
+class Connector:
+    """A registered connector ("application"). ``application_secret`` is shown only here."""
+
+    application_id: str
+    application_secret: str = attrs.field(repr=False)
+    tenant: Tenant
+    counter: Counter
+    stats: WindowStats
+    scopes: str = ALL_SCOPES
+
+
+@attrs.define
+class RefreshGrant:
+    connector: Connector
+    mobile_number: str
+    expires_at: float  # emulator wall seconds
+    issued_at: float
+
+
+@attrs.define
+class AccessGrant:
+    connector: Connector
+    mobile_number: str
+    expires_at: float
+
+
+@attrs.define
+class PinMessage:
+    """One "SMS" in the outbox."""
+
+    mobile_number: str
+    application_id: str
+    pin: str
+    sent_at: float
+    expires_at: float
+    used: bool = False
+
+
+@attrs.define
+class Message:
+    reference_id: str
+    text: str
+    sender: str
+    sent_at: float
+
+
+@attrs.define
+class Group:
+    group_id: str
+    name: str
+    tenant: str
+    welcome_message: str
+    group_type: str
+    image_url: str
+    members: dict[str, str]  # mobile -> role
+    messages: list[Message] = attrs.field(factory=list)
+
+    def as_json(self, caller: str) -> dict[str, Any]:
+        return {
+            "groupId": self.group_id,
+            "groupName": self.name,
+            "groupImageUrl": self.image_url,
+            "hasSubGroups": False,
+            "hasParentGroups": False,
+            "isMappedToTenant": True,
+            "groupType": self.group_type,
+            "userCount": len(self.members),
+            "currentLevelUserCount": len(self.members),
+            "callerRole": self.members.get(caller, "Member"),
+        }
+
+
+class World:
+    """Everything the emulator knows. Not thread-safe: one event loop drives it."""
+
+    def __init__(self, connector_limit: Rate, tenant_limit: Rate, method: ThrottleMethod) -> None:
+        self.connector_limit = connector_limit
+        self.tenant_limit = tenant_limit
+        self.method = method
+        self.tenants: dict[str, Tenant] = {}
+        self.connectors: dict[str, Connector] = {}
+        self.refresh: dict[str, RefreshGrant] = {}
+        self.access: dict[str, AccessGrant] = {}
+        self.outbox: list[PinMessage] = []
+        self.groups: dict[str, Group] = {}
+        self.users: dict[str, str] = {}  # mobile -> user id
+        self._ids = itertools.count(1)
+
+    def tenant(self, name: str) -> Tenant:
+        if name not in self.tenants:
+            self.tenants[name] = Tenant(
+                name,
+                make_counter(self.method, self.tenant_limit),
+                WindowStats(self.tenant_limit.period),
+            )
+        return self.tenants[name]
+
+    def add_connector(self, tenant: str) -> Connector:
+        connector = Connector(
+            application_id=str(uuid.uuid4()).upper().replace("-", "")[:25],
+            application_secret=secrets.token_hex(16),
+            tenant=self.tenant(tenant),
+            counter=make_counter(self.method, self.connector_limit),
+            stats=WindowStats(self.connector_limit.period),
+        )
+        self.connectors[connector.application_id] = connector
+        return connector
+
+    def new_id(self) -> str:
+        """A GUID; every third one carries the ``@1`` suffix the samples show (SPEC ids)."""
+        value = str(uuid.uuid4())
+        return value + "@1" if next(self._ids) % 3 == 0 else value
+
+    def user_id(self, mobile: str) -> str:
+        return self.users.setdefault(mobile, str(uuid.uuid4()))
