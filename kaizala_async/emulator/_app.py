@@ -15,11 +15,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import attrs
+import httpx
 
 from kaizala_async._ratelimit import Rate
 
 from ._state import AccessGrant, Connector, Group, Message, PinMessage, RefreshGrant, World
 from ._throttle import ThrottleMethod
+from ._webhooks import EVENT_TYPES, OBJECT_TYPES, Webhook, WebhookHub
 
 __all__ = ["EmulatorApp", "EmulatorConfig"]
 
@@ -52,6 +54,10 @@ class EmulatorConfig:
     pin_ttl: float = 600.0
     max_message_length: int = 4000
     max_group_members: int = 100
+    #: Webhook validation handshake timeout (SPEC K1: 5 s) and delivery timeout (G-11).
+    webhook_timeout: float = 5.0
+    #: Retry n waits unit * 2**(n-1): 2742 s puts the 6th retry inside 48 h (SPEC "Retries").
+    webhook_retry_unit: float = 2742.0
 
 
 class HTTPError(Exception):
@@ -110,7 +116,13 @@ class Request:
 class EmulatorApp:
     """An ASGI app that behaves like the Kaizala service (see the emulator docs page)."""
 
-    def __init__(self, config: EmulatorConfig, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        *,
+        clock: Callable[[], float] | None = None,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.config = config
         self.world = World(config.connector_limit, config.tenant_limit, config.throttle)
         self._clock = clock
@@ -123,6 +135,13 @@ class EmulatorApp:
         self._moves = 0
         self.resource_calls = 0
         self.origin = "http://kaizala.emulator"
+        self.hub = WebhookHub(
+            transport=webhook_transport,
+            handshake_timeout=config.webhook_timeout,
+            delivery_timeout=config.webhook_timeout,
+            retry_unit=config.webhook_retry_unit,
+            wall_ms=self.wall_ms,
+        )
 
     # -- time ---------------------------------------------------------------------------------
     def now(self) -> float:
@@ -251,7 +270,7 @@ class EmulatorApp:
         if self.move_after is not None and self.resource_calls > self.move_after:
             self.move_endpoint()
             return 308, None, {"location": self.endpoint_url}
-        return self.resource(method, rest[3:], request, grant)
+        return await self.resource(method, rest[3:], request, grant)
 
     def throttle(self, connector: Connector) -> None:
         now = self.now()
@@ -374,54 +393,196 @@ class EmulatorApp:
         )
 
     # -- resources --------------------------------------------------------------------------------
-    def resource(
+    async def resource(
         self, method: str, path: str, request: Request, grant: AccessGrant
     ) -> tuple[int, Any, dict[str, str]]:
         parts = [p for p in path.split("/") if p]
-        lowered = [p.lower() for p in parts]
+        key = [p.lower() for p in parts]
         caller = grant.mobile_number
-        tenant = grant.connector.tenant.name
-        if lowered == ["users", "me"] and method == "GET":
-            return (
-                200,
-                {
-                    "id": self.world.user_id(caller),
-                    "mobileNumber": caller,
-                    "name": caller,
-                    "profilePic": "",
-                },
-                {},
-            )
-        if lowered == ["groups"] and method == "POST":
-            return 200, self.create_group(request.json(), caller, tenant), {}
-        if lowered == ["groups"] and method == "GET":
-            groups = [g.as_json(caller) for g in self.world.groups.values() if caller in g.members]
-            return 200, {"groups": groups}, {}
-        if len(parts) >= 2 and lowered[0] == "groups":
+        if key == ["users", "me"] and method == "GET":
+            me = {
+                "id": self.world.user_id(caller),
+                "mobileNumber": caller,
+                "name": caller,
+                "profilePic": "",
+            }
+            return 200, me, {}
+        if key == ["groups"]:
+            if method == "POST":
+                return (
+                    200,
+                    self.create_group(request.json(), caller, grant.connector.tenant.name),
+                    {},
+                )
+            if method == "GET":
+                return 200, {"groups": [g.as_json(caller) for g in self.visible(caller)]}, {}
+        if key == ["webhook"]:
+            if method == "POST":
+                return 200, await self.register_webhook(request.json(), grant), {}
+            if method == "GET":
+                hooks = [
+                    h.as_json()
+                    for h in self.hub.hooks.values()
+                    if h.object_id == request.query.get("objectid")
+                    and h.object_type.lower() == request.query.get("objecttype", "").lower()
+                ]
+                return 200, {"webhooks": hooks}, {}
+        if len(key) == 2 and key[0] == "webhook" and method in {"PUT", "DELETE"}:
+            hook = self.hub.hooks.get(parts[1])
+            if hook is None:
+                raise _not_found(f"webhook {parts[1]}")
+            if method == "DELETE":
+                del self.hub.hooks[hook.id]
+            else:
+                await self.update_webhook(hook, request.json())
+            return 200, {"result": True}, {}
+        if len(key) >= 2 and key[0] == "groups":
             group = self.world.groups.get(parts[1])
             if group is None or caller not in group.members:
-                raise HTTPError(
-                    404,
-                    {
-                        "message": f"group {parts[1]} not found",
-                        "errorCode": "NotFound",
-                        "errorCategoryKey": "Resource",
-                    },
-                )
-            if len(parts) == 2 and method == "GET":
-                return 200, {"groups": [group.as_json(caller)]}, {}
-            if lowered[2:] == ["messages"] and method == "POST":
-                return 200, self.send_message(group, request.json(), caller), {}
-        raise HTTPError(
-            404,
-            {
-                "message": f"{method} {path} is not emulated yet",
-                "errorCode": "NotFound",
-                "errorCategoryKey": "Routing",
-            },
-        )
+                raise _not_found(f"group {parts[1]}")
+            return await self.group_resource(method, key[2:], parts[2:], group, request, caller)
+        raise _not_found(f"{method} {path}")
 
-    def create_group(self, data: dict[str, Any], caller: str, tenant: str) -> dict[str, Any]:
+    def visible(self, caller: str) -> list[Group]:
+        return [g for g in self.world.groups.values() if caller in g.members]
+
+    async def group_resource(
+        self,
+        method: str,
+        key: list[str],
+        parts: list[str],
+        group: Group,
+        request: Request,
+        caller: str,
+    ) -> tuple[int, Any, dict[str, str]]:
+        world = self.world
+        if not key and method == "GET":
+            return 200, {"groups": [group.as_json(caller)]}, {}
+        if key == ["messages"] and method == "POST":
+            return 200, self.send_message(group, request.json(), caller), {}
+        if key == ["members"]:
+            if method == "GET":
+                members = [
+                    {"id": world.user_id(m), "role": role, "mobileNumber": m, "isProvisioned": True}
+                    for m, role in group.members.items()
+                ]
+                return 200, {"members": members}, {}
+            if method == "PUT":
+                numbers = _numbers(request.json(), "members")
+                added = [m for m in numbers if _MOBILE.match(m)]
+                for number in added:
+                    if number not in group.members:
+                        group.members[number] = "Member"
+                        self.emit(group, "MemberAdded", _member_data(number, "Member"), caller)
+                return 200, {"result": len(added) == len(numbers)}, {}
+        if len(key) == 2 and key[0] == "members" and method == "DELETE":
+            for number in list(group.members):
+                if world.user_id(number) == parts[1] or number == parts[1]:
+                    role = group.members.pop(number)
+                    self.emit(group, "MemberRemoved", _member_data(number, role), caller)
+                    return 200, {"result": True}, {}
+            raise _not_found(f"member {parts[1]}")
+        if key == ["subgroups"]:
+            if method == "GET":
+                children = [
+                    world.groups[c].as_json(caller) | {"isDuplicate": False}
+                    for c in sorted(group.children)
+                ]
+                return 200, group.as_json(caller) | {"subGroups": children}, {}
+            if method == "POST":
+                data = request.json()
+                if "name" not in data and "groupname" in data:
+                    data["name"] = data["groupname"]
+                add_caller = data.get("addusertogroup", True)
+                created = self.create_group(
+                    data, caller, group.tenant, add_caller=_truthy(add_caller)
+                )
+                self.attach(group, world.groups[created["groupId"]], caller)
+                return 200, {"groupId": created["groupId"], "groupName": created["groupName"]}, {}
+            if method == "PUT":
+                ids = request.json().get("subgroups")
+                if not isinstance(ids, list) or not ids:
+                    raise _bad("subGroups must be a non-empty list of group ids")
+                for child_id in ids:
+                    child = world.groups.get(str(child_id))
+                    if child is None or child is group:
+                        raise _bad(f"subGroups: {child_id} is not a group that can be attached")
+                    self.attach(group, child, caller)
+                return 200, {"result": True}, {}
+        if len(key) == 2 and key[0] == "subgroups" and method == "DELETE":
+            child = world.groups.get(parts[1])
+            if child is None or child.group_id not in group.children:
+                raise _not_found(f"sub-group {parts[1]}")
+            group.children.discard(child.group_id)
+            child.parents.discard(group.group_id)
+            self.emit(group, "GroupRemoved", _group_data(child), caller)
+            return 200, {"result": True}, {}
+        if key == ["subscribers"] and method == "POST":
+            return 200, self.list_subscribers(group, request.json()), {}
+        if (
+            len(key) == 2
+            and key[0] == "subscribers"
+            and key[1] in {"add", "remove"}
+            and method == "PUT"
+        ):
+            if group.group_type.lower() != "connectgroup":
+                raise _bad("subscribers exist only in public (ConnectGroup) groups")
+            numbers = _numbers(request.json(), "subscribers")
+            result: dict[str, dict[str, Any]] = {}
+            for number in numbers:
+                if not _MOBILE.match(number):
+                    flag = "isAdded" if key[1] == "add" else "isRemoved"
+                    result[number] = {
+                        flag: False,
+                        "errorReason": "Invalid phone number",
+                        "errorCode": "InvalidParameters",
+                    }
+                elif key[1] == "add":
+                    group.subscribers[number] = world.user_id(number)
+                    result[number] = {"isAdded": True}
+                else:
+                    found = group.subscribers.pop(number, None) is not None
+                    result[number] = {"isRemoved": found} | (
+                        {}
+                        if found
+                        else {"errorReason": "Not a subscriber", "errorCode": "NotFound"}
+                    )
+            return 200, {"result": result}, {}
+        raise _not_found(f"{method} /groups/{group.group_id}/{'/'.join(parts)}")
+
+    def attach(self, parent: Group, child: Group, caller: str) -> None:
+        parent.children.add(child.group_id)
+        child.parents.add(parent.group_id)
+        self.emit(parent, "GroupAdded", _group_data(child), caller)
+
+    def list_subscribers(self, group: Group, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            count = int(data.get("count", 50))
+            start = int(data.get("cursor") or 0)
+        except (TypeError, ValueError):
+            raise _bad("count must be a number and cursor a value from a previous page") from None
+        count = max(1, min(50, count))
+        numbers = sorted(group.subscribers)
+        page = numbers[start : start + count]
+        answer: dict[str, Any] = {
+            "subscribers": [
+                {
+                    "id": group.subscribers[n],
+                    "mobileNumber": n,
+                    "name": "",
+                    "profilePic": "",
+                    "isProvisioned": True,
+                }
+                for n in page
+            ]
+        }
+        if start + count < len(numbers):
+            answer["cursor"] = str(start + count)
+        return answer
+
+    def create_group(
+        self, data: dict[str, Any], caller: str, tenant: str, *, add_caller: bool = True
+    ) -> dict[str, Any]:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise _bad("name is required")
@@ -430,16 +591,27 @@ class EmulatorApp:
             raise _bad("members must be a list of phone numbers")
         if len(members) > self.config.max_group_members:
             raise _bad(f"at most {self.config.max_group_members} members")
+        group_type = str(data.get("grouptype") or "Group")
+        if group_type.lower() not in {"group", "connectgroup"}:
+            raise _bad("groupType must be Group or ConnectGroup")
         valid = [m for m in members if _MOBILE.match(m)]
+        roster = dict.fromkeys(valid, "Member")
+        roster[caller] = "Admin"  # the caller administers the group (and can manage it) ...
         group = Group(
             group_id=self.world.new_id(),
             name=name,
             tenant=tenant,
-            welcome_message=str(data.get("welcomemessage", "")),
-            group_type=str(data.get("grouptype", "Group")),
-            image_url=str(data.get("groupimageurl", "")),
-            members={caller: "Admin", **dict.fromkeys(valid, "Member")},
+            welcome_message=str(data.get("welcomemessage") or ""),
+            group_type="ConnectGroup" if group_type.lower() == "connectgroup" else "Group",
+            image_url=str(data.get("groupimageurl") or ""),
+            members=roster,
+            short_description=str(data.get("shortdescriptionstring") or ""),
+            long_description=str(data.get("longdescriptionstring") or ""),
         )
+        if not add_caller and caller not in valid:
+            # ... unless addUserToGroup is false: then it stays out of the member list but keeps
+            # admin rights through the parent (the emulator keeps it as an Admin for access).
+            group.members[caller] = "Admin"
         self.world.groups[group.group_id] = group
         return {
             "groupId": group.group_id,
@@ -453,9 +625,109 @@ class EmulatorApp:
             raise _bad("message is required")
         if len(text) > self.config.max_message_length:
             raise _bad(f"message is longer than {self.config.max_message_length} characters")
+        answer: dict[str, Any] = {}
+        subscribers = data.get("subscribers")
+        if _truthy(data.get("sendtoallsubscribers", False)) or subscribers:
+            if group.group_type != "ConnectGroup":
+                raise _bad(
+                    "sendToAllSubscribers and subscribers apply only to public (ConnectGroup) groups"
+                )
+            if isinstance(subscribers, list):
+                failed = [
+                    {
+                        "subscriber": s,
+                        "subscriberId": "",
+                        "errorReason": "Not a subscriber",
+                        "errorCode": "NotFound",
+                    }
+                    for s in subscribers
+                    if s not in group.subscribers
+                ]
+                if failed:
+                    answer["failedResult"] = failed
         message = Message(str(uuid.uuid4()), text, caller, self.wall())
         group.messages.append(message)
-        return {"referenceId": message.reference_id}
+        self.emit(group, "TextMessageCreated", {"text": text}, caller)
+        answer["referenceId"] = message.reference_id
+        return answer
+
+    # -- webhooks -----------------------------------------------------------------------------------
+    def emit(self, group: Group, event_type: str, data: dict[str, Any], actor: str) -> None:
+        self.hub.emit(
+            "Group",
+            group.group_id,
+            event_type,
+            data,
+            {
+                "fromUser": actor,
+                "fromUserId": self.world.user_id(actor),
+                "fromUserName": actor,
+                "fromUserProfilePic": "",
+            },
+        )
+
+    async def register_webhook(self, data: dict[str, Any], grant: AccessGrant) -> dict[str, Any]:
+        object_id = data.get("objectid")
+        object_type = str(data.get("objecttype") or "")
+        events = data.get("eventtypes")
+        url = data.get("callbackurl")
+        if not isinstance(object_id, str) or not object_id:
+            raise _bad("objectId is required")
+        matched = [t for t in OBJECT_TYPES if t.lower() == object_type.lower()]
+        if not matched:
+            raise _bad("objectType must be Group, Action or ActionPackage")
+        if not isinstance(events, list) or not events:
+            raise _bad("eventTypes must be a non-empty list")
+        canonical = {e.lower(): e for e in EVENT_TYPES}
+        unknown = [e for e in events if str(e).lower() not in canonical]
+        if unknown:
+            raise _bad(f"unknown event types: {unknown}")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise _bad("callBackUrl must be an http(s) URL")
+        if matched[0] == "Group":
+            group = self.world.groups.get(object_id)
+            if group is None or grant.mobile_number not in group.members:
+                raise _not_found(f"group {object_id}")
+        problem = await self.hub.validate(url)
+        if problem:
+            raise _bad(problem)
+        now = self.wall_ms()
+        validity = data.get("validity")
+        hook = Webhook(
+            id=str(uuid.uuid4()),
+            object_id=object_id,
+            object_type=matched[0],
+            events=[canonical[str(e).lower()] for e in events],
+            callback_url=url,
+            callback_token=str(data.get("callbacktoken") or ""),
+            callback_context=str(data.get("callbackcontext") or ""),
+            ts=now,
+            validity=int(validity) if validity is not None else now + 2 * 365 * 86_400_000,
+            owner=grant.connector.application_id,
+        )
+        self.hub.hooks[hook.id] = hook
+        return {"webhookId": hook.id}
+
+    async def update_webhook(self, hook: Webhook, data: dict[str, Any]) -> None:
+        url = data.get("callbackurl")
+        if isinstance(url, str) and url != hook.callback_url:
+            problem = await self.hub.validate(url)  # re-validated when it changes (SPEC G-12)
+            if problem:
+                raise _bad(problem)
+            hook.callback_url = url
+        if "eventtypes" in data:
+            hook.events = [str(e) for e in data["eventtypes"]]
+        if "callbacktoken" in data:
+            hook.callback_token = str(data["callbacktoken"] or "")
+        if "callbackcontext" in data:
+            hook.callback_context = str(data["callbackcontext"] or "")
+        if "validity" in data:
+            hook.validity = int(data["validity"])
+        if "active" in data:
+            hook.active = _truthy(data["active"])
+
+    def wall_ms(self) -> int:
+        return math.floor(self.wall() * 1000)
 
     # -- control routes -----------------------------------------------------------------------------
     def control(self, request: Request) -> tuple[int, Any, dict[str, str]]:
@@ -493,6 +765,40 @@ class EmulatorApp:
                 "errorCategoryKey": "Routing",
             },
         )
+
+
+def _not_found(what: str) -> HTTPError:
+    return HTTPError(
+        404,
+        {"message": f"{what} not found", "errorCode": "NotFound", "errorCategoryKey": "Resource"},
+    )
+
+
+def _truthy(value: Any) -> bool:
+    """Booleans arrive as JSON booleans or as "true"/"false" strings (SPEC leniency)."""
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def _numbers(data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise _bad(f"{key} must be a non-empty list of phone numbers")
+    return value
+
+
+def _member_data(number: str, role: str) -> dict[str, str]:
+    return {"member": number, "memberName": number, "memberProfilePic": "", "type": role}
+
+
+def _group_data(group: Group) -> dict[str, str]:
+    return {
+        "groupId": group.group_id,
+        "groupName": group.name,
+        "groupPicUrl": group.image_url,
+        "groupType": group.group_type,
+    }
 
 
 def _too_many() -> dict[str, str]:

@@ -87,19 +87,27 @@ class Group:
     image_url: str
     members: dict[str, str]  # mobile -> role
     messages: list[Message] = attrs.field(factory=list)
+    parents: set[str] = attrs.field(factory=set)
+    children: set[str] = attrs.field(factory=set)
+    subscribers: dict[str, str] = attrs.field(factory=dict)  # mobile -> user id
+    short_description: str = ""
+    long_description: str = ""
 
     def as_json(self, caller: str) -> dict[str, Any]:
         return {
             "groupId": self.group_id,
             "groupName": self.name,
             "groupImageUrl": self.image_url,
-            "hasSubGroups": False,
-            "hasParentGroups": False,
+            "hasSubGroups": bool(self.children),
+            "hasParentGroups": bool(self.parents),
             "isMappedToTenant": True,
             "groupType": self.group_type,
             "userCount": len(self.members),
             "currentLevelUserCount": len(self.members),
             "callerRole": self.members.get(caller, "Member"),
+            "welcomeMessage": self.welcome_message,
+            "currentLevelSubGroupCount": len(self.children),
+            "currentLevelParentGroupCount": len(self.parents),
         }
 
 
