@@ -1,8 +1,11 @@
 """A local Kaizala service for tests, demos and benchmarks (DESIGN §6).
 
-In progress: the token service (PIN flow, access tokens, rotation), throttling per connector and
-per tenant with four counting methods, 308 endpoint moves, stats, and the group and message
-endpoints are emulated; the remaining endpoints, webhooks and fault injection are not yet.
+Emulated so far: the token service (PIN flow with an inspectable outbox, access tokens with
+configurable lifetimes, refresh-token rotation at 90 % of its life), throttling per connector and
+per tenant with four counting methods, 308 endpoint moves, seeded fault injection, stats, users/me,
+groups, sub-groups, members, subscribers, messages, and webhooks (validation handshake, event
+delivery with the callback token, retries and auto-disable). Media, actions, reactions, bots and
+tenant search are not emulated yet (they answer 404).
 
 ::
 
@@ -16,24 +19,57 @@ endpoints are emulated; the remaining endpoints, webhooks and fault injection ar
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
 from ._app import EmulatorApp, EmulatorConfig
+from ._faults import Fault
 from ._state import Connector
+from ._throttle import THROTTLE_METHODS, ThrottleMethod
 
-__all__ = ["Connector", "Emulator", "EmulatorConfig"]
+__all__ = ["THROTTLE_METHODS", "Connector", "Emulator", "EmulatorConfig", "Fault", "ThrottleMethod"]
+
+
+class _InProcessTransport(httpx.AsyncBaseTransport):
+    """httpx's ASGI transport, with the app's injected resets surfacing as httpx errors."""
+
+    def __init__(self, app: EmulatorApp) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except ConnectionResetError as exc:
+            raise httpx.ReadError(str(exc), request=request) from None
 
 
 class Emulator:
-    """The emulated service, used in-process (:meth:`transport`) or served on loopback."""
+    """The emulated service, used in-process (:meth:`transport`) or served on loopback.
+
+    ``webhook_transport`` carries the emulator's own outbound calls (webhook handshakes and
+    deliveries); by default they go over the network (loopback receivers).
+    """
 
     def __init__(
-        self, config: EmulatorConfig | None = None, *, clock: Callable[[], float] | None = None
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
-        self.app = EmulatorApp(self.config, clock=clock)
+        self.app = EmulatorApp(self.config, clock=clock, webhook_transport=webhook_transport)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Cancel webhook deliveries still under way."""
+        await self.app.hub.aclose()
 
     @property
     def api_root(self) -> str:
@@ -46,7 +82,7 @@ class Emulator:
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """An in-process transport for ``KaizalaClient(transport=...)``."""
-        return httpx.ASGITransport(app=self.app)
+        return _InProcessTransport(self.app)
 
     def create_connector(self, tenant: str = "contoso") -> Connector:
         """Register a connector in ``tenant`` (as the management portal does)."""
@@ -69,6 +105,17 @@ class Emulator:
             self.app.move_endpoint()
         else:
             self.app.move_after = self.app.resource_calls + after
+
+    def inject(self, fault: Fault) -> None:
+        """Add a fault (latency, 5xx, reset, no answer) on the routes it matches."""
+        self.app.faults.add(fault)
+
+    def clear_faults(self) -> None:
+        self.app.faults.clear()
+
+    async def drain_webhooks(self) -> None:
+        """Wait until every webhook delivery under way has finished."""
+        await self.app.hub.drain()
 
     def stats(self) -> dict[str, Any]:
         """Calls, 429s and the most calls in any window, per connector and per tenant."""

@@ -19,6 +19,7 @@ import httpx
 
 from kaizala_async._ratelimit import Rate
 
+from ._faults import FaultPlan
 from ._state import AccessGrant, Connector, Group, Message, PinMessage, RefreshGrant, World
 from ._throttle import ThrottleMethod
 from ._webhooks import EVENT_TYPES, OBJECT_TYPES, Webhook, WebhookHub
@@ -58,6 +59,8 @@ class EmulatorConfig:
     webhook_timeout: float = 5.0
     #: Retry n waits unit * 2**(n-1): 2742 s puts the 6th retry inside 48 h (SPEC "Retries").
     webhook_retry_unit: float = 2742.0
+    #: Seed of the fault-injection draws.
+    seed: int = 0
 
 
 class HTTPError(Exception):
@@ -135,6 +138,7 @@ class EmulatorApp:
         self._moves = 0
         self.resource_calls = 0
         self.origin = "http://kaizala.emulator"
+        self.faults = FaultPlan(config.seed)
         self.hub = WebhookHub(
             transport=webhook_transport,
             handshake_timeout=config.webhook_timeout,
@@ -264,13 +268,32 @@ class EmulatorApp:
                     "errorCategoryKey": "Routing",
                 },
             )
+        latency, outcome, fault = self.faults.draw(method, rest)
+        if latency:
+            await asyncio.sleep(latency)
+        if outcome == "hang":
+            await asyncio.sleep(10 * 365 * 86_400)  # never answers: the client's timeout fires
+        if outcome == "error" and fault is not None:
+            raise HTTPError(
+                fault.error_status,
+                {
+                    "message": "injected fault",
+                    "errorCode": "ServiceUnavailable",
+                    "errorCategoryKey": "Fault",
+                },
+            )
+        if outcome == "reset" and fault is not None and fault.reset_phase == "before":
+            raise ConnectionResetError("injected connection reset")
         grant = self.authenticate(request)
         self.throttle(grant.connector)
         self.resource_calls += 1
         if self.move_after is not None and self.resource_calls > self.move_after:
             self.move_endpoint()
             return 308, None, {"location": self.endpoint_url}
-        return await self.resource(method, rest[3:], request, grant)
+        answer = await self.resource(method, rest[3:], request, grant)
+        if outcome == "reset":
+            raise ConnectionResetError("injected connection reset (after processing)")
+        return answer
 
     def throttle(self, connector: Connector) -> None:
         now = self.now()

@@ -1,0 +1,320 @@
+"""Emulator features end to end: webhooks on loopback, faults, members, sub-groups, subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from kaizala_async import (
+    BadRequestError,
+    Credentials,
+    KaizalaClient,
+    NotFoundError,
+    RateLimits,
+    ServerError,
+    TransportError,
+)
+from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
+from tests.vtime import run_virtual
+
+MOBILE = "+911234567890"
+
+
+def client_for(emu: Emulator, **kwargs: Any) -> KaizalaClient:
+    conn = emu.create_connector()
+    refresh = emu.issue_refresh_token(conn, MOBILE)
+    kwargs.setdefault("limits", RateLimits.unlimited())
+    return KaizalaClient(
+        Credentials(conn.application_id, conn.application_secret, refresh),
+        api_root=emu.api_root,
+        transport=emu.transport(),
+        **kwargs,
+    )
+
+
+class Receiver:
+    """A webhook receiver: echoes validation tokens, records deliveries."""
+
+    def __init__(self) -> None:
+        self.validations: list[str] = []
+        self.events: list[tuple[dict[str, str], dict[str, Any]]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if scope["method"] == "GET":
+            token = scope["query_string"].decode().partition("validationToken=")[2]
+            self.validations.append(token)
+            answer = token.encode()
+        else:
+            headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+            self.events.append((headers, json.loads(body)))
+            answer = b""
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain")],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def test_webhook_round_trip_on_loopback() -> None:
+    receiver = Receiver()
+
+    async def main() -> None:
+        async with serve(receiver) as url, Emulator() as emu, client_for(emu) as client:
+            group = (await client.request("POST", "/groups", json={"name": "Ops"})).json()[
+                "groupId"
+            ]
+            hook = await client.request(
+                "POST",
+                "/webhook",
+                json={
+                    "objectId": group,
+                    "objectType": "Group",
+                    "eventTypes": ["TextMessageCreated", "MemberAdded"],
+                    "callBackUrl": url + "/hook",
+                    "callBackToken": "tok-123",
+                    "callBackContext": "ctx",
+                },
+            )
+            assert hook.json()["webhookId"]
+            assert len(receiver.validations) == 1
+            await client.request("POST", f"/groups/{group}/messages", json={"message": "hello"})
+            await client.request(
+                "PUT", f"/groups/{group}/members", json={"members": ["+919999999999"]}
+            )
+            await emu.drain_webhooks()
+            listed = await client.request(
+                "GET", "/webhook", params={"objectId": group, "objectType": "Group"}
+            )
+            assert listed.json()["webhooks"][0]["callbackUrl"] == url + "/hook"
+
+    asyncio.run(main())
+    kinds = [event["eventType"] for _, event in receiver.events]
+    assert sorted(kinds) == ["MemberAdded", "TextMessageCreated"]
+    headers, event = next(e for e in receiver.events if e[1]["eventType"] == "TextMessageCreated")
+    assert headers["kz-callback-token"] == "tok-123"
+    assert event["data"] == {"text": "hello"}
+    assert event["context"] == "ctx"
+    assert event["fromUser"] == MOBILE
+    assert event["eventId"]
+
+
+def test_webhook_registration_fails_when_the_receiver_does_not_echo() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="something else")
+
+    async def main() -> None:
+        async with (
+            Emulator(webhook_transport=httpx.MockTransport(handler)) as emu,
+            client_for(emu) as client,
+        ):
+            group = (await client.request("POST", "/groups", json={"name": "Ops"})).json()[
+                "groupId"
+            ]
+            body = {
+                "objectId": group,
+                "objectType": "Group",
+                "eventTypes": ["TextMessageCreated"],
+                "callBackUrl": "https://r.example/h",
+            }
+            with pytest.raises(BadRequestError, match="validation"):
+                await client.request("POST", "/webhook", json=body)
+
+    run_virtual(main)
+
+
+def test_failed_deliveries_are_retried_then_the_webhook_disabled() -> None:
+    attempts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, text=request.url.params["validationToken"])
+        attempts.append(request.method)
+        return httpx.Response(500)
+
+    async def main() -> None:
+        config = EmulatorConfig(webhook_retry_unit=1.0)
+        async with (
+            Emulator(config, webhook_transport=httpx.MockTransport(handler)) as emu,
+            client_for(emu) as client,
+        ):
+            group = (await client.request("POST", "/groups", json={"name": "Ops"})).json()[
+                "groupId"
+            ]
+            body = {
+                "objectId": group,
+                "objectType": "Group",
+                "eventTypes": ["TextMessageCreated"],
+                "callBackUrl": "https://r.example/h",
+            }
+            await client.request("POST", "/webhook", json=body)
+            await client.request("POST", f"/groups/{group}/messages", json={"message": "x"})
+            await emu.drain_webhooks()
+            listed = await client.request(
+                "GET", "/webhook", params={"objectId": group, "objectType": "Group"}
+            )
+            assert listed.json()["webhooks"][0]["active"] is False
+
+    run_virtual(main)
+    assert len(attempts) == 7  # the first try and 6 retries
+
+
+def test_members_subgroups_and_subscribers() -> None:
+    async def main() -> None:
+        async with Emulator() as emu, client_for(emu) as client:
+            parent = (await client.request("POST", "/groups", json={"name": "Parent"})).json()[
+                "groupId"
+            ]
+            await client.request(
+                "PUT", f"/groups/{parent}/members", json={"members": ["+919000000001"]}
+            )
+            members = (await client.request("GET", f"/groups/{parent}/members")).json()["members"]
+            assert {m["mobileNumber"] for m in members} == {MOBILE, "+919000000001"}
+            other = next(m for m in members if m["mobileNumber"] != MOBILE)
+            await client.request("DELETE", f"/groups/{parent}/members/{other['id']}")
+            assert (
+                len((await client.request("GET", f"/groups/{parent}/members")).json()["members"])
+                == 1
+            )
+
+            child = (
+                await client.request(
+                    "POST", f"/groups/{parent}/subgroups", json={"groupName": "Child"}
+                )
+            ).json()
+            tree = (await client.request("GET", f"/groups/{parent}/subGroups")).json()
+            assert [g["groupName"] for g in tree["subGroups"]] == ["Child"]
+            await client.request("DELETE", f"/groups/{parent}/subGroups/{child['groupId']}")
+            assert (await client.request("GET", f"/groups/{parent}/subGroups")).json()[
+                "subGroups"
+            ] == []
+
+            public = (
+                await client.request(
+                    "POST", "/groups", json={"name": "Public", "groupType": "ConnectGroup"}
+                )
+            ).json()["groupId"]
+            numbers = [f"+9190000{i:05d}" for i in range(120)]
+            added = (
+                await client.request(
+                    "PUT",
+                    f"/groups/{public}/subscribers/add",
+                    json={"subscribers": [*numbers, "bad"]},
+                )
+            ).json()
+            assert added["result"]["bad"]["isAdded"] is False
+            seen, cursor = [], None
+            while True:
+                body = {"count": 50} | ({"cursor": cursor} if cursor else {})
+                page = (
+                    await client.request("POST", f"/groups/{public}/subscribers", json=body)
+                ).json()
+                seen += [s["mobileNumber"] for s in page["subscribers"]]
+                cursor = page.get("cursor")
+                if cursor is None:
+                    break
+            assert seen == sorted(numbers)
+            with pytest.raises(NotFoundError):
+                await client.request("GET", "/groups/no-such-group")
+
+    run_virtual(main)
+
+
+def test_injected_5xx_and_resets_reach_the_client_as_typed_errors() -> None:
+    async def main() -> None:
+        async with (
+            Emulator(EmulatorConfig(seed=1)) as emu,
+            client_for(emu, max_retries=0) as client,
+        ):
+            group = (await client.request("POST", "/groups", json={"name": "Ops"})).json()[
+                "groupId"
+            ]
+            emu.inject(Fault(route="POST /v1/groups/*/messages", error_rate=1.0))
+            with pytest.raises(ServerError):
+                await client.request("POST", f"/groups/{group}/messages", json={"message": "x"})
+            emu.clear_faults()
+            emu.inject(
+                Fault(route="POST /v1/groups/*/messages", reset_rate=1.0, reset_phase="after")
+            )
+            with pytest.raises(TransportError) as info:
+                await client.request("POST", f"/groups/{group}/messages", json={"message": "x"})
+            assert info.value.request_sent is True
+            assert emu.stats()["messagesPerGroup"][group] == 1  # processed, answer lost
+
+    run_virtual(main)
+
+
+def test_module_runs_a_loopback_server() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kaizala_async.emulator",
+            "--port",
+            "0",
+            "--connector-limit",
+            "10/6",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        creds = json.loads(process.stdout.readline())
+        root = process.stdout.readline().rsplit(" ", 1)[1].strip()
+        assert root.startswith("http://127.0.0.1:")
+
+        async def main() -> dict[str, Any]:
+            client = KaizalaClient(
+                Credentials(
+                    creds["applicationId"], creds["applicationSecret"], creds["refreshToken"]
+                ),
+                api_root=root,
+                limits=RateLimits.unlimited(),
+            )
+            async with client:
+                await client.request("POST", "/groups", json={"name": "Loop"})
+                async with httpx.AsyncClient() as http:
+                    return (await http.get(root + "/_emulator/stats")).json()  # type: ignore[no-any-return]
+
+        stats = asyncio.run(main())
+        assert stats["connectors"][creds["applicationId"]]["calls"] == 2
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
