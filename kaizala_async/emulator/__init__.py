@@ -84,9 +84,15 @@ class Emulator:
         """An in-process transport for ``KaizalaClient(transport=...)``."""
         return _InProcessTransport(self.app)
 
-    def create_connector(self, tenant: str = "contoso") -> Connector:
-        """Register a connector in ``tenant`` (as the management portal does)."""
-        return self.app.world.add_connector(tenant)
+    def create_connector(
+        self, tenant: str = "contoso", *, permissions: frozenset[str] | None = None
+    ) -> Connector:
+        """Register a connector in ``tenant`` (as the management portal does).
+
+        ``permissions`` limits what it may do (families such as ``"groupinfo"``,
+        ``"textmessage"``, ``"webhook"``); calls outside them get 403. Default: all.
+        """
+        return self.app.world.add_connector(tenant, permissions)
 
     def issue_refresh_token(self, connector: Connector, mobile_number: str) -> str:
         """A user refresh token for ``connector``, as the portal's "Generate user token" does."""

@@ -10,6 +10,7 @@ import math
 import re
 import secrets
 import time
+import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -19,8 +20,17 @@ import httpx
 
 from kaizala_async._ratelimit import Rate
 
+from ._content import Content, ContentError
 from ._faults import FaultPlan
-from ._state import AccessGrant, Connector, Group, Message, PinMessage, RefreshGrant, World
+from ._state import (
+    AccessGrant,
+    Connector,
+    Group,
+    Message,
+    PinMessage,
+    RefreshGrant,
+    World,
+)
 from ._throttle import ThrottleMethod
 from ._webhooks import EVENT_TYPES, OBJECT_TYPES, Webhook, WebhookHub
 
@@ -59,6 +69,8 @@ class EmulatorConfig:
     webhook_timeout: float = 5.0
     #: Retry n waits unit * 2**(n-1): 2742 s puts the 6th retry inside 48 h (SPEC "Retries").
     webhook_retry_unit: float = 2742.0
+    #: Largest media upload accepted, in bytes (the SPEC names no limit).
+    max_media_bytes: int = 50 * 1024 * 1024
     #: Seed of the fault-injection draws.
     seed: int = 0
 
@@ -139,6 +151,8 @@ class EmulatorApp:
         self.resource_calls = 0
         self.origin = "http://kaizala.emulator"
         self.faults = FaultPlan(config.seed)
+        self.content = Content(config.max_media_bytes)
+        self._oauth_codes: dict[str, tuple[str, str]] = {}
         self.hub = WebhookHub(
             transport=webhook_transport,
             handshake_timeout=config.webhook_timeout,
@@ -223,11 +237,8 @@ class EmulatorApp:
             if not message.get("more_body"):
                 break
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = {}
-        for pair in scope.get("query_string", b"").decode().split("&"):
-            if pair:
-                key, _, value = pair.partition("=")
-                query[key.lower()] = value
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        query = {k.lower(): v for k, v in urllib.parse.parse_qsl(raw_query, keep_blank_values=True)}
         request = Request(
             scope["method"].upper(), scope["path"].rstrip("/") or "/", headers, query, body
         )
@@ -249,6 +260,8 @@ class EmulatorApp:
         lowered = path.lower()
         if lowered.startswith("/_emulator/"):
             return self.control(request)
+        if lowered in {"/api/oauth/authorize", "/api/oauth/token"}:
+            return self.oauth(request, lowered)
         if lowered in {"/v1/generatepin", "/v1/loginwithpinandapplicationid", "/v1/accesstoken"}:
             return self.token_service(request, lowered)
         # Resource calls: under the current endpoint prefix, else 308 from an old one.
@@ -347,27 +360,11 @@ class EmulatorApp:
             wall = self.wall()
             if grant is None or grant.connector is not connector or wall >= grant.expires_at:
                 raise HTTPError(401, BAD_CONNECTOR)
-            access = _jwt_like(
-                {"appId": connector.application_id, "iat": int(wall), "n": secrets.token_hex(4)}
-            )
-            world.access[access] = AccessGrant(
-                connector, grant.mobile_number, wall + self.config.access_token_ttl
-            )
             rotated: str | None = None
             if wall >= grant.issued_at + 0.9 * (grant.expires_at - grant.issued_at):
                 rotated = self.issue_refresh_token(connector, grant.mobile_number)
                 del world.refresh[refresh]
-            return (
-                200,
-                {
-                    "accessToken": access,
-                    "endpointUrl": self.endpoint_url,
-                    "accessTokenExpiry": math.floor((wall + self.config.access_token_ttl) * 1000),
-                    "refreshToken": rotated,
-                    "scope": "token.write",
-                },
-                {},
-            )
+            return 200, self._access_answer(connector, grant.mobile_number, rotated=rotated), {}
         data = request.json()
         connector = world.connectors.get(str(data.get("applicationid", "")))
         mobile = str(data.get("mobilenumber", ""))
@@ -415,6 +412,68 @@ class EmulatorApp:
             },
         )
 
+    # -- OAuth (A4, A5) ------------------------------------------------------------------------------
+    def oauth(self, request: Request, path: str) -> tuple[int, Any, dict[str, str]]:
+        world = self.world
+        if path == "/api/oauth/authorize" and request.method == "GET":
+            connector = world.connectors.get(request.query.get("client_id", ""))
+            redirect = request.query.get("redirect_uri", "")
+            if connector is None or not redirect.startswith(("http://", "https://")):
+                raise _bad("client_id must name a connector and redirect_uri must be a URL")
+            # The browser sign-in is emulated: the user is the one named by the (emulator-only)
+            # mobileNumber parameter, by default the demo number.
+            mobile = request.query.get("mobilenumber", "") or "+911234567890"
+            code = secrets.token_urlsafe(16)
+            self._oauth_codes[code] = (connector.application_id, mobile)
+            separator = "&" if "?" in redirect else "?"
+            return 302, None, {"location": f"{redirect}{separator}code={code}"}
+        if path == "/api/oauth/token" and request.method == "POST":
+            form = dict(urllib.parse.parse_qsl(request.body.decode("utf-8", "replace")))
+            connector = world.connectors.get(form.get("client_id", ""))
+            if connector is None or not secrets.compare_digest(
+                connector.application_secret, form.get("client_secret", "")
+            ):
+                raise HTTPError(401, BAD_CONNECTOR)
+            issued = self._oauth_codes.pop(form.get("code", ""), None)
+            if issued is None or issued[0] != connector.application_id:
+                raise HTTPError(
+                    401,
+                    {
+                        "message": "The code is wrong or was used",
+                        "errorCode": "Unauthenticated",
+                        "errorCategoryKey": "AuthException",
+                    },
+                )
+            self.throttle(connector)
+            refresh = self.issue_refresh_token(connector, issued[1])
+            return 200, self._access_answer(connector, issued[1], rotated=refresh), {}
+        raise HTTPError(
+            405,
+            {
+                "message": "method not allowed",
+                "errorCode": "MethodNotAllowed",
+                "errorCategoryKey": "Routing",
+            },
+        )
+
+    def _access_answer(
+        self, connector: Connector, mobile: str, *, rotated: str | None
+    ) -> dict[str, Any]:
+        wall = self.wall()
+        access = _jwt_like(
+            {"appId": connector.application_id, "iat": int(wall), "n": secrets.token_hex(4)}
+        )
+        self.world.access[access] = AccessGrant(
+            connector, mobile, wall + self.config.access_token_ttl
+        )
+        return {
+            "accessToken": access,
+            "endpointUrl": self.endpoint_url,
+            "accessTokenExpiry": math.floor((wall + self.config.access_token_ttl) * 1000),
+            "refreshToken": rotated,
+            "scope": "token.write",
+        }
+
     # -- resources --------------------------------------------------------------------------------
     async def resource(
         self, method: str, path: str, request: Request, grant: AccessGrant
@@ -439,6 +498,31 @@ class EmulatorApp:
                 )
             if method == "GET":
                 return 200, {"groups": [g.as_json(caller) for g in self.visible(caller)]}, {}
+        family = _FAMILIES.get(key[0] if key else "", "")
+        if len(key) >= 3 and key[0] == "groups":
+            family = _FAMILIES.get(key[2], "groupinfo")
+        if family and family not in grant.connector.permissions:
+            raise HTTPError(
+                403,
+                {
+                    "message": f"the connector lacks the {family} permission",
+                    "errorCode": "Forbidden",
+                    "errorCategoryKey": "Permission",
+                },
+            )
+        try:
+            answer = await self.content_resource(method, key, parts, request, grant)
+        except ContentError as error:
+            raise HTTPError(
+                error.status,
+                {
+                    "message": error.message,
+                    "errorCode": error.code,
+                    "errorCategoryKey": "Validation",
+                },
+            ) from None
+        if answer is not None:
+            return 200, answer, {}
         if key == ["webhook"]:
             if method == "POST":
                 return 200, await self.register_webhook(request.json(), grant), {}
@@ -481,6 +565,19 @@ class EmulatorApp:
         world = self.world
         if not key and method == "GET":
             return 200, {"groups": [group.as_json(caller)]}, {}
+        try:
+            answer = self.group_content(method, key, parts, group, request, caller)
+        except ContentError as error:
+            raise HTTPError(
+                error.status,
+                {
+                    "message": error.message,
+                    "errorCode": error.code,
+                    "errorCategoryKey": "Validation",
+                },
+            ) from None
+        if answer is not None:
+            return 200, answer, {}
         if key == ["messages"] and method == "POST":
             return 200, self.send_message(group, request.json(), caller), {}
         if key == ["members"]:
@@ -674,6 +771,119 @@ class EmulatorApp:
         answer["referenceId"] = message.reference_id
         return answer
 
+    # -- content: media, actions, reactions, bots, tenant ------------------------------------------
+    async def content_resource(
+        self, method: str, key: list[str], parts: list[str], request: Request, grant: AccessGrant
+    ) -> dict[str, Any] | None:
+        content, caller = self.content, grant.mobile_number
+        if key == ["media"] and method == "POST":
+            return content.upload(request.headers.get("content-type", ""), request.body)
+        if key == ["media", "url"] and method == "POST":
+            return content.upload_url(request.json())
+        if key == ["tenant", "findgroupsbyquery"] and method == "GET":
+            text = request.query.get("query", "").lower()
+            try:
+                offset = int(request.query.get("resultsoffset") or 0)
+                size = int(request.query.get("pagesize") or 10)
+            except ValueError:
+                raise _bad("resultsOffset and pageSize must be numbers") from None
+            tenant = grant.connector.tenant.name
+            found = [
+                g
+                for g in self.world.groups.values()
+                if g.tenant == tenant and text in g.name.lower()
+            ]
+            found.sort(key=lambda g: g.name)
+            return {"groups": [g.as_json(caller) for g in found[offset : offset + max(1, size)]]}
+        if key and key[0] == "bot":
+            if key == ["bot"] and method == "POST":
+                return content.create_bot(request.json(), grant.connector.tenant.name, caller)
+            if key == ["bot"] and method == "GET":
+                creator_id = self.world.user_id(caller)
+                return {
+                    "bots": [
+                        b.as_json(creator_id) for b in content.bots.values() if b.creator == caller
+                    ]
+                }
+            if len(key) == 3 and key[1] == "accesstoken" and method == "GET":
+                bot = content.bot(parts[2], caller)
+                wall = self.wall()
+                token = _jwt_like(
+                    {"bot": bot.bot_user_id, "iat": int(wall), "n": secrets.token_hex(4)}
+                )
+                expires = wall + self.config.access_token_ttl
+                self.world.access[token] = AccessGrant(
+                    grant.connector, f"bot:{bot.bot_user_id}", expires
+                )
+                return {
+                    "accessToken": token,
+                    "accessTokenExpiry": math.floor(expires * 1000),
+                    "scope": "bot",
+                }
+            if len(key) == 2 and method in {"PUT", "DELETE"}:
+                bot = content.bot(parts[1], caller)
+                if method == "DELETE":
+                    del content.bots[bot.bot_user_id]
+                else:
+                    data = request.json()
+                    bot.name = str(data.get("name") or bot.name)
+                    bot.profile_pic = str(data.get("profilepic") or bot.profile_pic)
+                return {"result": True}
+        return None
+
+    def group_content(
+        self,
+        method: str,
+        key: list[str],
+        parts: list[str],
+        group: Group,
+        request: Request,
+        caller: str,
+    ) -> dict[str, Any] | None:
+        content = self.content
+        if key == ["actions"]:
+            if method == "POST":
+                action, events = content.send_action(
+                    group.group_id, request.json(), caller, self.wall()
+                )
+                group.messages.append(
+                    Message(action.reference_id, f"[{action.action_type}]", caller, action.sent_at)
+                )
+                for event_type, data in events:
+                    self.emit(group, event_type, data, caller)
+                return {"referenceId": action.reference_id, "actionId": action.action_id}
+            if method == "GET":
+                return content.list_actions(group.group_id, request.query)
+        if len(key) >= 2 and key[0] == "actions":
+            found = content.actions.get(parts[1])
+            if found is None or found.group_id != group.group_id:
+                raise ContentError(404, f"action {parts[1]} not found", "NotFound")
+            action = found
+            if len(key) == 2 and method == "GET":
+                flag = request.query.get("getdetails", "false").lower() == "true"
+                return content.details(action, flag)
+            if key[2:] == ["responses"] and method == "POST":
+                response_id, events = content.respond(action, request.json(), caller)
+                for event_type, data in events:
+                    self.emit(group, event_type, data, caller)
+                return {"responseId": response_id}
+        if key and key[0] == "reaction":
+            if key == ["reaction"] and method == "POST":
+                known = {m.reference_id for g in self.world.groups.values() for m in g.messages}
+                return content.react(request.json(), self.world.user_id(caller), known, self.wall())
+            if key == ["reaction", "summary"] and method == "GET":
+                return content.group_summary(request.query)
+            if len(key) == 3 and key[2] == "summary" and method == "GET":
+                return content.item_summary(parts[1], request.query)
+            if len(key) == 2 and method == "GET":
+                return content.reaction_details(parts[1], request.query)
+        if key == ["bot"] and method == "POST":
+            bot = content.bot(str(request.json().get("botuserid") or ""), caller)
+            bot.groups.add(group.group_id)
+            group.members[f"bot:{bot.bot_user_id}"] = "Member"
+            return {"result": True}
+        return None
+
     # -- webhooks -----------------------------------------------------------------------------------
     def emit(self, group: Group, event_type: str, data: dict[str, Any], actor: str) -> None:
         self.hub.emit(
@@ -788,6 +998,22 @@ class EmulatorApp:
                 "errorCategoryKey": "Routing",
             },
         )
+
+
+#: Path family -> the portal permission it needs (SPEC "Connector permissions and scopes").
+_FAMILIES = {
+    "groups": "groupinfo",
+    "subgroups": "groupinfo",
+    "members": "groupmember",
+    "subscribers": "groupmember",
+    "messages": "textmessage",
+    "actions": "action",
+    "media": "media",
+    "webhook": "webhook",
+    "users": "profile",
+    "reaction": "reaction",
+    "tenant": "tenant",
+}
 
 
 def _not_found(what: str) -> HTTPError:

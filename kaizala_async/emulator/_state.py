@@ -40,6 +40,21 @@ class Connector:
     counter: Counter
     stats: WindowStats
     scopes: str = ALL_SCOPES
+    #: Portal permissions granted (families): groupinfo, groupmember, textmessage, action,
+    #: profile, media, webhook, tenant, reaction.
+    permissions: frozenset[str] = frozenset(
+        {
+            "groupinfo",
+            "groupmember",
+            "textmessage",
+            "action",
+            "profile",
+            "media",
+            "webhook",
+            "tenant",
+            "reaction",
+        }
+    )
 
 
 @attrs.define
@@ -136,7 +151,7 @@ class World:
             )
         return self.tenants[name]
 
-    def add_connector(self, tenant: str) -> Connector:
+    def add_connector(self, tenant: str, permissions: frozenset[str] | None = None) -> Connector:
         connector = Connector(
             application_id=str(uuid.uuid4()).upper().replace("-", "")[:25],
             application_secret=secrets.token_hex(16),
@@ -144,6 +159,8 @@ class World:
             counter=make_counter(self.method, self.connector_limit),
             stats=WindowStats(self.connector_limit.period),
         )
+        if permissions is not None:
+            connector.permissions = frozenset(permissions)
         self.connectors[connector.application_id] = connector
         return connector
 
