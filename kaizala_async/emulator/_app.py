@@ -100,6 +100,20 @@ def _lower(value: Any) -> Any:
     return value
 
 
+_UNQUOTED_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:")
+
+
+def _relaxed_json(raw: bytes) -> Any:
+    """The Postman collection's relaxed JSON: unquoted or single-quoted keys (SPEC: accepted)."""
+    text = raw.decode("utf-8", "replace")
+    text = re.sub(r"'([^'\\]*)'", lambda m: json.dumps(m.group(1)), text)
+    text = _UNQUOTED_KEY.sub(lambda m: f'{m.group(1)}"{m.group(2)}":', text)
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise _bad("the body is not JSON") from None
+
+
 def _jwt_like(claims: dict[str, Any]) -> str:
     def part(data: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
@@ -122,7 +136,7 @@ class Request:
         try:
             data = json.loads(self.body)
         except ValueError:
-            raise _bad("the body is not JSON") from None
+            data = _relaxed_json(self.body)
         if not isinstance(data, dict):
             raise _bad("the body must be a JSON object")
         return _lower(data)  # type: ignore[no-any-return]

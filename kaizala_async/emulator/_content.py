@@ -194,6 +194,18 @@ class Content:
         )
         return {"mediaResource": self._resource(kind, name, 0, url)}
 
+    def is_media(self, value: object) -> bool:
+        """Issued here, or shaped like the service's own: base64 JSON with ``Files`` (SPEC ids)."""
+        if not isinstance(value, str) or not value:
+            return False
+        if value in self.media:
+            return True
+        try:
+            decoded = json.loads(base64.b64decode(value, validate=True))
+        except ValueError:
+            return False
+        return isinstance(decoded, dict) and isinstance(decoded.get("Files"), list)
+
     # -- actions ----------------------------------------------------------------------------
     def send_action(
         self, group_id: str, data: dict[str, Any], sender: str, now: float
@@ -279,7 +291,7 @@ class Content:
         if custom:
             return
         if action_type in MEDIA_TYPES.values():
-            if body.get("mediaresource") not in self.media:
+            if not self.is_media(body.get("mediaresource")):
                 raise _bad("actionBody.mediaResource must come from /media")
         elif action_type == "Announcement":
             text("message", "message")
