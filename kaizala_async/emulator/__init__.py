@@ -18,6 +18,7 @@ tenant search are not emulated yet (they answer 404).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Self
 
@@ -38,10 +39,18 @@ class _InProcessTransport(httpx.AsyncBaseTransport):
         self._inner = httpx.ASGITransport(app=app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # httpx enforces timeouts in its network backends, which an in-process app bypasses:
+        # apply the request's read timeout here, so a hung route behaves as on a socket.
+        timeout = request.extensions.get("timeout", {}).get("read")
         try:
-            return await self._inner.handle_async_request(request)
+            async with asyncio.timeout(timeout):
+                return await self._inner.handle_async_request(request)
         except ConnectionResetError as exc:
             raise httpx.ReadError(str(exc), request=request) from None
+        except TimeoutError:
+            raise httpx.ReadTimeout(
+                "the emulator did not answer in time", request=request
+            ) from None
 
 
 class Emulator:

@@ -21,7 +21,7 @@ import httpx
 from kaizala_async._ratelimit import Rate
 
 from ._content import Content, ContentError
-from ._faults import FaultPlan
+from ._faults import Fault, FaultPlan
 from ._state import (
     AccessGrant,
     Connector,
@@ -299,7 +299,9 @@ class EmulatorApp:
         if latency:
             await asyncio.sleep(latency)
         if outcome == "hang":
-            await asyncio.sleep(10 * 365 * 86_400)  # never answers: the client's timeout fires
+            await (
+                asyncio.get_running_loop().create_future()
+            )  # never answers: the client's timeout fires
         if outcome == "error" and fault is not None:
             raise HTTPError(
                 fault.error_status,
@@ -995,6 +997,33 @@ class EmulatorApp:
                         for m in self.world.outbox
                     ]
                 },
+                {},
+            )
+        if what == "faults" and request.method == "POST":
+            data = request.json()
+            try:
+                fault = Fault(
+                    route=str(data.get("route") or "*"),
+                    latency=float(data.get("latency") or 0.0),
+                    error_rate=float(data.get("errorrate") or 0.0),
+                    error_status=int(data.get("errorstatus") or 503),
+                    reset_rate=float(data.get("resetrate") or 0.0),
+                    reset_phase="after"
+                    if str(data.get("resetphase")).lower() == "after"
+                    else "before",
+                    hang_rate=float(data.get("hangrate") or 0.0),
+                )
+            except (TypeError, ValueError) as exc:
+                raise _bad(f"bad fault: {exc}") from None
+            self.faults.add(fault)
+            return 200, {"faults": len(self.faults.faults)}, {}
+        if what == "faults" and request.method == "DELETE":
+            self.faults.clear()
+            return 200, {"faults": 0}, {}
+        if what == "faults" and request.method == "GET":
+            return (
+                200,
+                {"injected": dict(self.faults.injected), "faults": len(self.faults.faults)},
                 {},
             )
         if what == "move" and request.method == "POST":
