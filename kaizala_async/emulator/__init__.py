@@ -1,11 +1,8 @@
 """A local Kaizala service for tests, demos and benchmarks (DESIGN §6).
 
-Emulated so far: the token service (PIN flow with an inspectable outbox, access tokens with
-configurable lifetimes, refresh-token rotation at 90 % of its life), throttling per connector and
-per tenant with four counting methods, 308 endpoint moves, seeded fault injection, stats, users/me,
-groups, sub-groups, members, subscribers, messages, and webhooks (validation handshake, event
-delivery with the callback token, retries and auto-disable). Media, actions, reactions, bots and
-tenant search are not emulated yet (they answer 404).
+Every endpoint of the SPEC's index, the auth flows (PIN outbox, rotation, OAuth), throttling per
+connector and per tenant with four counting methods, 308 moves, seeded fault injection, webhooks
+(handshake, delivery, retries) and ``/_emulator/...`` introspection. See docs/emulator.md.
 
 ::
 
