@@ -15,9 +15,7 @@ import pytest
 from kaizala_async.emulator import Emulator
 from tests.vtime import run_virtual
 
-SWAGGER = (
-    Path(__file__).resolve().parents[3] / "shared" / "kaizala-api" / "kaizala_api_full_swagger.json"
-)
+SWAGGER = Path(__file__).resolve().parents[1] / "data" / "kaizala_api_full_swagger.json"
 MOBILE, MOBILE_2, MOBILE_3 = "+911111111111", "+911099999999", "+911088888888"
 MEMBER_ID = "364388bc-5b7f-4857-a58c-31eba18e962e"  # the fixed member id in one swagger path
 PACKAGE = "25b39b30-0806-4d17-b6a7-a39f21fa52e9"
