@@ -260,6 +260,13 @@ class EmulatorApp:
             status, payload, extra = await self.dispatch(request)
         except HTTPError as error:
             status, payload, extra = error.status, error.body, error.headers
+        except ContentError as error:  # the content handlers' own error type
+            status, extra = error.status, {}
+            payload = {
+                "message": error.message,
+                "errorCode": error.code,
+                "errorCategoryKey": "Validation",
+            }
         raw = b"" if payload is None else json.dumps(payload).encode()
         head = (
             [(b"content-type", b"application/json; charset=utf-8")] if payload is not None else []
@@ -526,17 +533,7 @@ class EmulatorApp:
                     "errorCategoryKey": "Permission",
                 },
             )
-        try:
-            answer = await self.content_resource(method, key, parts, request, grant)
-        except ContentError as error:
-            raise HTTPError(
-                error.status,
-                {
-                    "message": error.message,
-                    "errorCode": error.code,
-                    "errorCategoryKey": "Validation",
-                },
-            ) from None
+        answer = await self.content_resource(method, key, parts, request, grant)
         if answer is not None:
             return 200, answer, {}
         if key == ["webhook"]:
@@ -581,17 +578,7 @@ class EmulatorApp:
         world = self.world
         if not key and method == "GET":
             return 200, {"groups": [group.as_json(caller)]}, {}
-        try:
-            answer = self.group_content(method, key, parts, group, request, caller)
-        except ContentError as error:
-            raise HTTPError(
-                error.status,
-                {
-                    "message": error.message,
-                    "errorCode": error.code,
-                    "errorCategoryKey": "Validation",
-                },
-            ) from None
+        answer = self.group_content(method, key, parts, group, request, caller)
         if answer is not None:
             return 200, answer, {}
         if key == ["messages"] and method == "POST":
