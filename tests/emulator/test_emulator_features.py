@@ -318,3 +318,73 @@ def test_module_runs_a_loopback_server() -> None:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_actions_responses_and_subgroups_raise_their_events_and_latency_is_injected() -> None:
+    delivered: list[dict[str, Any]] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, text=request.url.params["validationToken"])
+        delivered.append(json.loads(request.content))
+        return httpx.Response(200)
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        async with (
+            Emulator(webhook_transport=httpx.MockTransport(receiver)) as emu,
+            client_for(emu) as client,
+        ):
+            group = (await client.request("POST", "/groups", json={"name": "G"})).json()["groupId"]
+            await client.request(
+                "POST",
+                "/webhook",
+                json={
+                    "objectId": group,
+                    "objectType": "Group",
+                    "eventTypes": [
+                        "SurveyCreated",
+                        "ActionCreated",
+                        "SurveyResponse",
+                        "ActionResponse",
+                        "GroupAdded",
+                    ],
+                    "callBackUrl": "https://receiver.example/h",
+                },
+            )
+            survey = (
+                await client.request(
+                    "POST",
+                    f"/groups/{group}/actions",
+                    json={
+                        "actionType": "Survey",
+                        "actionBody": {"title": "S", "questions": [{"title": "q", "type": "Text"}]},
+                    },
+                )
+            ).json()["actionId"]
+            await client.request(
+                "POST",
+                f"/groups/{group}/actions/{survey}/responses",
+                json={"actionType": "Survey", "actionBody": {"answers": ["a"]}},
+            )
+            await client.request("POST", f"/groups/{group}/subGroups", json={"name": "Child"})
+            await emu.drain_webhooks()
+            emu.inject(Fault(route="GET /v1/groups", latency=2.5))
+            start = loop.time()
+            await client.request("GET", "/groups")
+            return loop.time() - start
+
+    took = run_virtual(main)
+    assert 2.5 <= took < 2.6
+    kinds = sorted(event["eventType"] for event in delivered)
+    assert kinds == [
+        "ActionCreated",
+        "ActionResponse",
+        "GroupAdded",
+        "SurveyCreated",
+        "SurveyResponse",
+    ]
+    created = next(e for e in delivered if e["eventType"] == "SurveyCreated")
+    assert created["data"]["actionId"] and created["data"]["surveyTitle"] == "S"
+    added = next(e for e in delivered if e["eventType"] == "GroupAdded")
+    assert added["data"]["groupName"] == "Child"
