@@ -151,36 +151,24 @@ class Transport:
             try:
                 response = await self.http.send(request)
                 await response.aread()
-            except _NOT_SENT as exc:
-                if retries < self.max_retries:
-                    retries += 1
-                    self.stats.connection_retries += 1
-                    await self._backoff(retries)
-                    continue
-                raise TransportError(
-                    f"could not connect: {type(exc).__name__}",
-                    method=call.method,
-                    url=url,
-                    request_sent=False,
-                ) from None
-            except httpx.TimeoutException as exc:
-                raise RequestTimeoutError(
-                    f"no answer in time: {type(exc).__name__}",
-                    method=call.method,
-                    url=url,
-                    request_sent=True,
-                ) from None
             except httpx.TransportError as exc:
-                if call.retry_after_send and retries < self.max_retries:
+                sent = not isinstance(exc, _NOT_SENT)
+                if sent and isinstance(exc, httpx.TimeoutException):
+                    # It may have been processed: never resent, whatever the method.
+                    raise RequestTimeoutError(
+                        f"no answer in time: {type(exc).__name__}",
+                        method=call.method,
+                        url=url,
+                        request_sent=True,
+                    ) from None
+                if (not sent or call.retry_after_send) and retries < self.max_retries:
                     retries += 1
                     self.stats.connection_retries += 1
                     await self._backoff(retries)
                     continue
+                what = "connection failed" if sent else "could not connect"
                 raise TransportError(
-                    f"connection failed: {type(exc).__name__}",
-                    method=call.method,
-                    url=url,
-                    request_sent=True,
+                    f"{what}: {type(exc).__name__}", method=call.method, url=url, request_sent=sent
                 ) from None
             finally:
                 self.stats.attempts += 1
