@@ -12,14 +12,11 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import attrs
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+from kaizala_async.emulator._asgi import Receive, Scope, Send, read_body, serve_lifespan
 
 APP_ID = "app-1"
 APP_SECRET = "s3cret-app-value"
@@ -59,19 +56,9 @@ class FakeKaizala:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+            await serve_lifespan(receive, send)
+            return
+        body = await read_body(receive)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         now = asyncio.get_running_loop().time()
         seen = Seen(scope["method"], scope["path"], headers.get("host", ""), headers, body, now)

@@ -12,7 +12,7 @@ import secrets
 import time
 import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -20,6 +20,7 @@ import httpx
 
 from kaizala_async._ratelimit import Rate
 
+from ._asgi import Receive, Scope, Send, read_body, serve_lifespan
 from ._content import Content, ContentError
 from ._faults import Fault, FaultPlan
 from ._state import (
@@ -36,9 +37,6 @@ from ._webhooks import EVENT_TYPES, OBJECT_TYPES, Webhook, WebhookHub
 
 __all__ = ["EmulatorApp", "EmulatorConfig"]
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 INVALID_TOKEN = {
     "message": "Invalid token. Failure reason:Token validation failed due to unknown reason!",
@@ -235,21 +233,11 @@ class EmulatorApp:
     # -- ASGI ---------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await serve_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         raw_query = scope.get("query_string", b"").decode("latin-1")
         query = {k.lower(): v for k, v in urllib.parse.parse_qsl(raw_query, keep_blank_values=True)}

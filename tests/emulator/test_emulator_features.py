@@ -24,6 +24,7 @@ from kaizala_async import (
     TransportError,
 )
 from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
+from kaizala_async.emulator._asgi import read_body
 from tests.vtime import run_virtual
 
 MOBILE = "+911234567890"
@@ -50,12 +51,7 @@ class Receiver:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         if scope["method"] == "GET":
             token = scope["query_string"].decode().partition("validationToken=")[2]
             self.validations.append(token)
