@@ -106,17 +106,11 @@ class Emulator:
 
     def outbox(self) -> list[dict[str, Any]]:
         """The PIN "SMS" messages sent so far."""
-        return [
-            {"mobileNumber": m.mobile_number, "pin": m.pin, "applicationId": m.application_id}
-            for m in self.app.world.outbox
-        ]
+        return [m.as_json() for m in self.app.world.outbox]
 
     def move_endpoint(self, *, after: int | None = None) -> None:
         """Move the endpoint now, or after ``after`` more resource calls; the old one answers 308."""
-        if after is None:
-            self.app.move_endpoint()
-        else:
-            self.app.move_after = self.app.resource_calls + after
+        self.app.move_endpoint(after)
 
     def inject(self, fault: Fault) -> None:
         """Add a fault (latency, 5xx, reset, no answer) on the routes it matches."""

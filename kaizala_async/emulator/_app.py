@@ -198,7 +198,11 @@ class EmulatorApp:
     def endpoint_url(self) -> str:
         return f"{self.origin}{self.prefix}/"
 
-    def move_endpoint(self) -> str:
+    def move_endpoint(self, after: int | None = None) -> str:
+        """Move the endpoint now, or once ``after`` more resource calls have been served."""
+        if after is not None:
+            self.move_after = self.resource_calls + after
+            return self.endpoint_url
         self._moves += 1
         self.old_prefixes.add(self.prefix)
         self.prefix = f"/moved-{self._moves}"
@@ -959,21 +963,7 @@ class EmulatorApp:
         if what == "stats" and request.method == "GET":
             return 200, self.stats(), {}
         if what == "outbox" and request.method == "GET":
-            return (
-                200,
-                {
-                    "messages": [
-                        {
-                            "mobileNumber": m.mobile_number,
-                            "applicationId": m.application_id,
-                            "pin": m.pin,
-                            "sentAt": m.sent_at,
-                        }
-                        for m in self.world.outbox
-                    ]
-                },
-                {},
-            )
+            return 200, {"messages": [m.as_json() for m in self.world.outbox]}, {}
         if what == "faults" and request.method == "POST":
             data = request.json()
             try:
@@ -1006,8 +996,9 @@ class EmulatorApp:
             after = data.get("after")
             if after is None:
                 return 200, {"endpointUrl": self.move_endpoint()}, {}
-            self.move_after = self.resource_calls + int(after)
-            return 200, {"endpointUrl": self.endpoint_url, "movesAfter": int(after)}, {}
+            if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+                raise _bad("after must be a non-negative whole number of calls")
+            return 200, {"endpointUrl": self.move_endpoint(after), "movesAfter": after}, {}
         raise HTTPError(
             404,
             {

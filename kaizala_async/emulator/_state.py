@@ -83,6 +83,14 @@ class PinMessage:
     expires_at: float
     used: bool = False
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "mobileNumber": self.mobile_number,
+            "applicationId": self.application_id,
+            "pin": self.pin,
+            "sentAt": self.sent_at,
+        }
+
 
 @attrs.define
 class Message:
