@@ -8,27 +8,12 @@ import pytest
 
 from kaizala_async import (
     BadRequestError,
-    Credentials,
-    KaizalaClient,
     PermissionDeniedError,
-    RateLimits,
 )
 from kaizala_async.emulator import Emulator
 from tests.vtime import run_virtual
 
-MOBILE = "+911234567890"
-
-
-def client_for(emu: Emulator, **kwargs: object) -> KaizalaClient:
-    permissions = kwargs.pop("permissions", None)
-    conn = emu.create_connector(permissions=permissions)  # type: ignore[arg-type]
-    refresh = emu.issue_refresh_token(conn, MOBILE)
-    return KaizalaClient(
-        Credentials(conn.application_id, conn.application_secret, refresh),
-        api_root=emu.api_root,
-        transport=emu.transport(),
-        limits=RateLimits.unlimited(),
-    )
+from .helpers import MOBILE, client_for
 
 
 def test_media_upload_then_image_action_and_listing() -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,19 +25,7 @@ from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
 from kaizala_async.emulator._asgi import read_body
 from tests.vtime import run_virtual
 
-MOBILE = "+911234567890"
-
-
-def client_for(emu: Emulator, **kwargs: Any) -> KaizalaClient:
-    conn = emu.create_connector()
-    refresh = emu.issue_refresh_token(conn, MOBILE)
-    kwargs.setdefault("limits", RateLimits.unlimited())
-    return KaizalaClient(
-        Credentials(conn.application_id, conn.application_secret, refresh),
-        api_root=emu.api_root,
-        transport=emu.transport(),
-        **kwargs,
-    )
+from .helpers import MOBILE, client_for, loopback_emulator
 
 
 class Receiver:
@@ -275,23 +261,7 @@ def test_injected_5xx_and_resets_reach_the_client_as_typed_errors() -> None:
 
 
 def test_module_runs_a_loopback_server() -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kaizala_async.emulator",
-            "--port",
-            "0",
-            "--connector-limit",
-            "10/6",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        creds = json.loads(process.stdout.readline())
-        root = process.stdout.readline().rsplit(" ", 1)[1].strip()
+    with loopback_emulator("--connector-limit", "10/6") as (creds, root):
         assert root.startswith("http://127.0.0.1:")
 
         async def main() -> dict[str, Any]:
@@ -309,11 +279,6 @@ def test_module_runs_a_loopback_server() -> None:
 
         stats = asyncio.run(main())
         assert stats["connectors"][creds["applicationId"]]["calls"] == 2
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def test_actions_responses_and_subgroups_raise_their_events_and_latency_is_injected() -> None:

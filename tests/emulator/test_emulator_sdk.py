@@ -18,18 +18,7 @@ from kaizala_async import (
 from kaizala_async.emulator import Emulator, EmulatorConfig
 from tests.vtime import run_virtual
 
-MOBILE = "+911234567890"
-
-
-def client_for(emu: Emulator, tenant: str = "contoso", **kwargs: object) -> KaizalaClient:
-    conn = emu.create_connector(tenant=tenant)
-    refresh = emu.issue_refresh_token(conn, mobile_number=MOBILE)
-    return KaizalaClient(
-        Credentials(conn.application_id, conn.application_secret, refresh),
-        api_root=emu.api_root,
-        transport=emu.transport(),
-        **kwargs,  # type: ignore[arg-type]
-    )
+from .helpers import MOBILE, client_for
 
 
 def test_group_and_message_round_trip() -> None:

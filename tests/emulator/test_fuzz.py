@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from kaizala_async.emulator import Emulator, EmulatorConfig
 from tests.vtime import run_virtual
 
+from .helpers import loopback_emulator
 from .test_swagger_examples import SWAGGER_DATA
 
 OPERATIONS = sorted((m.upper(), p) for p, ops in SWAGGER_DATA["paths"].items() for m in ops)
@@ -142,67 +143,46 @@ def test_no_5xx_and_no_crash(
 
 def test_no_5xx_on_the_loopback_server() -> None:
     """The same kind of run over real sockets against `python -m kaizala_async.emulator`."""
-    import subprocess
-    import sys
+    with (
+        loopback_emulator("--connector-limit", "100000/60", "--tenant-limit", "100000/60") as (
+            creds,
+            root,
+        ),
+        httpx.Client(base_url=root, timeout=10) as http,
+    ):
+        token = http.get(
+            "/v1/accessToken",
+            headers={
+                "applicationId": creds["applicationId"],
+                "applicationSecret": creds["applicationSecret"],
+                "refreshToken": creds["refreshToken"],
+            },
+        ).json()["accessToken"]
+        group = http.post("/v1/groups", json={"name": "g"}, headers={"accessToken": token}).json()[
+            "groupId"
+        ]
 
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kaizala_async.emulator",
-            "--port",
-            "0",
-            "--connector-limit",
-            "100000/60",
-            "--tenant-limit",
-            "100000/60",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        creds = json.loads(process.stdout.readline())
-        root = process.stdout.readline().rsplit(" ", 1)[1].strip()
-        with httpx.Client(base_url=root, timeout=10) as http:
-            token = http.get(
-                "/v1/accessToken",
-                headers={
-                    "applicationId": creds["applicationId"],
-                    "applicationSecret": creds["applicationSecret"],
-                    "refreshToken": creds["refreshToken"],
-                },
-            ).json()["accessToken"]
-            group = http.post(
-                "/v1/groups", json={"name": "g"}, headers={"accessToken": token}
-            ).json()["groupId"]
-
-            @settings(max_examples=150, deadline=None)
-            @given(
-                st.sampled_from(OPERATIONS + EXTRA_PATHS),
-                bodies,
-                st.dictionaries(
-                    st.sampled_from(["actionType", "cursor", "count", "query"]),
-                    st.text(max_size=6),
-                    max_size=3,
-                ),
+        @settings(max_examples=150, deadline=None)
+        @given(
+            st.sampled_from(OPERATIONS + EXTRA_PATHS),
+            bodies,
+            st.dictionaries(
+                st.sampled_from(["actionType", "cursor", "count", "query"]),
+                st.text(max_size=6),
+                max_size=3,
+            ),
+        )
+        def run(operation: tuple[str, str], body: Any, query: dict[str, str]) -> None:
+            method, template = operation
+            path = "/v1" + re.sub(r"\{[^}]+\}", group, template)
+            content = (
+                body
+                if isinstance(body, bytes)
+                else (None if body is None else json.dumps(body).encode())
             )
-            def run(operation: tuple[str, str], body: Any, query: dict[str, str]) -> None:
-                method, template = operation
-                path = "/v1" + re.sub(r"\{[^}]+\}", group, template)
-                content = (
-                    body
-                    if isinstance(body, bytes)
-                    else (None if body is None else json.dumps(body).encode())
-                )
-                answer = http.request(
-                    method, path, params=query, content=content, headers={"accessToken": token}
-                )
-                assert answer.status_code < 500, (method, path, answer.status_code, answer.text)
+            answer = http.request(
+                method, path, params=query, content=content, headers={"accessToken": token}
+            )
+            assert answer.status_code < 500, (method, path, answer.status_code, answer.text)
 
-            run()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        run()
