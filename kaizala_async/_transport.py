@@ -117,6 +117,7 @@ class Transport:
         self.max_throttle_retries = max_throttle_retries
         self._wall = wall_clock
         self.stats = TransportStats()
+        self._allowed_base: str | None = None  # the last endpoint base found on the allow-list
 
     async def send(self, call: Call) -> httpx.Response:
         """Run ``call``; return its 2xx response (body read) or raise a :class:`KaizalaError`."""
@@ -129,10 +130,12 @@ class Transport:
                     raise RuntimeError("this transport has no token manager")
                 token, base = await self.tokens.access()
                 url = join_url(base, call.path)
-                if not self.policy.allows(url):
+                # The base changes only on a move or a new token: check each base once.
+                if base != self._allowed_base and not self.policy.allows(join_url(base, "")):
                     raise EndpointMovedError(
                         base, "the endpoint is not on the allowed hosts; the token was not sent"
                     )
+                self._allowed_base = base
             else:
                 base = self.api_root
                 url = join_url(base, call.path)
