@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import random
-import re
 import stat
 import tempfile
 import time
@@ -47,22 +46,9 @@ __all__ = [
     "StoredTokens",
     "TokenManager",
     "TokenStore",
-    "validate_mobile_number",
 ]
 
 log = logging.getLogger("kaizala_async.auth")
-
-_MOBILE_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
-
-
-def validate_mobile_number(value: object, argument: str = "mobile_number") -> str:
-    """A mobile number in E.164: ``+``, country code and number, 7 to 15 digits, no spaces."""
-    if not isinstance(value, str) or not _MOBILE_RE.match(value):
-        shown = value if isinstance(value, str) and len(value) <= 32 else type(value).__name__
-        raise ValidationError(
-            argument, f"must be an E.164 number such as '+911234567890', not {shown!r}"
-        )
-    return value
 
 
 def _non_empty(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -22,6 +22,12 @@ from ._constants import (
 from ._errors import ValidationError
 from ._http import HostPolicy
 from ._ratelimit import RateLimiter, RateLimits
+from ._resources.actions import ActionsResource
+from ._resources.admin import BotsResource, WebhooksResource
+from ._resources.groups import GroupsResource, SubgroupsResource, TenantResource, UsersResource
+from ._resources.members import MembersResource, SubscribersResource
+from ._resources.messages import MediaUploads, MessagesResource
+from ._resources.reactions import ReactionsResource
 from ._secrets import Secret, install_log_redaction
 from ._transport import Call, Transport, TransportStats
 
@@ -102,6 +108,19 @@ class KaizalaClient:
         self._transport: Transport | None = None
         self._tokens: TokenManager | None = None
         self._used = False
+        #: Resource namespaces (SPEC endpoint families); usable inside ``async with``.
+        self.users = UsersResource(self)
+        self.groups = GroupsResource(self)
+        self.subgroups = SubgroupsResource(self)
+        self.members = MembersResource(self)
+        self.subscribers = SubscribersResource(self)
+        self.messages = MessagesResource(self)
+        self.media = MediaUploads(self)
+        self.actions = ActionsResource(self)
+        self.reactions = ReactionsResource(self)
+        self.webhooks = WebhooksResource(self)
+        self.bots = BotsResource(self)
+        self.tenant = TenantResource(self)
 
     def __repr__(self) -> str:
         state = "open" if self._transport is not None else "closed"

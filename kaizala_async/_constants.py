@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ACCESS_TOKEN_HEADER",
+    "ACTION_PAGE",
     "API_ROOT",
     "API_VERSION_PREFIX",
     "CONNECTION_RETRY_BACKOFF",
@@ -17,6 +18,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "JITTER_FRACTION",
     "JITTER_MAX",
+    "MAX_GROUP_MEMBERS",
+    "MAX_MESSAGE_LENGTH",
     "MAX_RETRY_AFTER",
     "MAX_THROTTLE_RETRIES",
     "RENEW_FRACTION",
@@ -24,6 +27,9 @@ __all__ = [
     "RENEW_RETRY_MAX",
     "RENEW_RETRY_MIN",
     "SECRET_HEADERS",
+    "SUBSCRIBER_BATCH",
+    "SUBSCRIBER_PAGE",
+    "TENANT_SEARCH_PAGE",
     "TOKEN_EXPIRY_SKEW",
     "USER_AGENT",
 ]
@@ -83,3 +89,14 @@ SECRET_HEADERS: frozenset[str] = frozenset(
 )
 
 USER_AGENT = "kaizala-async/0.1"
+
+#: Longest text message (SPEC T1 and inconsistency 15: the current docs say 4000 characters).
+MAX_MESSAGE_LENGTH = 4000
+#: Most phone numbers in one create-group call (SPEC G1, inconsistency 66).
+MAX_GROUP_MEMBERS = 100
+#: Phone numbers per subscriber add/remove call (SPEC inconsistency 65: configurable, default 30).
+SUBSCRIBER_BATCH = 30
+#: Page sizes: subscribers at most 50 (SPEC P1), actions 30 (C2), tenant search 10 (X1).
+SUBSCRIBER_PAGE = 50
+ACTION_PAGE = 30
+TENANT_SEARCH_PAGE = 10

@@ -2,6 +2,7 @@
 
     KaizalaError
      ├── ValidationError ............ bad input, raised before any request is sent (also ValueError)
+     ├── UnexpectedResponseError .. a 2xx answer whose body does not fit the documented shape
      ├── TransportError ............. the service could not be reached or did not answer
      │    └── RequestTimeoutError ... no answer within the timeout (the request may have arrived)
      └── APIError ................... the service answered with an error (status, code, message)
@@ -30,6 +31,7 @@ __all__ = [
     "ServerError",
     "ThrottledError",
     "TransportError",
+    "UnexpectedResponseError",
     "ValidationError",
 ]
 
@@ -48,6 +50,15 @@ class ValidationError(KaizalaError, ValueError):
         self.argument = argument
         self.reason = reason
         super().__init__(f"{argument}: {reason}")
+
+
+class UnexpectedResponseError(KaizalaError):
+    """A 2xx answer could not be decoded into the documented model (the body is not quoted)."""
+
+    def __init__(self, what: str, problems: list[str]) -> None:
+        self.what = what
+        self.problems = problems
+        super().__init__(f"unexpected answer to {what}: " + "; ".join(problems[:5]))
 
 
 class TransportError(KaizalaError):

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from ._auth import PinLogin, validate_mobile_number
+from ._auth import PinLogin
 from ._constants import API_ROOT, DEFAULT_TIMEOUT, USER_AGENT
 from ._converter import structure
 from ._errors import AuthenticationError, ValidationError
@@ -16,6 +16,7 @@ from ._http import HostPolicy
 from ._ratelimit import RateLimiter, RateLimits
 from ._secrets import Secret, install_log_redaction
 from ._transport import Call, Transport
+from ._validate import validate_mobile_number
 
 __all__ = ["exchange_pin", "login_with_pin", "request_pin"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from kaizala_async.emulator._asgi import Receive, Scope, Send, read_body, serve_lifespan
+from kaizala_async._asgi import Receive, Scope, Send, read_body, serve_lifespan
 
 APP_ID = "app-1"
 APP_SECRET = "s3cret-app-value"

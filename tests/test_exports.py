@@ -23,10 +23,17 @@ def test_exported_members_come_from_private_modules_and_are_documented() -> None
         if name == "__version__":
             continue
         member = getattr(kaizala_async, name)
-        module = getattr(member, "__module__", "")
-        assert module.startswith("kaizala_async._"), name
         if inspect.isclass(member) or inspect.isfunction(member):
+            assert member.__module__.startswith("kaizala_async._"), name
             assert inspect.getdoc(member), f"{name} has no docstring"
+
+
+def test_the_webhooks_module_offers_the_same_objects() -> None:
+    from kaizala_async import webhooks
+
+    assert list(webhooks.__all__) == sorted(webhooks.__all__)
+    for name in webhooks.__all__:
+        assert getattr(webhooks, name) is getattr(kaizala_async, name), name
 
 
 def test_error_tree() -> None:

@@ -18,9 +18,9 @@ from typing import Any
 import attrs
 import httpx
 
+from kaizala_async._asgi import Receive, Scope, Send, read_body, serve_lifespan
 from kaizala_async._ratelimit import Rate
 
-from ._asgi import Receive, Scope, Send, read_body, serve_lifespan
 from ._content import Content, ContentError
 from ._faults import Fault, FaultPlan
 from ._state import (

@@ -22,7 +22,7 @@ from kaizala_async import (
     TransportError,
 )
 from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
-from kaizala_async.emulator._asgi import read_body
+from kaizala_async._asgi import read_body
 from tests.vtime import run_virtual
 
 from .helpers import MOBILE, client_for, loopback_emulator

@@ -1,11 +1,12 @@
-"""The little of ASGI the emulator (and the test stand-ins) need, without a web framework."""
+"""The little of ASGI the emulator, the webhook receiver and the test stand-ins need, without a
+web framework."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["Receive", "Scope", "Send", "read_body", "serve_lifespan"]
+__all__ = ["BodyTooLarge", "Receive", "Scope", "Send", "read_body", "serve_lifespan"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -23,12 +24,18 @@ async def serve_lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-async def read_body(receive: Receive) -> bytes:
-    """The whole request body, however many messages it arrives in."""
+class BodyTooLarge(Exception):
+    """The request body is longer than the reader's limit."""
+
+
+async def read_body(receive: Receive, limit: int | None = None) -> bytes:
+    """The whole request body, however many messages it arrives in (at most ``limit`` bytes)."""
     body = b""
     while True:
         message = await receive()
         chunk: bytes = message.get("body", b"")
         body += chunk
+        if limit is not None and len(body) > limit:
+            raise BodyTooLarge
         if not message.get("more_body"):
             return body
