@@ -31,6 +31,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     at: float
+    query: str = ""
 
 
 @attrs.define
@@ -49,6 +50,7 @@ class FakeKaizala:
     move_to: str | None = None  # answer 308 with this Location to the next resource call(s)
     moves_left: int = 0
     throttle: list[str | None] = attrs.field(factory=list)  # Retry-After values for next 429s
+    replies: list[Any] = attrs.field(factory=list)  # JSON answers for the next resource calls
     _ids: Any = attrs.field(factory=lambda: itertools.count(1))
 
     def revoke_all(self) -> None:
@@ -61,7 +63,15 @@ class FakeKaizala:
         body = await read_body(receive)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         now = asyncio.get_running_loop().time()
-        seen = Seen(scope["method"], scope["path"], headers.get("host", ""), headers, body, now)
+        seen = Seen(
+            scope["method"],
+            scope["path"],
+            headers.get("host", ""),
+            headers,
+            body,
+            now,
+            scope.get("query_string", b"").decode(),
+        )
         self.calls.append(seen)
         status, extra, payload = await self.handle(seen, now)
         raw = b"" if payload is None else json.dumps(payload).encode()
@@ -154,6 +164,8 @@ class FakeKaizala:
         if path.startswith("/v1/fail/"):
             status = int(path.rsplit("/", 1)[1])
             return status, {}, {"message": "failed on purpose", "errorCode": "Scripted"}
+        if self.replies:
+            return 200, {}, self.replies.pop(0)
         return 200, {}, {"method": seen.method, "path": path, "host": seen.host, "at": now}
 
     def resource_calls(self) -> list[Seen]:
