@@ -21,8 +21,8 @@ from kaizala_async import (
     ServerError,
     TransportError,
 )
-from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
 from kaizala_async._asgi import read_body
+from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
 from tests.vtime import run_virtual
 
 from .helpers import MOBILE, client_for, loopback_emulator

@@ -13,9 +13,8 @@ import attrs
 import pytest
 
 import kaizala_async as k
-
-from ..conftest import make_client
-from ..fake_service import FakeKaizala
+from tests.conftest import make_client
+from tests.fake_service import FakeKaizala
 
 G = "df91cb37-97bf-4ccd-a8c2-b2a3ba5eac62@1"  # samples' group ids carry an @1 suffix
 A = "f260dc09-f1f3-4305-84f6-6edbedb82fb7"

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 import kaizala_async as k
-
-from ..conftest import make_client
-from ..fake_service import FakeKaizala
+from tests.conftest import make_client
+from tests.fake_service import FakeKaizala
 
 G, A, R, W = "group-1@1", "action-1", "ref-1", "hook-1"
 URL = "https://receiver.example/kaizala"
