@@ -762,7 +762,17 @@ class EmulatorApp:
                     answer["failedResult"] = failed
         message = Message(str(uuid.uuid4()), text, caller, self.wall())
         group.messages.append(message)
-        self.emit(group, "TextMessageCreated", {"text": text}, caller)
+        reply_to = data.get("replytoreferenceid")
+        event = {
+            "text": text,
+            "groupId": group.group_id,
+            "sourceGroupId": group.group_id,
+            "messageId": message.reference_id,
+            "isReply": bool(reply_to),
+        }
+        if reply_to:
+            event["originalMessageId"] = str(reply_to)
+        self.emit(group, "TextMessageCreated", event, caller)
         answer["referenceId"] = message.reference_id
         return answer
 

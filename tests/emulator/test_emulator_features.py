@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from kaizala_async import (
     BadRequestError,
@@ -25,7 +22,7 @@ from kaizala_async._asgi import read_body
 from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
 from tests.vtime import run_virtual
 
-from .helpers import MOBILE, client_for, loopback_emulator
+from .helpers import MOBILE, client_for, loopback_emulator, serve
 
 
 class Receiver:
@@ -54,22 +51,6 @@ class Receiver:
             }
         )
         await send({"type": "http.response.body", "body": answer})
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def test_webhook_round_trip_on_loopback() -> None:
@@ -109,7 +90,9 @@ def test_webhook_round_trip_on_loopback() -> None:
     assert sorted(kinds) == ["MemberAdded", "TextMessageCreated"]
     headers, event = next(e for e in receiver.events if e[1]["eventType"] == "TextMessageCreated")
     assert headers["kz-callback-token"] == "tok-123"
-    assert event["data"] == {"text": "hello"}
+    assert event["data"]["text"] == "hello"
+    assert event["data"]["isReply"] is False
+    assert event["data"]["messageId"]
     assert event["context"] == "ctx"
     assert event["fromUser"] == MOBILE
     assert event["eventId"]
