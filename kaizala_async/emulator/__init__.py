@@ -6,7 +6,12 @@ connector and per tenant with four counting methods, 308 moves, seeded fault inj
 
 ::
 
-    emu = Emulator(EmulatorConfig(connector_limit=Rate(100, 6.0)))
+    async with Emulator(EmulatorConfig(connector_limit=Rate(100, 6.0))) as emu:
+        async with emu.client() as client:            # a new connector, wired in-process
+            group = await client.groups.create("Ops", "Welcome")
+
+``emu.client()`` is shorthand for::
+
     conn = emu.create_connector(tenant="contoso")
     refresh = emu.issue_refresh_token(conn, mobile_number="+911234567890")
     client = KaizalaClient(Credentials(conn.application_id, conn.application_secret, refresh),
@@ -20,6 +25,10 @@ from collections.abc import Callable
 from typing import Any, Self
 
 import httpx
+
+from kaizala_async._auth import Credentials
+from kaizala_async._client import KaizalaClient
+from kaizala_async._ratelimit import RateLimits
 
 from ._app import EmulatorApp, EmulatorConfig
 from ._faults import Fault
@@ -99,6 +108,34 @@ class Emulator:
         ``"textmessage"``, ``"webhook"``); calls outside them get 403. Default: all.
         """
         return self.app.world.add_connector(tenant, permissions)
+
+    def client(
+        self,
+        *,
+        tenant: str = "contoso",
+        mobile_number: str = "+911234567890",
+        permissions: frozenset[str] | None = None,
+        **options: Any,
+    ) -> KaizalaClient:
+        """A :class:`KaizalaClient` for a new connector of ``tenant``, wired in-process.
+
+        It paces itself by the emulator's own limits (clients of one tenant share its budget)
+        unless ``limits`` says otherwise; other ``options`` go to ``KaizalaClient`` too.
+        """
+        options.setdefault(
+            "limits",
+            RateLimits(
+                connector=self.config.connector_limit,
+                tenant=self.config.tenant_limit,
+                tenant_key=f"emulator-{id(self)}-{tenant}",
+            ),
+        )
+        connector = self.create_connector(tenant, permissions=permissions)
+        refresh = self.issue_refresh_token(connector, mobile_number)
+        credentials = Credentials(connector.application_id, connector.application_secret, refresh)
+        options.setdefault("api_root", self.api_root)
+        options.setdefault("transport", self.transport())
+        return KaizalaClient(credentials, **options)
 
     def issue_refresh_token(self, connector: Connector, mobile_number: str) -> str:
         """A user refresh token for ``connector``, as the portal's "Generate user token" does."""

@@ -72,6 +72,16 @@ class EmulatorConfig:
     #: Seed of the fault-injection draws.
     seed: int = 0
 
+    @classmethod
+    def fast(cls, **changes: Any) -> EmulatorConfig:
+        """The real limits' shape, 60 times faster: 100 calls/s per connector, 300/s per tenant.
+
+        For demos and examples that should finish in seconds; ``changes`` override any field.
+        """
+        changes.setdefault("connector_limit", Rate(100, 1.0))
+        changes.setdefault("tenant_limit", Rate(300, 1.0))
+        return cls(**changes)
+
 
 class HTTPError(Exception):
     def __init__(
