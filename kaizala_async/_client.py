@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, Self
 
 import anyio
@@ -20,7 +21,16 @@ from ._constants import (
     USER_AGENT,
 )
 from ._errors import ValidationError
+from ._fanout import (
+    FanOutProgress,
+    FanOutReport,
+    Outcome,
+    Target,
+    fan_out,
+    fan_out_stream,
+)
 from ._http import HostPolicy
+from ._models.actions import ActionBody
 from ._ratelimit import RateLimiter, RateLimits
 from ._resources.actions import ActionsResource
 from ._resources.admin import BotsResource, WebhooksResource
@@ -256,4 +266,55 @@ class KaizalaClient:
                 timeout=timeout,
                 idempotent=idempotent,
             )
+        )
+
+    async def fan_out(
+        self,
+        targets: Iterable[Target] | AsyncIterable[Target],
+        *,
+        text: str | None = None,
+        action: ActionBody | None = None,
+        concurrency: int | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        on_progress: Callable[[FanOutProgress], object] | None = None,
+        resend_unknown: bool = False,
+    ) -> FanOutReport:
+        """Send ``text`` (or ``action``) to every target group; see :func:`kaizala_async.fan_out`.
+
+        At the pace of this client's limits; every target ends in exactly one outcome; with a
+        ``journal`` file a rerun sends only what is left.
+        """
+        return await fan_out(
+            [self],
+            targets,
+            text=text,
+            action=action,
+            concurrency=concurrency,
+            journal=journal,
+            on_progress=on_progress,
+            resend_unknown=resend_unknown,
+        )
+
+    def fan_out_stream(
+        self,
+        targets: Iterable[Target] | AsyncIterable[Target],
+        *,
+        text: str | None = None,
+        action: ActionBody | None = None,
+        concurrency: int | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        on_progress: Callable[[FanOutProgress], object] | None = None,
+        resend_unknown: bool = False,
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Outcome]]:
+        """The outcomes of a fan-out as they complete: ``async with client.fan_out_stream(...)
+        as outcomes: async for outcome in outcomes: ...``."""
+        return fan_out_stream(
+            [self],
+            targets,
+            text=text,
+            action=action,
+            concurrency=concurrency,
+            journal=journal,
+            on_progress=on_progress,
+            resend_unknown=resend_unknown,
         )

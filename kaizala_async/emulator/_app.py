@@ -974,6 +974,16 @@ class EmulatorApp:
         if "active" in data:
             hook.active = _truthy(data["active"])
 
+    def seed_groups(self, count: int, mobile_number: str, tenant: str) -> list[str]:
+        """Create ``count`` groups administered by ``mobile_number`` without any API call (test
+        and benchmark set-up; nothing is counted against a limit)."""
+        return [
+            self.create_group(
+                {"name": f"Group {n:06d}", "welcomemessage": "Hi"}, mobile_number, tenant
+            )["groupId"]
+            for n in range(count)
+        ]
+
     def wall_ms(self) -> int:
         return math.floor(self.wall() * 1000)
 
@@ -1011,6 +1021,16 @@ class EmulatorApp:
                 {"injected": dict(self.faults.injected), "faults": len(self.faults.faults)},
                 {},
             )
+        if what == "groups" and request.method == "POST":
+            data = request.json()
+            count = data.get("count")
+            mobile = str(data.get("mobilenumber") or "")
+            if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= 100_000:
+                raise _bad("count must be a whole number from 1 to 100000")
+            if not _MOBILE.match(mobile):
+                raise _bad("mobileNumber must be an E.164 number")
+            tenant = str(data.get("tenant") or "contoso")
+            return 200, {"groupIds": self.seed_groups(count, mobile, tenant)}, {}
         if what == "move" and request.method == "POST":
             data = request.json()
             after = data.get("after")

@@ -1,0 +1,480 @@
+"""Fan one message out to many groups (DESIGN §7).
+
+Targets stream in lazily; a bounded number are in flight; each client's limiter paces them;
+every target ends in exactly one outcome. The journal (sqlite3) is written before and after each
+send so a rerun sends only what is left, and a send whose fate cannot be known is never repeated
+unless the caller says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import attrs
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from ._constants import MAX_MESSAGE_LENGTH
+from ._errors import (
+    KaizalaError,
+    RequestTimeoutError,
+    ServerError,
+    ThrottledError,
+    TransportError,
+    ValidationError,
+)
+from ._journal import Journal
+from ._models.actions import ActionBody
+from ._validate import check_count, check_id, check_text
+
+if TYPE_CHECKING:
+    import os
+
+    from ._client import KaizalaClient
+
+__all__ = [
+    "Failed",
+    "FanOutProgress",
+    "FanOutReport",
+    "Outcome",
+    "Payload",
+    "Sent",
+    "Skipped",
+    "Target",
+    "Unknown",
+    "fan_out",
+    "fan_out_stream",
+]
+
+#: What a target sends: a text message or an action body.
+Payload = str | ActionBody
+#: A group id, or a (group id, payload) pair overriding the default payload for that group.
+Target = str | tuple[str, Payload]
+
+#: Attempts of a send answered 502/503/504 (the service says it did not act) within one run.
+SERVER_BUSY_ATTEMPTS = 3
+_BUSY = frozenset({502, 503, 504})
+#: In-flight sends per client when ``concurrency`` is not given.
+DEFAULT_CONCURRENCY_PER_CLIENT = 8
+
+
+@attrs.frozen(kw_only=True)
+class Sent:
+    """The service took the send; ``reference_id`` identifies the message or action."""
+
+    group_id: str
+    reference_id: str
+
+
+@attrs.frozen(kw_only=True)
+class Failed:
+    """The send failed. ``retriable``: the service did not act, a rerun may try again (a rerun
+    with the same journal does). ``error`` is the typed error."""
+
+    group_id: str
+    error: KaizalaError = attrs.field(eq=False)
+    retriable: bool
+
+
+@attrs.frozen(kw_only=True)
+class Skipped:
+    """Not sent in this run: the journal says an earlier run sent it (or the target repeats)."""
+
+    group_id: str
+    reason: str
+    reference_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Unknown:
+    """A send whose fate cannot be known (a timeout or a lost connection after the request
+    left, a process stopped mid-send). Resent by a rerun only with ``resend_unknown=True``."""
+
+    group_id: str
+    reason: str
+
+
+Outcome = Sent | Failed | Skipped | Unknown
+Emit = Callable[[Outcome], Awaitable[None]]
+
+
+@attrs.frozen(kw_only=True)
+class FanOutProgress:
+    """Counts so far, passed to ``on_progress`` after each outcome."""
+
+    done: int
+    sent: int
+    failed: int
+    skipped: int
+    unknown: int
+    in_flight: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        """Sends per second so far."""
+        return self.sent / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@attrs.define(kw_only=True)
+class FanOutReport:
+    """The result of a fan-out: counts of each outcome, and every failure and unknown."""
+
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    unknown: int = 0
+    elapsed: float = 0.0
+    failures: list[Failed] = attrs.field(factory=list)
+    unknowns: list[Unknown] = attrs.field(factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.failed + self.skipped + self.unknown
+
+    @property
+    def ok(self) -> bool:
+        """Every target was sent (now or in an earlier run)."""
+        return self.failed == 0 and self.unknown == 0
+
+    def add(self, outcome: Outcome) -> None:
+        if isinstance(outcome, Sent):
+            self.sent += 1
+        elif isinstance(outcome, Failed):
+            self.failed += 1
+            self.failures.append(outcome)
+        elif isinstance(outcome, Skipped):
+            self.skipped += 1
+        else:
+            self.unknown += 1
+            self.unknowns.append(outcome)
+
+
+def _fingerprint(text: str | None, action: ActionBody | None) -> str:
+    if action is not None:
+        described = {"actionType": action.action_type, "body": action.to_json()}
+        if hasattr(action, "package_id"):
+            described["id"] = action.package_id
+    else:
+        described = {"text": text}
+    raw = json.dumps(described, sort_keys=True, default=str).encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _check_payload(payload: object, argument: str) -> Payload:
+    if isinstance(payload, ActionBody):
+        return payload
+    return check_text(payload, argument, most=MAX_MESSAGE_LENGTH)
+
+
+def _classify(group_id: str, error: KaizalaError) -> Outcome:
+    if isinstance(error, RequestTimeoutError) or (
+        isinstance(error, TransportError) and error.request_sent
+    ):
+        return Unknown(group_id=group_id, reason=str(error))
+    if isinstance(error, TransportError | ThrottledError):
+        return Failed(group_id=group_id, error=error, retriable=True)
+    if isinstance(error, ServerError):
+        if error.status in _BUSY:
+            return Failed(group_id=group_id, error=error, retriable=True)
+        # A 500 may come after the service acted: its fate is unknown.
+        return Unknown(group_id=group_id, reason=str(error))
+    return Failed(group_id=group_id, error=error, retriable=False)
+
+
+class _Engine:
+    def __init__(
+        self,
+        clients: Sequence[KaizalaClient],
+        targets: Iterable[Target] | AsyncIterable[Target],
+        *,
+        text: str | None,
+        action: ActionBody | None,
+        concurrency: int | None,
+        journal: str | os.PathLike[str] | None,
+        on_progress: Callable[[FanOutProgress], object] | None,
+        resend_unknown: bool,
+    ) -> None:
+        if not clients:
+            raise ValidationError("clients", "give at least one client")
+        if (text is None) == (action is None):
+            raise ValidationError("text", "give exactly one of text and action")
+        self.default: Payload = _check_payload(
+            text if action is None else action, "text" if action is None else "action"
+        )
+        if concurrency is None:
+            concurrency = DEFAULT_CONCURRENCY_PER_CLIENT * len(clients)
+        self.concurrency = check_count(concurrency, "concurrency")
+        if isinstance(targets, str | bytes):
+            raise ValidationError("targets", "must be an iterable of group ids, not one string")
+        if not isinstance(targets, Iterable | AsyncIterable):
+            raise ValidationError("targets", "must be an iterable or async iterable of group ids")
+        self.clients = list(clients)
+        self.targets = targets
+        self.journal = Journal(journal)
+        self.fingerprint = _fingerprint(text, action)
+        self.on_progress = on_progress
+        self.resend_unknown = resend_unknown
+        self.report = FanOutReport()
+        self.active: set[str] = set()
+        self.in_flight = 0
+        self.started = 0.0
+
+    # -- the run -----------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Open the journal (before any task starts, so its errors arrive unwrapped)."""
+        self.journal.open(self.fingerprint)
+
+    async def run(self, emit: Emit) -> None:
+        self.started = time.monotonic()
+        try:
+            async with anyio.create_task_group() as outer:
+                outer.start_soon(self.journal.run_writer)
+                try:
+                    async with anyio.create_task_group() as group:
+                        send, receive = anyio.create_memory_object_stream[tuple[str, Payload]](
+                            self.concurrency
+                        )
+                        for n in range(self.concurrency):
+                            client = self.clients[n % len(self.clients)]
+                            group.start_soon(self._worker, client, receive.clone(), emit)
+                        receive.close()
+                        async with send:
+                            await self._produce(send, emit)
+                finally:
+                    self.journal.stop()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.journal.flush()
+            self.journal.close()
+            self.report.elapsed = time.monotonic() - self.started
+
+    async def _produce(self, queue: ObjectSendStream[tuple[str, Payload]], emit: Emit) -> None:
+        async for target in _iterate(self.targets):
+            group_id, payload, problem = self._normalise(target)
+            if problem is not None:
+                await self._done(emit, Failed(group_id=group_id, error=problem, retriable=False))
+                continue
+            if group_id in self.active:
+                await self._done(emit, Skipped(group_id=group_id, reason="repeated target"))
+                continue
+            known = self.journal.lookup(group_id)
+            if known is not None:
+                state, reference = known
+                if state == "sent":
+                    skipped = Skipped(
+                        group_id=group_id, reason="already sent", reference_id=reference
+                    )
+                    await self._done(emit, skipped)
+                    continue
+                if state in {"inflight", "unknown"} and not self.resend_unknown:
+                    reason = (
+                        "its fate is unknown since an earlier run; resend_unknown=True resends it"
+                    )
+                    await self._done(emit, Unknown(group_id=group_id, reason=reason))
+                    continue
+            self.active.add(group_id)
+            await queue.send((group_id, payload))
+
+    def _normalise(self, target: object) -> tuple[str, Payload, ValidationError | None]:
+        payload: object = self.default
+        group_id: object = target
+        if isinstance(target, tuple):
+            if len(target) != 2:
+                return (
+                    repr(target)[:80],
+                    self.default,
+                    ValidationError("targets", "a pair must be (group id, text or action)"),
+                )
+            group_id, payload = target
+        try:
+            checked_id = check_id(group_id, "targets")
+            checked_payload = _check_payload(payload, "targets")
+        except ValidationError as problem:
+            shown = group_id if isinstance(group_id, str) else repr(group_id)[:80]
+            return shown, self.default, problem
+        return checked_id, checked_payload, None
+
+    async def _worker(
+        self,
+        client: KaizalaClient,
+        queue: ObjectReceiveStream[tuple[str, Payload]],
+        emit: Emit,
+    ) -> None:
+        async with queue:
+            async for group_id, payload in queue:
+                outcome = await self._send(client, group_id, payload)
+                self.active.discard(group_id)
+                await self._done(emit, outcome)
+
+    async def _send(self, client: KaizalaClient, group_id: str, payload: Payload) -> Outcome:
+        await self.journal.write(("inflight", group_id, None, None))
+        self.in_flight += 1
+        try:
+            outcome: Outcome
+            for attempt in range(1, SERVER_BUSY_ATTEMPTS + 1):
+                try:
+                    if isinstance(payload, ActionBody):
+                        reference = (await client.actions.send(group_id, payload)).reference_id
+                    else:
+                        reference = (await client.messages.send(group_id, payload)).reference_id
+                except KaizalaError as error:
+                    outcome = _classify(group_id, error)
+                    busy = isinstance(error, ServerError) and error.status in _BUSY
+                    if busy and attempt < SERVER_BUSY_ATTEMPTS:
+                        await anyio.sleep(0.5 * 2 ** (attempt - 1))
+                        continue
+                else:
+                    outcome = Sent(group_id=group_id, reference_id=reference)
+                break
+        except anyio.get_cancelled_exc_class():
+            # The request may have left: the journal keeps "inflight" (read back as unknown);
+            # the report hears of it before the cancellation goes on.
+            self.report.add(Unknown(group_id=group_id, reason="cancelled while in flight"))
+            raise
+        finally:
+            self.in_flight -= 1
+        await self.journal.write(_row(outcome))
+        return outcome
+
+    async def _done(self, emit: Emit, outcome: Outcome) -> None:
+        self.report.add(outcome)
+        if self.on_progress is not None:
+            r = self.report
+            self.on_progress(
+                FanOutProgress(
+                    done=r.total,
+                    sent=r.sent,
+                    failed=r.failed,
+                    skipped=r.skipped,
+                    unknown=r.unknown,
+                    in_flight=self.in_flight,
+                    elapsed=time.monotonic() - self.started,
+                )
+            )
+        await emit(outcome)
+
+
+def _row(outcome: Outcome) -> tuple[str, str, str | None, str | None]:
+    if isinstance(outcome, Sent):
+        return ("sent", outcome.group_id, outcome.reference_id, None)
+    if isinstance(outcome, Failed):
+        return ("failed", outcome.group_id, None, type(outcome.error).__name__)
+    if isinstance(outcome, Unknown):
+        return ("unknown", outcome.group_id, None, outcome.reason[:200])
+    return ("sent", outcome.group_id, outcome.reference_id, None)  # pragma: no cover
+
+
+async def _iterate(targets: Iterable[Target] | AsyncIterable[Target]) -> AsyncIterator[Any]:
+    if isinstance(targets, AsyncIterable):
+        async for target in targets:
+            yield target
+    else:
+        for n, target in enumerate(targets):
+            yield target
+            if n % 256 == 255:
+                await anyio.lowlevel.checkpoint()
+
+
+@contextlib.asynccontextmanager
+async def fan_out_stream(
+    clients: Sequence[KaizalaClient],
+    targets: Iterable[Target] | AsyncIterable[Target],
+    *,
+    text: str | None = None,
+    action: ActionBody | None = None,
+    concurrency: int | None = None,
+    journal: str | os.PathLike[str] | None = None,
+    on_progress: Callable[[FanOutProgress], object] | None = None,
+    resend_unknown: bool = False,
+) -> AsyncIterator[AsyncIterator[Outcome]]:
+    """Like :func:`fan_out`, yielding each target's outcome as it completes::
+
+        async with fan_out_stream([client], group_ids, text="Store closes at 6") as outcomes:
+            async for outcome in outcomes:
+                ...
+
+    Leaving the block early cancels the sends still under way (each is reported ``Unknown``
+    and stays "in flight" in the journal).
+    """
+    engine = _Engine(
+        clients,
+        targets,
+        text=text,
+        action=action,
+        concurrency=concurrency,
+        journal=journal,
+        on_progress=on_progress,
+        resend_unknown=resend_unknown,
+    )
+    engine.prepare()
+    send, receive = anyio.create_memory_object_stream[Outcome](engine.concurrency)
+
+    async def produce() -> None:
+        async with send:
+            await engine.run(send.send)
+
+    try:
+        async with anyio.create_task_group() as group, receive:
+            group.start_soon(produce)
+            try:
+                yield _drain(receive)
+            finally:
+                group.cancel_scope.cancel()
+    finally:
+        engine.journal.close()  # already closed by the run, unless it never started
+
+
+async def _drain(receive: ObjectReceiveStream[Outcome]) -> AsyncIterator[Outcome]:
+    async for outcome in receive:
+        yield outcome
+
+
+async def fan_out(
+    clients: Sequence[KaizalaClient],
+    targets: Iterable[Target] | AsyncIterable[Target],
+    *,
+    text: str | None = None,
+    action: ActionBody | None = None,
+    concurrency: int | None = None,
+    journal: str | os.PathLike[str] | None = None,
+    on_progress: Callable[[FanOutProgress], object] | None = None,
+    resend_unknown: bool = False,
+) -> FanOutReport:
+    """Send ``text`` (or ``action``) to every target with several clients of one tenant.
+
+    Targets are group ids or ``(group id, text or action)`` pairs, from any iterable or async
+    iterable, read lazily. The clients share the work (and, with one ``tenant_key``, the
+    tenant's budget). Every target ends in exactly one outcome: :class:`Sent`,
+    :class:`Failed`, :class:`Skipped` or :class:`Unknown`. With ``journal`` (a file path) a
+    rerun sends only what is left. ``KaizalaClient.fan_out`` is the one-client form.
+    """
+    engine = _Engine(
+        clients,
+        targets,
+        text=text,
+        action=action,
+        concurrency=concurrency,
+        journal=journal,
+        on_progress=on_progress,
+        resend_unknown=resend_unknown,
+    )
+    engine.prepare()
+
+    async def keep_nothing(_: Outcome) -> None:
+        return None  # the report already counts it
+
+    await engine.run(keep_nothing)
+    return engine.report

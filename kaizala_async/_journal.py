@@ -1,0 +1,163 @@
+"""The fan-out journal: one sqlite3 row per target, written before and after each send.
+
+A row says ``inflight`` before the request may leave, then ``sent`` (with the reference id),
+``failed`` or ``unknown``. Commits are grouped (every worker waiting on the same commit) and, for
+a user's journal file, durable: WAL with ``synchronous=FULL`` fsyncs each commit. A rerun reads
+the rows back: ``sent`` targets are skipped, ``inflight``/``unknown`` ones are left alone unless
+the caller opts in, ``failed`` ones are tried again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+
+from ._errors import ValidationError
+
+__all__ = ["Journal", "JournalRow"]
+
+#: (state, group_id, reference_id, detail)
+JournalRow = tuple[str, str, str | None, str | None]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS targets (
+    group_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    reference_id TEXT,
+    detail TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class Journal:
+    """A journal file (``path``) or, with ``path=None``, a throw-away one in a temporary folder."""
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        if path is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="kaizala-fanout-")
+            self.path = Path(self._temporary.name) / "journal.db"
+        else:
+            self.path = Path(path).expanduser()
+        self.durable = path is not None
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._pending: list[JournalRow] = []
+        self._batch = 0
+        self._events: dict[int, anyio.Event] = {}
+        self._wakeup = anyio.Event()
+        self._closing = False
+
+    # -- opening and closing ---------------------------------------------------------------
+    def open(self, fingerprint: str) -> None:
+        """Create or reopen the file (mode 0600) and check it was written for this payload."""
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        try:
+            self._writer = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            self._writer.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'OFF'}")
+            self._writer.executescript(_SCHEMA)
+            self._reader = sqlite3.connect(self.path, check_same_thread=False)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise ValidationError("journal", f"is not a usable journal file: {exc}") from None
+        found = self._writer.execute("SELECT value FROM meta WHERE key = 'payload'").fetchone()
+        if found is None:
+            self._writer.execute(
+                "INSERT INTO meta (key, value) VALUES ('payload', ?)", (fingerprint,)
+            )
+        elif found[0] != fingerprint:
+            self.close()
+            raise ValidationError(
+                "journal",
+                "was written for a different message; use a new journal file for a new message",
+            )
+
+    def close(self) -> None:
+        for connection in (self._reader, self._writer):
+            if connection is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.close()
+        self._reader = self._writer = None
+        if self._temporary is not None:
+            self._temporary.cleanup()
+            self._temporary = None
+
+    # -- reading -----------------------------------------------------------------------------
+    def lookup(self, group_id: str) -> tuple[str, str | None] | None:
+        """(state, reference_id) of a target, from committed rows."""
+        assert self._reader is not None
+        row = self._reader.execute(
+            "SELECT state, reference_id FROM targets WHERE group_id = ?", (group_id,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def counts(self) -> dict[str, int]:
+        """How many targets are in each state."""
+        assert self._reader is not None
+        rows = self._reader.execute("SELECT state, COUNT(*) FROM targets GROUP BY state")
+        return dict(rows)
+
+    # -- writing (grouped commits) -------------------------------------------------------------
+    async def write(self, row: JournalRow) -> None:
+        """Queue ``row`` and wait until the commit holding it is done (durable for a file)."""
+        self.write_soon(row)
+        event = self._events.setdefault(self._batch, anyio.Event())
+        await event.wait()
+
+    def write_soon(self, row: JournalRow) -> None:
+        """Queue ``row`` for the next commit without waiting (used while being cancelled)."""
+        self._pending.append(row)
+        self._wakeup.set()
+
+    async def run_writer(self) -> None:
+        """Commit queued rows in groups until :meth:`stop` and nothing is left."""
+        while True:
+            await self._wakeup.wait()
+            self._wakeup = anyio.Event()
+            await self.flush()
+            if self._closing and not self._pending:
+                return
+
+    async def flush(self) -> None:
+        rows, self._pending = self._pending, []
+        batch, self._batch = self._batch, self._batch + 1
+        event = self._events.pop(batch, None)
+        if rows:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._commit, rows)
+        if event is not None:
+            event.set()
+
+    def stop(self) -> None:
+        self._closing = True
+        self._wakeup.set()
+
+    def _commit(self, rows: list[JournalRow]) -> None:
+        assert self._writer is not None
+        now = time.time()
+        self._writer.execute("BEGIN")
+        self._writer.executemany(
+            "INSERT INTO targets (group_id, state, reference_id, detail, attempts, updated) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(group_id) DO UPDATE SET "
+            "state = excluded.state, reference_id = excluded.reference_id, "
+            "detail = excluded.detail, attempts = targets.attempts + excluded.attempts, "
+            "updated = excluded.updated",
+            [
+                (gid, state, ref, detail, 1 if state == "inflight" else 0, now)
+                for state, gid, ref, detail in rows
+            ],
+        )
+        self._writer.execute("COMMIT")
