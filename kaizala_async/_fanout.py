@@ -37,6 +37,7 @@ from ._errors import (
 )
 from ._journal import Journal
 from ._models.actions import ActionBody
+from ._transport import BEFORE_SEND
 from ._validate import check_count, check_id, check_text
 
 if TYPE_CHECKING:
@@ -320,8 +321,18 @@ class _Engine:
                 await self._done(emit, outcome)
 
     async def _send(self, client: KaizalaClient, group_id: str, payload: Payload) -> Outcome:
-        await self.journal.write(("inflight", group_id, None, None))
-        self.in_flight += 1
+        marked = False
+
+        async def mark_in_flight() -> None:
+            # Called by the transport once the slot is granted, right before the request
+            # leaves: a target still waiting for its slot is never recorded as in flight.
+            nonlocal marked
+            if not marked:
+                marked = True
+                self.in_flight += 1
+                await self.journal.write(("inflight", group_id, None, None))
+
+        token = BEFORE_SEND.set(mark_in_flight)
         try:
             outcome: Outcome
             for attempt in range(1, SERVER_BUSY_ATTEMPTS + 1):
@@ -340,13 +351,17 @@ class _Engine:
                     outcome = Sent(group_id=group_id, reference_id=reference)
                 break
         except anyio.get_cancelled_exc_class():
-            # The request may have left: the journal keeps "inflight" (read back as unknown);
-            # the report hears of it before the cancellation goes on.
-            self.report.add(Unknown(group_id=group_id, reason="cancelled while in flight"))
+            if marked:
+                # The request may have left: the journal keeps "inflight" (read back as
+                # unknown); the report hears of it before the cancellation goes on.
+                self.report.add(Unknown(group_id=group_id, reason="cancelled while in flight"))
             raise
         finally:
-            self.in_flight -= 1
-        await self.journal.write(_row(outcome))
+            BEFORE_SEND.reset(token)
+            if marked:
+                self.in_flight -= 1
+        if marked or not isinstance(outcome, Failed):
+            await self.journal.write(_row(outcome))
         return outcome
 
     async def _done(self, emit: Emit, outcome: Outcome) -> None:

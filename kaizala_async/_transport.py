@@ -6,10 +6,11 @@ knows any endpoint, and nothing in the resource modules knows HTTP, retries or l
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 import anyio
@@ -45,12 +46,19 @@ from ._http import (
 from ._ratelimit import RateLimiter
 from ._secrets import Secret
 
-__all__ = ["Call", "Transport", "TransportStats"]
+__all__ = ["BEFORE_SEND", "Call", "Transport", "TransportStats"]
 
 log = logging.getLogger("kaizala_async.transport")
 
 #: Failures that happen before the request leaves this process: always safe to retry.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+#: Awaited after a call's slot is granted and just before each attempt goes out (the fan-out
+#: journal marks the target "in flight" there, so a target waiting for its slot is not).
+BEFORE_SEND: contextvars.ContextVar[Callable[[], Awaitable[None]] | None] = contextvars.ContextVar(
+    "kaizala_before_send", default=None
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -142,6 +150,9 @@ class Transport:
             if self.limiter is not None:
                 await self.limiter.acquire(first=first)
             first = False
+            before_send = BEFORE_SEND.get()
+            if before_send is not None:
+                await before_send()
             request = self.http.build_request(
                 call.method,
                 url,

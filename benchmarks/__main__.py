@@ -1,0 +1,44 @@
+"""``python -m benchmarks [scenario ...] [--quick] [--json PATH]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from . import fanout
+
+SCENARIOS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
+    "fanout-limit": fanout.at_the_limit,
+    "fanout-kill": fanout.sigkill_and_resume,
+    "fanout-faults": fanout.with_faults,
+    "fanout-memory": fanout.memory,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("scenarios", nargs="*", choices=[[], *SCENARIOS], metavar="scenario",
+                        help=f"any of {', '.join(SCENARIOS)} (default: all)")  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--json", metavar="PATH", help="write every scenario's rows here")
+    args = parser.parse_args(argv)
+    chosen = args.scenarios or list(SCENARIOS)
+    results: dict[str, Any] = {
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
+                    "processor": platform.processor() or platform.machine()},
+        "quick": args.quick,
+    }  # fmt: skip
+    for name in chosen:
+        results[name] = SCENARIOS[name](args.quick)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(results, out, indent=2, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

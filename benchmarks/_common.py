@@ -1,0 +1,103 @@
+"""What the scenarios share: a loopback emulator process, clients for it, tables, peak RSS."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import httpx
+
+from kaizala_async import Credentials, KaizalaClient, Rate, RateLimits
+
+MOBILE = "+911234567890"
+
+
+class LoopbackEmulator:
+    """``python -m kaizala_async.emulator`` in its own process, with its credentials."""
+
+    def __init__(self, root: str, credentials: list[dict[str, str]]) -> None:
+        self.root = root
+        self.credentials = credentials
+
+    def control(self, method: str, what: str, body: Any = None) -> Any:
+        response = httpx.request(method, f"{self.root}/_emulator/{what}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict[str, Any]:
+        return self.control("GET", "stats")  # type: ignore[no-any-return]
+
+    def create_groups(self, count: int) -> list[str]:
+        answer = self.control("POST", "groups", {"count": count, "mobileNumber": MOBILE})
+        return list(answer["groupIds"])
+
+    def client(self, n: int, limits: RateLimits, **options: Any) -> KaizalaClient:
+        c = self.credentials[n]
+        credentials = Credentials(c["applicationId"], c["applicationSecret"], c["refreshToken"])
+        return KaizalaClient(credentials, api_root=self.root, limits=limits, **options)
+
+
+@contextlib.contextmanager
+def loopback_emulator(*options: str, connectors: int = 1) -> Iterator[LoopbackEmulator]:
+    process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+        [
+            sys.executable,
+            "-m",
+            "kaizala_async.emulator",
+            "--port",
+            "0",
+            "--connectors",
+            str(connectors),
+            *options,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        credentials = [json.loads(process.stdout.readline()) for _ in range(connectors)]
+        root = process.stdout.readline().rsplit(" ", 1)[1].strip()
+        yield LoopbackEmulator(root, credentials)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def scaled(connector: Rate, tenant: Rate) -> RateLimits:
+    return RateLimits(connector=connector, tenant=tenant, tenant_key="contoso")
+
+
+def rate_option(rate: Rate) -> str:
+    return f"{rate.limit}/{rate.period:g}"
+
+
+def print_table(title: str, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    print(f"\n{title}")
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for r in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def sustained_rate(times: Sequence[float]) -> float:
+    """Calls per second between the first and the last call."""
+    if len(times) < 2:
+        return 0.0
+    return (len(times) - 1) / (times[-1] - times[0])
