@@ -1,0 +1,432 @@
+"""The ``kaizala`` command.
+
+Configuration comes from flags, then environment variables (``KAIZALA_APPLICATION_ID``,
+``KAIZALA_APPLICATION_SECRET``, ``KAIZALA_API_ROOT``, ``KAIZALA_TOKEN_FILE``), then the config
+file (``KAIZALA_CONFIG`` or ``~/.config/kaizala/config.json``). Secrets are never printed.
+
+Exit codes: 0 success, 1 other API error, 2 bad input, 3 authentication failure, 4 throttled
+(gave up waiting), 5 network failure, 6 a fan-out left targets failed or unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from kaizala_async import (
+    AuthenticationError,
+    Credentials,
+    FanOutProgress,
+    FileTokenStore,
+    KaizalaClient,
+    KaizalaError,
+    PermissionDeniedError,
+    StoredTokens,
+    ThrottledError,
+    TransportError,
+    ValidationError,
+    login_with_pin,
+)
+from kaizala_async._constants import API_ROOT
+
+T = TypeVar("T")
+
+EXIT_API, EXIT_INPUT, EXIT_AUTH, EXIT_THROTTLED, EXIT_NETWORK, EXIT_INCOMPLETE = 1, 2, 3, 4, 5, 6
+
+app = typer.Typer(
+    name="kaizala",
+    help="Kaizala from the shell: a one-command demo, a local emulator, and the API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+groups_app = typer.Typer(help="List and create groups.", no_args_is_help=True)
+members_app = typer.Typer(help="List and add group members.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="List, add and delete webhooks on a group.", no_args_is_help=True)
+app.add_typer(groups_app, name="groups")
+app.add_typer(members_app, name="members")
+app.add_typer(webhooks_app, name="webhooks")
+
+out = Console()
+err = Console(stderr=True)
+
+AppId = Annotated[
+    str | None, typer.Option("--application-id", help="connector id [env KAIZALA_APPLICATION_ID]")
+]
+ApiRoot = Annotated[
+    str | None, typer.Option("--api-root", help="token service URL [env KAIZALA_API_ROOT]")
+]
+TokenFile = Annotated[Path | None, typer.Option("--token-file", help="where the refresh token is kept [env KAIZALA_TOKEN_FILE]")]  # fmt: skip
+
+
+def _config_file() -> dict[str, Any]:
+    path = Path(os.environ.get("KAIZALA_CONFIG", "~/.config/kaizala/config.json")).expanduser()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ValidationError("config", f"cannot read {path}: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _setting(flag: Any, env: str, key: str, default: Any = None) -> Any:
+    if flag is not None:
+        return flag
+    if os.environ.get(env):
+        return os.environ[env]
+    return _config_file().get(key, default)
+
+
+def _settings(app_id: str | None, api_root: str | None, token_file: Path | None) -> dict[str, Any]:
+    return {
+        "application_id": _setting(app_id, "KAIZALA_APPLICATION_ID", "applicationId"),
+        "application_secret": _setting(None, "KAIZALA_APPLICATION_SECRET", "applicationSecret"),
+        "api_root": _setting(api_root, "KAIZALA_API_ROOT", "apiRoot", API_ROOT),
+        "token_file": Path(
+            _setting(token_file, "KAIZALA_TOKEN_FILE", "tokenFile", "~/.config/kaizala/tokens.json")
+        ).expanduser(),
+    }
+
+
+def _client(app_id: str | None, api_root: str | None, token_file: Path | None) -> KaizalaClient:
+    s = _settings(app_id, api_root, token_file)
+    if not s["application_id"]:
+        raise ValidationError(
+            "application_id", "give --application-id or set KAIZALA_APPLICATION_ID"
+        )
+    if not s["application_secret"]:
+        raise ValidationError("application_secret", "set KAIZALA_APPLICATION_SECRET (never a flag)")
+    credentials = Credentials(s["application_id"], s["application_secret"])
+    return KaizalaClient(
+        credentials, api_root=s["api_root"], token_store=FileTokenStore(s["token_file"])
+    )
+
+
+def _run(work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work``; turn SDK errors into one line on stderr and a documented exit code."""
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    except (AuthenticationError, PermissionDeniedError) as exc:
+        err.print(f"authentication failed: {exc}")
+        raise typer.Exit(EXIT_AUTH) from None
+    except ThrottledError as exc:
+        err.print(f"throttled, gave up: {exc}")
+        raise typer.Exit(EXIT_THROTTLED) from None
+    except TransportError as exc:
+        err.print(f"network failure: {exc}")
+        raise typer.Exit(EXIT_NETWORK) from None
+    except KaizalaError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(EXIT_API) from None
+
+
+@app.command()
+def demo(
+    groups: Annotated[int, typer.Option(help="how many groups to create and message")] = 200,
+) -> None:
+    """Start a local emulator, log in with a PIN, create groups, fan a message out to all of
+    them with a live progress bar, receive the webhook events, and print a summary."""
+    from ._demo import run_demo
+
+    if not 1 <= groups <= 2000:
+        err.print("error: groups: must be between 1 and 2000")
+        raise typer.Exit(EXIT_INPUT)
+    ok = asyncio.run(run_demo(out, groups))
+    raise typer.Exit(0 if ok else EXIT_INCOMPLETE)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def emulator(ctx: typer.Context) -> None:
+    """Run the Kaizala emulator on loopback and print its API root. Options: --host --port
+    --throttle --connector-limit N/SECONDS --tenant-limit N/SECONDS --token-ttl --fault-rate
+    --seed --connectors (see ``kaizala emulator --help``)."""
+    from kaizala_async.emulator.__main__ import main as emulator_main
+
+    raise typer.Exit(emulator_main(list(ctx.args)))
+
+
+@app.command()
+def login(
+    mobile: Annotated[str, typer.Option("--mobile", help="your number, e.g. +911234567890")],
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Log in with a PIN sent by SMS; save the refresh token (file mode 0600, never printed)."""
+    s = _settings(application_id, api_root, token_file)
+    if not s["application_id"]:
+        err.print("error: application_id: give --application-id or set KAIZALA_APPLICATION_ID")
+        raise typer.Exit(EXIT_INPUT)
+
+    async def work() -> None:
+        result = await login_with_pin(
+            s["application_id"],
+            mobile,
+            pin=lambda: typer.prompt("PIN", hide_input=True),
+            api_root=s["api_root"],
+        )
+        await FileTokenStore(s["token_file"]).save(
+            StoredTokens(application_id=s["application_id"], refresh_token=result.refresh_token)
+        )
+
+    _run(work)
+    out.print(f"logged in; refresh token saved to {s['token_file']}")
+
+
+@app.command()
+def whoami(
+    application_id: AppId = None, api_root: ApiRoot = None, token_file: TokenFile = None
+) -> None:
+    """Show the user the saved token belongs to."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            me = await client.users.me()
+        out.print(f"{me.name or ''} {me.mobile_number or ''} (user id {me.id})".strip())
+
+    _run(work)
+
+
+@groups_app.command("list")
+def groups_list(
+    json_output: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """List the groups the token can see."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            async for g in client.groups.list():
+                if json_output:
+                    print(json.dumps({"groupId": g.group_id, "groupName": g.group_name}))
+                else:
+                    out.print(f"{g.group_id}  {g.group_name}")
+
+    _run(work)
+
+
+@groups_app.command("create")
+def groups_create(
+    name: str,
+    welcome: Annotated[str, typer.Option(help="welcome message")] = "Welcome",
+    member: Annotated[list[str] | None, typer.Option(help="a member's number (repeatable)")] = None,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Create a group; print its id."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            created = await client.groups.create(name, welcome, members=member or [])
+        print(created.group_id)
+        if created.members_added is False:
+            err.print("warning: some members could not be added")
+
+    _run(work)
+
+
+@members_app.command("list")
+def members_list(
+    group_id: str,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """List a group's members."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            async for m in client.members.list(group_id):
+                out.print(f"{m.id}  {m.mobile_number}  {m.role}")
+
+    _run(work)
+
+
+@members_app.command("add")
+def members_add(
+    group_id: str,
+    numbers: list[str],
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Add members by phone number."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            added = await client.members.add(group_id, numbers)
+        out.print("all added" if added.all_added else "some numbers were not added")
+
+    _run(work)
+
+
+@app.command()
+def send(
+    group_id: str,
+    text: str,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Send a text message to a group; print its reference id."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            sent = await client.messages.send(group_id, text)
+        print(sent.reference_id)
+
+    _run(work)
+
+
+@webhooks_app.command("list")
+def webhooks_list(
+    group_id: str,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """List the webhooks on a group."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            async for w in client.webhooks.list(group_id, "Group"):
+                state = "active" if w.active is not False else "disabled"
+                out.print(f"{w.id}  {w.callback_url}  {','.join(w.events)}  {state}")
+
+    _run(work)
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    group_id: str,
+    url: str,
+    event: Annotated[list[str], typer.Option(help="an event type (repeatable)")],
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Register a webhook on a group (the receiver must answer the handshake). The callback
+    token is read from KAIZALA_CALLBACK_TOKEN."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            hook = await client.webhooks.register(
+                group_id,
+                "Group",
+                event,
+                url,
+                callback_token=os.environ.get("KAIZALA_CALLBACK_TOKEN"),
+            )
+        print(hook.webhook_id)
+
+    _run(work)
+
+
+@webhooks_app.command("delete")
+def webhooks_delete(
+    webhook_id: str,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Delete a webhook."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            await client.webhooks.delete(webhook_id)
+
+    _run(work)
+
+
+def _read_groups(source: str) -> Iterator[str]:
+    if source == "-":
+        for line in sys.stdin:
+            if line.strip():
+                yield line.strip()
+        return
+    with open(source, encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield line.strip()
+
+
+@app.command()
+def fanout(
+    groups: Annotated[str, typer.Option("--groups", help="file of group ids, one per line, or -")],
+    text: Annotated[str | None, typer.Option(help="the message")] = None,
+    action_file: Annotated[
+        Path | None, typer.Option(help='an action as JSON (an Announcement: {"title", "message"})')
+    ] = None,
+    journal: Annotated[
+        Path | None, typer.Option(help="journal file: a rerun sends only what is left")
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option(help="sends in flight")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Send one message to every group listed in a file (or stdin), with progress."""
+    from kaizala_async import AnnouncementAction
+
+    if groups != "-" and not Path(groups).is_file():
+        err.print(f"error: groups: no such file: {groups}")
+        raise typer.Exit(EXIT_INPUT)
+    if (text is None) == (action_file is None):
+        err.print("error: give exactly one of --text and --action-file")
+        raise typer.Exit(EXIT_INPUT)
+    action = None
+    if action_file is not None:
+        try:
+            data = json.loads(action_file.read_text(encoding="utf-8"))
+            action = AnnouncementAction(message=data["message"], title=data.get("title"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            err.print(f"error: action_file: not a usable announcement: {exc}")
+            raise typer.Exit(EXIT_INPUT) from None
+    interactive = out.is_terminal and not json_output
+
+    async def work() -> Any:
+        last = 0.0
+
+        def progress(p: FanOutProgress) -> None:
+            nonlocal last
+            if not interactive and p.elapsed - last >= 5:
+                last = p.elapsed
+                err.print(f"{p.done} done, {p.sent} sent, {p.rate:.1f}/s")
+
+        async with _client(application_id, api_root, token_file) as client:
+            return await client.fan_out(
+                _read_groups(groups), text=text, action=action, journal=journal,
+                concurrency=concurrency, on_progress=progress,
+            )  # fmt: skip
+
+    report = _run(work)
+    summary = {
+        "sent": report.sent, "failed": report.failed, "skipped": report.skipped,
+        "unknown": report.unknown, "seconds": round(report.elapsed, 3),
+    }  # fmt: skip
+    if json_output:
+        print(json.dumps(summary))
+    else:
+        out.print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    raise typer.Exit(0 if report.ok else EXIT_INCOMPLETE)
+
+
+def main() -> None:
+    """Entry point of the ``kaizala`` console script."""
+    app()
