@@ -1,0 +1,194 @@
+"""The ``kaizala`` command against the emulator: each subcommand, bad input and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from kaizala_async.cli import app
+from tests.emulator.helpers import loopback_emulator
+
+KAIZALA = [sys.executable, "-c", "from kaizala_async.cli import main; main()"]
+
+
+def _kaizala(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (our own interpreter and command)
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[tuple[dict[str, str], str]]:
+    with loopback_emulator("--connector-limit", "100/1", "--tenant-limit", "300/1") as found:
+        yield found
+
+
+@pytest.fixture
+def env(emulator: tuple[dict[str, str], str], tmp_path: Path) -> dict[str, str]:
+    credentials, root = emulator
+    return {
+        "KAIZALA_APPLICATION_ID": credentials["applicationId"],
+        "KAIZALA_APPLICATION_SECRET": credentials["applicationSecret"],
+        "KAIZALA_API_ROOT": root,
+        "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
+        "KAIZALA_CONFIG": str(tmp_path / "absent.json"),
+    }
+
+
+def _login(runner: CliRunner, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    root = env["KAIZALA_API_ROOT"]
+
+    def pin_from_outbox(*_: object, **__: object) -> str:
+        return str(httpx.get(f"{root}/_emulator/outbox").json()["messages"][-1]["pin"])
+
+    monkeypatch.setattr("typer.prompt", pin_from_outbox)
+    result = runner.invoke(app, ["login", "--mobile", "+911234567890"], env=env)
+    assert result.exit_code == 0, result.output
+
+
+def test_login_then_every_api_subcommand(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    _login(runner, env, monkeypatch)
+    token_file = Path(env["KAIZALA_TOKEN_FILE"])
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+    saved = token_file.read_text()
+
+    who = runner.invoke(app, ["whoami"], env=env)
+    assert who.exit_code == 0 and "+911234567890" in who.output
+    created = runner.invoke(app, ["groups", "create", "Ops", "--member", "+919652000001"], env=env)
+    assert created.exit_code == 0, created.output
+    gid = created.output.strip().splitlines()[-1]
+    listed = runner.invoke(app, ["groups", "list", "--json"], env=env)
+    assert {"groupId": gid, "groupName": "Ops"} in [
+        json.loads(x) for x in listed.output.splitlines()
+    ]
+    added = runner.invoke(app, ["members", "add", gid, "+919652000002"], env=env)
+    assert added.exit_code == 0 and "all added" in added.output
+    members = runner.invoke(app, ["members", "list", gid], env=env)
+    assert "+919652000002" in members.output
+    sent = runner.invoke(app, ["send", gid, "hello from the shell"], env=env)
+    assert sent.exit_code == 0 and sent.output.strip()
+    hooks = runner.invoke(app, ["webhooks", "list", gid], env=env)
+    assert hooks.exit_code == 0 and hooks.output.strip() == ""
+    gone = runner.invoke(app, ["webhooks", "delete", "no-such-hook"], env=env)
+    assert gone.exit_code == 1 and "Traceback" not in gone.output
+    for result in (who, created, listed, added, members, sent):
+        assert env["KAIZALA_APPLICATION_SECRET"] not in result.output
+    assert all(
+        secret not in who.output
+        for secret in json.loads(saved).values()
+        if isinstance(secret, str) and len(secret) > 20
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "code", "message"),
+    [
+        (["login", "--mobile", "12345"], {}, 2, "mobile_number"),
+        (["fanout", "--groups", "/no/such/file", "--text", "hi"], {}, 2, "no such file"),
+        (["whoami"], {"KAIZALA_APPLICATION_SECRET": "wrong-secret"}, 3, "authentication failed"),
+        (["whoami"], {"KAIZALA_API_ROOT": "http://127.0.0.1:9"}, 5, "network failure"),
+        (["send", "g", ""], {}, 2, "text"),
+    ],
+)
+def test_bad_input_gives_one_line_and_its_exit_code(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    extra_env: dict[str, str],
+    code: int,
+    message: str,
+) -> None:
+    _login(CliRunner(), env, monkeypatch)
+    result = CliRunner().invoke(app, args, env={**env, **extra_env})
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_fanout_in_a_subprocess_resumes_from_its_journal(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _login(CliRunner(), env, monkeypatch)
+    root = env["KAIZALA_API_ROOT"]
+    ids = httpx.post(
+        f"{root}/_emulator/groups", json={"count": 30, "mobileNumber": "+911234567890"}
+    ).json()["groupIds"]
+    groups = tmp_path / "groups.txt"
+    groups.write_text("\n".join(ids))
+    journal = tmp_path / "run.db"
+    command = [
+        *KAIZALA,
+        "fanout",
+        "--groups",
+        str(groups),
+        "--text",
+        "hi",
+        "--journal",
+        str(journal),
+        "--json",
+    ]
+    first = _kaizala(command, env)
+    again = _kaizala(command, env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["sent"] == 30
+    assert json.loads(again.stdout)["skipped"] == 30
+    per_group = httpx.get(f"{root}/_emulator/stats").json()["messagesPerGroup"]
+    assert [per_group[g] for g in ids] == [1] * 30
+
+
+def test_emulator_subcommand_prints_its_api_root() -> None:
+    process = subprocess.Popen(  # noqa: S603
+        [*KAIZALA, "emulator", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        json.loads(process.stdout.readline())
+        line = process.stdout.readline()
+        assert line.startswith("Kaizala emulator API root: http://127.0.0.1:")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_demo_in_a_subprocess_reports_everything_arrived() -> None:
+    result = subprocess.run(  # noqa: S603
+        [*KAIZALA, "demo", "--groups", "40"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "40 / 40" in result.stdout
+    assert "everything arrived" in result.stdout
+    assert "fast limit profile" in result.stdout
+
+
+def test_help_reads_well() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in (
+        "demo",
+        "emulator",
+        "login",
+        "whoami",
+        "groups",
+        "members",
+        "send",
+        "webhooks",
+        "fanout",
+    ):
+        assert command in result.output
