@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
 
 from kaizala_async import Credentials, KaizalaClient, Rate, RateLimits
+from kaizala_async.emulator import emulator_process
 
 MOBILE = "+911234567890"
 
@@ -43,30 +41,8 @@ class LoopbackEmulator:
 
 @contextlib.contextmanager
 def loopback_emulator(*options: str, connectors: int = 1) -> Iterator[LoopbackEmulator]:
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-        [
-            sys.executable,
-            "-m",
-            "kaizala_async.emulator",
-            "--port",
-            "0",
-            "--connectors",
-            str(connectors),
-            *options,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        credentials = [json.loads(process.stdout.readline()) for _ in range(connectors)]
-        root = process.stdout.readline().rsplit(" ", 1)[1].strip()
-        yield LoopbackEmulator(root, credentials)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    with emulator_process(*options, connectors=connectors) as process:
+        yield LoopbackEmulator(process.root, process.credentials)
 
 
 def scaled(connector: Rate, tenant: Rate) -> RateLimits:

@@ -3,10 +3,20 @@ web framework."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["BodyTooLarge", "Receive", "Scope", "Send", "read_body", "serve_lifespan"]
+__all__ = [
+    "BodyTooLarge",
+    "Receive",
+    "Scope",
+    "Send",
+    "read_body",
+    "serve_lifespan",
+    "serve_loopback",
+]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -39,3 +49,25 @@ async def read_body(receive: Receive, limit: int | None = None) -> bytes:
             raise BodyTooLarge
         if not message.get("more_body"):
             return body
+
+
+@contextlib.asynccontextmanager
+async def serve_loopback(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Run ``app`` under uvicorn; yield its origin (``http://127.0.0.1:PORT``); stop it after."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="critical", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                await task
+                raise RuntimeError("the loopback server did not start")
+            await asyncio.sleep(0.01)
+        bound = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        await task

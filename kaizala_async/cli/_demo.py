@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import secrets
-import subprocess
-import sys
-from collections.abc import Iterator
-from typing import Any
 
 import anyio
 import httpx
@@ -26,45 +20,11 @@ from kaizala_async import (
     WebhookReceiver,
     login_with_pin,
 )
-from kaizala_async.emulator import EmulatorConfig
-
-from ._serve import serve_loopback
+from kaizala_async._asgi import serve_loopback
+from kaizala_async.emulator import EmulatorConfig, emulator_process
 
 MOBILE = "+911234567890"
 MESSAGE = "Store closes at 6 today"
-
-
-@contextlib.contextmanager
-def _emulator_process(config: EmulatorConfig) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``python -m kaizala_async.emulator`` on a free loopback port; yields (API root, the
-    connector it registered)."""
-    rate = config.connector_limit
-    tenant = config.tenant_limit
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-        [
-            sys.executable,
-            "-m",
-            "kaizala_async.emulator",
-            "--port",
-            "0",
-            "--connector-limit",
-            f"{rate.limit}/{rate.period:g}",
-            "--tenant-limit",
-            f"{tenant.limit}/{tenant.period:g}",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        connector = json.loads(process.stdout.readline())
-        root = process.stdout.readline().rsplit(" ", 1)[1].strip()
-        yield root, connector
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def _bar(console: Console) -> Progress:
@@ -101,7 +61,13 @@ async def run_demo(console: Console, groups: int = 200) -> bool:
                 everything.set()
 
     limits = RateLimits(connector=config.connector_limit, tenant=config.tenant_limit)
-    with _emulator_process(config) as (api_root, connector):
+    tenant = config.tenant_limit
+    options = (
+        *("--connector-limit", f"{limit.limit}/{limit.period:g}"),
+        *("--tenant-limit", f"{tenant.limit}/{tenant.period:g}"),
+    )
+    with emulator_process(*options) as process:
+        api_root, connector = process.root, process.credentials[0]
         async with serve_loopback(receiver) as hooks, httpx.AsyncClient(base_url=api_root) as http:
             console.print(f"emulator at {api_root} (its own process), webhook receiver at {hooks}")
 

@@ -32,10 +32,20 @@ from kaizala_async._ratelimit import RateLimits
 
 from ._app import EmulatorApp, EmulatorConfig
 from ._faults import Fault
+from ._process import EmulatorProcess, emulator_process
 from ._state import Connector
 from ._throttle import THROTTLE_METHODS, ThrottleMethod
 
-__all__ = ["THROTTLE_METHODS", "Connector", "Emulator", "EmulatorConfig", "Fault", "ThrottleMethod"]
+__all__ = [
+    "THROTTLE_METHODS",
+    "Connector",
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorProcess",
+    "Fault",
+    "ThrottleMethod",
+    "emulator_process",
+]
 
 
 class _InProcessTransport(httpx.AsyncBaseTransport):

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import uvicorn
-
 from kaizala_async import Credentials, KaizalaClient, RateLimits
-from kaizala_async.emulator import Emulator
+from kaizala_async._asgi import serve_loopback
+from kaizala_async.emulator import Emulator, emulator_process
 
 MOBILE = "+911234567890"
 
@@ -40,35 +35,9 @@ def client_for(
 @contextlib.contextmanager
 def loopback_emulator(*options: str) -> Iterator[tuple[dict[str, str], str]]:
     """Run ``python -m kaizala_async.emulator --port 0 OPTIONS``; yield (credentials, API root)."""
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-        [sys.executable, "-m", "kaizala_async.emulator", "--port", "0", *options],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        credentials = json.loads(process.stdout.readline())
-        root = process.stdout.readline().rsplit(" ", 1)[1].strip()
-        yield credentials, root
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    with emulator_process(*options) as process:
+        yield process.credentials[0], process.root
 
 
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port; yield its origin."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+#: Serve an ASGI app with uvicorn on a free loopback port; yields its origin.
+serve = serve_loopback
