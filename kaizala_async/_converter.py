@@ -20,7 +20,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ._secrets import Secret
 
-__all__ = ["converter", "structure", "to_camel", "unstructure"]
+__all__ = ["converter", "epoch_ms", "structure", "to_camel", "unstructure"]
 
 T = TypeVar("T")
 
@@ -52,7 +52,8 @@ def _structure_datetime(value: object, _: type) -> datetime:
     raise TypeError(f"cannot read a time from {value!r}")
 
 
-def _unstructure_datetime(value: datetime) -> int:
+def epoch_ms(value: datetime) -> int:
+    """A time as the service's epoch milliseconds."""
     return round(value.timestamp() * 1000)
 
 
@@ -118,7 +119,7 @@ def _attrs_unstructure_factory(
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_structure_hook(datetime, _structure_datetime)
-    conv.register_unstructure_hook(datetime, _unstructure_datetime)
+    conv.register_unstructure_hook(datetime, epoch_ms)
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(Secret, _structure_secret)
     conv.register_unstructure_hook(Secret, lambda s: s.reveal())

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from urllib.parse import quote
 
+from ._converter import epoch_ms
 from ._errors import ValidationError
 
 __all__ = [
+    "aware_epoch_ms",
     "check_bool",
     "check_count",
     "check_id",
@@ -100,6 +103,13 @@ def check_limit(value: object) -> int | None:
     if value is None:
         return None
     return check_count(value, "limit")
+
+
+def aware_epoch_ms(value: object, argument: str) -> int:
+    """A timezone-aware ``datetime`` as epoch milliseconds (a naive one is ambiguous)."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValidationError(argument, "must be a timezone-aware datetime")
+    return epoch_ms(value)
 
 
 def check_url(value: object, argument: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 
 import attrs
 
+from kaizala_async._converter import epoch_ms
 from kaizala_async._errors import ValidationError
 from kaizala_async._validate import check_count, check_id, check_text, phone_list
 
@@ -469,7 +470,7 @@ class SurveyResponseBody(ResponseBody):
         answers: list[Any] = []
         for answer in self.answers:
             if isinstance(answer, datetime):
-                answers.append(round(answer.timestamp() * 1000))
+                answers.append(epoch_ms(answer))
             elif isinstance(answer, Place):
                 answers.append({"lt": answer.latitude, "lg": answer.longitude, "n": answer.name})
             elif isinstance(answer, tuple | list):

@@ -65,7 +65,7 @@ class Resource:
         """``{key: [...]}`` → list of ``item`` (key matched case-insensitively; missing → [])."""
         if not isinstance(data, Mapping):
             raise UnexpectedResponseError(what, [f"expected an object with {key!r}"])
-        items = next((v for k, v in data.items() if str(k).lower() == key.lower()), None)
+        items = field(data, key)
         if items is None:
             return []
         if not isinstance(items, list):

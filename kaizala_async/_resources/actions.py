@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from kaizala_async._constants import ACTION_PAGE
+from kaizala_async._converter import epoch_ms
 from kaizala_async._errors import ValidationError
 from kaizala_async._models.actions import ActionBody, CustomAction, ResponseBody
 from kaizala_async._models.content import ActionDetails, ActionSummary, ResponseCreated, SentAction
 from kaizala_async._paging import Paginator
 from kaizala_async._validate import (
+    aware_epoch_ms,
     check_bool,
     check_count,
     check_id,
@@ -28,12 +30,6 @@ __all__ = ["LISTABLE_ACTION_TYPES", "ActionsResource"]
 LISTABLE_ACTION_TYPES = frozenset(
     {"Image", "Job", "Survey", "Poll", "LetsMeet", "PhotoWithLocation", "ShareLocation", "Document"}
 )
-
-
-def _epoch_ms(value: datetime) -> int:
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValidationError("since", "must be a timezone-aware datetime")
-    return round(value.timestamp() * 1000)
 
 
 class ActionsResource(Resource):
@@ -88,7 +84,7 @@ class ActionsResource(Resource):
             )
         size = check_count(page_size, "page_size")
         most = check_limit(limit)
-        start = _epoch_ms(since) if since is not None else None
+        start = aware_epoch_ms(since, "since") if since is not None else None
 
         async def fetch(
             state: tuple[int, frozenset[str], int] | None, remaining: int | None
@@ -105,7 +101,7 @@ class ActionsResource(Resource):
             last = items[-1].time
             if last is None:
                 raise ValidationError("page_size", "the service's actions carry no time to page by")
-            last_ms = round(last.timestamp() * 1000)
+            last_ms = epoch_ms(last)
             at_last = frozenset(a.reference_id for a in items if a.time == last)
             # A page made only of already-seen items (many sent in one instant): widen the page.
             following = count * 2 if not fresh else size

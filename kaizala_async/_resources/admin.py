@@ -11,6 +11,7 @@ from kaizala_async._models.admin import Bot, BotToken, CreatedBot, RegisteredWeb
 from kaizala_async._paging import Paginator, single_page
 from kaizala_async._secrets import Secret
 from kaizala_async._validate import (
+    aware_epoch_ms,
     check_bool,
     check_id,
     check_text,
@@ -51,12 +52,6 @@ def _token(value: object) -> str:
     return value
 
 
-def _validity(value: object) -> int:
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValidationError("validity", "must be a timezone-aware datetime")
-    return round(value.timestamp() * 1000)
-
-
 class WebhooksResource(Resource):
     """Webhook subscriptions. Registering makes the service call ``callback_url`` first (the
     validation handshake): serve a :class:`WebhookReceiver` there before registering."""
@@ -88,7 +83,7 @@ class WebhooksResource(Resource):
         if optional_text(callback_context, "callback_context") is not None:
             body["callBackContext"] = callback_context
         if validity is not None:
-            body["validity"] = _validity(validity)
+            body["validity"] = aware_epoch_ms(validity, "validity")
         data = await self._send("POST", "/webhook", json=body)
         return self._decode(data, RegisteredWebhook, "POST /webhook")
 
@@ -128,7 +123,7 @@ class WebhooksResource(Resource):
         if callback_context is not None:
             body["callBackContext"] = check_text(callback_context, "callback_context")
         if validity is not None:
-            body["validity"] = _validity(validity)
+            body["validity"] = aware_epoch_ms(validity, "validity")
         if active is not None:
             body["active"] = check_bool(active, "active")
         if not body:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -88,25 +88,21 @@ class WebhookHub:
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
 
-    @contextlib.asynccontextmanager
-    async def _client(self, timeout: float) -> AsyncIterator[httpx.AsyncClient]:
+    def _client(self) -> httpx.AsyncClient:
         # One pooled client for every handshake and delivery (a client per call costs an SSL
         # context each: it capped a loopback emulator at about 40 deliveries per second).
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                transport=self.transport, timeout=timeout, follow_redirects=False
-            )
-        yield self._http
+            self._http = httpx.AsyncClient(transport=self.transport, follow_redirects=False)
+        return self._http
 
     async def validate(self, url: str) -> str | None:
         """K1: GET url?validationToken=..., expect the token echoed within the timeout.
         Returns None when valid, else why not."""
         token = secrets.token_hex(16)
         try:
-            async with self._client(self.handshake_timeout) as client:
-                response = await client.get(
-                    url, params={"validationToken": token}, timeout=self.handshake_timeout
-                )
+            response = await self._client().get(
+                url, params={"validationToken": token}, timeout=self.handshake_timeout
+            )
         except httpx.HTTPError as exc:
             return f"callback URL did not answer the validation request ({type(exc).__name__})"
         if response.status_code >= 300 or response.text.strip() != token:
@@ -160,13 +156,12 @@ class WebhookHub:
                 await asyncio.sleep(self.retry_unit * 2 ** (attempt - 1))
             status: int | None = None
             try:
-                async with self._client(self.delivery_timeout) as client:
-                    response = await client.post(
-                        hook.callback_url,
-                        json=envelope,
-                        headers=headers,
-                        timeout=self.delivery_timeout,
-                    )
+                response = await self._client().post(
+                    hook.callback_url,
+                    json=envelope,
+                    headers=headers,
+                    timeout=self.delivery_timeout,
+                )
                 status = response.status_code
             except httpx.HTTPError:
                 status = None
