@@ -9,9 +9,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import fanout
+from . import fanout, overhead
 
 SCENARIOS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
+    "overhead": overhead.overhead,
     "fanout-limit": fanout.at_the_limit,
     "fanout-kill": fanout.sigkill_and_resume,
     "fanout-faults": fanout.with_faults,

@@ -243,6 +243,13 @@ class TenantDispatcher:
 
     async def acquire(self, lane: _Lane, *, first: bool = False) -> float:
         """Wait for a slot on ``lane``; returns the loop time it was granted at."""
+        if self._timer is None and not lane.queue:
+            # Nobody waits (a dispatch leaves either a timer or empty queues): a slot that is
+            # ready now is granted without a future and a trip through the event loop.
+            now = self._loop.time()
+            when = max(lane.budget.ready_at(), self._tenant.ready_at())
+            if when <= now + _EPS:
+                return self._grant(lane, max(now, when))
         future: asyncio.Future[float] = self._loop.create_future()
         if first:
             lane.queue.appendleft(future)
@@ -291,13 +298,15 @@ class TenantDispatcher:
             if when > now + _EPS:
                 self._timer = self._loop.call_at(when, self._dispatch)
                 return
-            at = max(now, when)
-            best.budget.charge(at)
-            self._tenant.charge(at)
-            self._seq += 1
-            best.served = self._seq
-            best.granted += 1
-            best.queue.popleft().set_result(at)
+            best.queue.popleft().set_result(self._grant(best, max(now, when)))
+
+    def _grant(self, lane: _Lane, at: float) -> float:
+        lane.budget.charge(at)
+        self._tenant.charge(at)
+        self._seq += 1
+        lane.served = self._seq
+        lane.granted += 1
+        return at
 
 
 _REGISTRY: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, TenantDispatcher]] = (
