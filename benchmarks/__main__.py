@@ -9,11 +9,13 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import fanout, overhead
+from . import baselines, fanout, overhead
 
 SCENARIOS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
     "overhead": overhead.overhead,
+    "fanout-methods": fanout.by_method,
     "fanout-limit": fanout.at_the_limit,
+    "baselines": baselines.baselines,
     "fanout-kill": fanout.sigkill_and_resume,
     "fanout-faults": fanout.with_faults,
     "fanout-memory": fanout.memory,

@@ -77,3 +77,20 @@ def sustained_rate(times: Sequence[float]) -> float:
     if len(times) < 2:
         return 0.0
     return (len(times) - 1) / (times[-1] - times[0])
+
+
+#: What ``--plot`` draws: per contender, the times its calls were accepted (and throttled).
+SERIES: dict[str, dict[str, Any]] = {}
+
+
+def record_series(
+    name: str, accepted: Sequence[float], limit: int, period: float,
+    throttled: Sequence[float] = (),
+) -> None:  # fmt: skip
+    start = min([*accepted[:1], *throttled[:1]], default=0.0)
+    SERIES[name] = {
+        "accepted": [t - start for t in accepted],
+        "throttled": [t - start for t in throttled],
+        "limit": limit,
+        "period": period,
+    }
