@@ -1,4 +1,4 @@
-"""``python -m benchmarks [scenario ...] [--quick] [--json PATH]``."""
+"""``python -m benchmarks [scenario ...] [--quick] [--json PATH] [--plot PATH]``."""
 
 from __future__ import annotations
 
@@ -9,16 +9,20 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import baselines, fanout, overhead
+from . import baselines, connectors, fanout, overhead, tokens
+from ._common import SERIES
+from ._plot import plot
 
 SCENARIOS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
     "overhead": overhead.overhead,
     "fanout-methods": fanout.by_method,
     "fanout-limit": fanout.at_the_limit,
     "baselines": baselines.baselines,
+    "many-connectors": connectors.many_connectors,
     "fanout-kill": fanout.sigkill_and_resume,
     "fanout-faults": fanout.with_faults,
     "fanout-memory": fanout.memory,
+    "token-renewal": tokens.renewal_under_load,
 }
 
 
@@ -28,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"any of {', '.join(SCENARIOS)} (default: all)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--json", metavar="PATH", help="write every scenario's rows here")
+    parser.add_argument("--plot", metavar="PATH",
+                        help="write a PNG of calls per window against the limit, per contender")  # fmt: skip
     args = parser.parse_args(argv)
     chosen = args.scenarios or list(SCENARIOS)
     results: dict[str, Any] = {
@@ -37,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     }  # fmt: skip
     for name in chosen:
         results[name] = SCENARIOS[name](args.quick)
+    if args.plot:
+        if SERIES:
+            plot(SERIES, args.plot)
+        else:
+            print("--plot: none of the chosen scenarios records calls over time", file=sys.stderr)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(results, out, indent=2, default=str)

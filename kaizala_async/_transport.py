@@ -130,8 +130,15 @@ class Transport:
     async def send(self, call: Call) -> httpx.Response:
         """Run ``call``; return its 2xx response (body read) or raise a :class:`KaizalaError`."""
         throttled = retries = 0
-        moved = refreshed = first = False
+        moved = refreshed = False
+        # Auth calls (a token renewal above all) go ahead of this client's queued calls: a
+        # renewal stuck behind a long fan-out queue would let the token expire.
+        first = not call.authenticated
         while True:
+            if self.limiter is not None:
+                await self.limiter.acquire(first=first)
+            first = False
+            # The token is read once the slot is granted: a wait in the queue cannot age it.
             token: Secret | None = None
             if call.authenticated:
                 if self.tokens is None:
@@ -147,9 +154,6 @@ class Transport:
             else:
                 base = self.api_root
                 url = join_url(base, call.path)
-            if self.limiter is not None:
-                await self.limiter.acquire(first=first)
-            first = False
             before_send = BEFORE_SEND.get()
             if before_send is not None:
                 await before_send()

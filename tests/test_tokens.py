@@ -15,6 +15,8 @@ from kaizala_async import (
     Credentials,
     FileTokenStore,
     MemoryTokenStore,
+    Rate,
+    RateLimits,
     StoredTokens,
     ValidationError,
 )
@@ -47,6 +49,31 @@ def test_renewal_happens_before_expiry_and_no_caller_waits(fake: FakeKaizala) ->
     # 1,000 s with a 100 s token renewed 20 s early: the first token plus about 12 renewals.
     assert 11 <= fake.token_calls <= 14
     assert max(durations) < 0.01  # no call ever waited for the 0.5 s token service
+
+
+def test_a_long_queue_neither_ages_the_token_nor_delays_its_renewal(fake: FakeKaizala) -> None:
+    # 5 s tokens (renewed 1 s early) and 40 callers always queued behind a 10-calls-per-second
+    # limit: each waits ~4 s for its slot. A token read before the wait, or a renewal queued
+    # behind the callers, would reach the service expired.
+    fake.token_ttl = 5.0
+
+    async def main() -> int:
+        limits = RateLimits(connector=Rate(10, 1.0), tenant=None, jitter=0.0)
+        async with make_client(fake, limits=limits) as client:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60.0
+
+            async def caller() -> None:
+                while loop.time() < deadline:
+                    await client.request("GET", "/groups")
+
+            await asyncio.gather(*(caller() for _ in range(40)))
+            return client.stats.refreshed_on_401
+
+    assert run_virtual(main) == 0
+    assert fake.expired_uses == 0
+    assert len(fake.resource_calls()) > 500  # the queue really was busy the whole minute
+    assert 13 <= fake.token_calls <= 17  # 60 s of 5 s tokens renewed every ~4 s
 
 
 def test_fifty_concurrent_calls_on_an_expired_token_make_one_token_request(
