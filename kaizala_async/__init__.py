@@ -123,8 +123,9 @@ from ._models.groups import (
     User,
 )
 from ._paging import Paginator
-from ._ratelimit import Rate, RateLimits
+from ._ratelimit import Rate, RateLimits, SharedBudgetStats, TenantBackend
 from ._receiver import ReceiverStats, WebhookReceiver
+from ._redis import RedisTenantBudget
 from ._resources.actions import LISTABLE_ACTION_TYPES, ActionsResource
 from ._resources.admin import BotsResource, ObjectType, WebhooksResource
 from ._resources.groups import (
@@ -236,6 +237,7 @@ __all__ = [
     "ReactionType",
     "ReactionsResource",
     "ReceiverStats",
+    "RedisTenantBudget",
     "RegisteredWebhook",
     "RequestTimeoutError",
     "ResponseBody",
@@ -247,6 +249,7 @@ __all__ = [
     "SentAction",
     "SentMessage",
     "ServerError",
+    "SharedBudgetStats",
     "Skipped",
     "StoredTokens",
     "SubgroupsResource",
@@ -260,6 +263,7 @@ __all__ = [
     "SurveyResponseBody",
     "SurveyResponseEvent",
     "Target",
+    "TenantBackend",
     "TenantResource",
     "TextMessageCreatedEvent",
     "TextMessageData",

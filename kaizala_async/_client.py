@@ -113,7 +113,7 @@ class KaizalaClient:
         self._store = token_store
         self._max_retries = max_retries
         self._max_retry_after = max_retry_after
-        self._limiter = RateLimiter(self._limits)
+        self._limiter = RateLimiter(self._limits, credentials.application_id)
         self._stack: contextlib.AsyncExitStack | None = None
         self._transport: Transport | None = None
         self._tokens: TokenManager | None = None
@@ -174,7 +174,7 @@ class KaizalaClient:
                 )
             )
             self._limiter.open()
-            stack.callback(self._limiter.close)
+            stack.push_async_callback(self._limiter.aclose)
             tokens = TokenManager(
                 self._credentials, fetch=self._fetch_access_token, store=self._store
             )

@@ -80,7 +80,7 @@ class _TokenService:
                 )
             finally:
                 if limiter is not None:
-                    limiter.close()
+                    await limiter.aclose()
         try:
             return response.json()
         except ValueError:

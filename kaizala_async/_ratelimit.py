@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import weakref
 from collections import deque
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, Protocol
 
 import attrs
 
@@ -39,7 +41,9 @@ from ._constants import (
 )
 from ._errors import ValidationError
 
-__all__ = ["Rate", "RateLimiter", "RateLimits", "TenantDispatcher"]
+__all__ = ["Rate", "RateLimiter", "RateLimits", "TenantBackend", "TenantDispatcher"]
+
+log = logging.getLogger("kaizala_async.ratelimit")
 
 #: Timer wake-ups may run this much before their deadline (asyncio's clock resolution).
 _EPS: Final = 1e-6
@@ -90,6 +94,51 @@ def _check_burst(instance: object, attribute: attrs.Attribute[Any], value: Any) 
         raise ValidationError("burst", f"must be a positive whole number, not {value!r}")
 
 
+@attrs.define
+class SharedBudgetStats:
+    """What a shared tenant budget did in this process (for monitoring, tests and benchmarks)."""
+
+    reservations: int = 0  # slots booked in the backend
+    failures: int = 0  # reservations that failed (unreachable, slow, error)
+    outages: int = 0  # times this process fell back to its local budget
+    recoveries: int = 0  # times it came back to the shared budget
+    fallback_grants: int = 0  # calls paced by the local fallback budget
+
+
+class TenantBackend(Protocol):
+    """A tenant budget kept outside the process (see :class:`~kaizala_async.RedisTenantBudget`).
+
+    ``reserve`` books the tenant's next slot (and the connector's, when connectors are shared)
+    and answers how many seconds after its answer arrives the slot starts, and how many processes
+    use the tenant. Raising one of ``errors`` (or ``OSError``/``TimeoutError``) sends the tenant
+    to its local fallback budget until a later reservation succeeds.
+    """
+
+    tenant_key: str
+    share_connectors: bool
+    timeout: float
+    retry_every: float
+    processes: int | None
+    errors: tuple[type[BaseException], ...]
+    stats: SharedBudgetStats
+
+    async def reserve(
+        self, *, tenant: Rate, jitter: float, connector: tuple[str, Rate, float] | None, debt: int
+    ) -> tuple[float, int]: ...
+
+    async def pause(self, *, tenant: Rate, seconds: float) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def _check_backend(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    del instance, attribute
+    if value is not None and not callable(getattr(value, "reserve", None)):
+        raise ValidationError(
+            "backend", f"must be a tenant backend such as RedisTenantBudget, not {value!r}"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class RateLimits:
     """The budgets a client paces itself by.
@@ -104,6 +153,8 @@ class RateLimits:
       counting method). A larger burst is still never more than N calls in any window of T + J.
     * ``precharge``: a new budget counts as just used, so a restarted process cannot double up on
       the previous process's last window. It delays the first call by one spacing (0.6 s).
+    * ``backend``: where the tenant budget lives when several processes share it, e.g.
+      :class:`~kaizala_async.RedisTenantBudget`. ``None`` (default): in this process.
     """
 
     connector: Rate | None = attrs.field(
@@ -117,11 +168,18 @@ class RateLimits:
     jitter: float | None = attrs.field(default=None, validator=_check_jitter)
     burst: int = attrs.field(default=1, validator=_check_burst)
     precharge: bool = True
+    backend: TenantBackend | None = attrs.field(default=None, validator=_check_backend)
 
     @classmethod
     def unlimited(cls) -> RateLimits:
         """No client-side pacing at all (for benchmarks and tests; the service still throttles)."""
         return cls(connector=None, tenant=None)
+
+    def __attrs_post_init__(self) -> None:
+        if self.backend is not None and self.tenant is None:
+            raise ValidationError("backend", "a shared tenant budget needs a tenant Rate")
+        if self.backend is not None and self.burst != 1:
+            raise ValidationError("backend", "a shared tenant budget paces evenly: burst must be 1")
 
     def jitter_for(self, rate: Rate) -> float:
         """The jitter allowance, in seconds, used for ``rate``."""
@@ -190,12 +248,184 @@ class _Budget:
         # A deadline, not a flag: the later one wins and nothing can end a pause early.
         self.pause_until = max(self.pause_until, deadline)
 
+    def take(self, lane: _Lane, now: float) -> bool:
+        """A local budget that is ready is always ready."""
+        del lane, now
+        return True
+
+    def preferred(self) -> _Lane | None:
+        return None
+
+
+class _SharedTenant:
+    """The tenant step when the budget lives in a backend shared by several processes (Redis).
+
+    A slot is booked in the backend only once a lane is ready for it, and at most one booking is
+    outstanding (being fetched or held) per process and tenant. Times in the backend's answers are
+    relative to the backend's own clock, so this process's clock never enters the budget. When the
+    backend fails or is slow, the tenant is paced by a local budget (the tenant limit divided among
+    the processes last seen, or the connector limit before any was seen), logged once per outage;
+    a booking is tried again every ``retry_every`` seconds, and the first that succeeds ends the
+    outage, charging the calls made on the fallback in the last window to the shared budget.
+    """
+
+    def __init__(
+        self, backend: TenantBackend, rate: Rate, limits: RateLimits,
+        loop: asyncio.AbstractEventLoop, lanes: list[_Lane], wake: Callable[[], None],
+    ) -> None:  # fmt: skip
+        self.backend = backend
+        self.rate = rate
+        self.jitter = limits.jitter_for(rate)
+        self.window = rate.period + self.jitter
+        self.tolerance = 0.1 * self.jitter
+        self.pause_until = -math.inf
+        self._loop = loop
+        self._lanes = lanes
+        self._wake = wake
+        self._held: tuple[float, _Lane | None] | None = None
+        self._fetching: asyncio.Task[None] | None = None
+        self._notes: set[asyncio.Task[None]] = set()
+        self._fallback: _Budget | None = None
+        self._next_probe = -math.inf
+        self._processes = backend.processes
+        self._recent: deque[float] = deque()  # fallback grants of the last window
+        self._last_grant: float | None = None
+
+    @property
+    def on_fallback(self) -> bool:
+        return self._fallback is not None
+
+    def ready_at(self) -> float:
+        if self._fallback is not None:
+            return max(self.pause_until, self._fallback.ready_at())
+        if self._held is not None:
+            return max(self.pause_until, self._held[0])
+        return self.pause_until
+
+    def preferred(self) -> _Lane | None:
+        """The lane a connector-bound booking belongs to (shared connectors only)."""
+        return self._held[1] if self._held is not None else None
+
+    def discard(self) -> None:
+        self._held = None
+
+    def take(self, lane: _Lane, now: float) -> bool:
+        """May ``lane`` be granted now? If not, a booking is under way and will re-dispatch."""
+        if self._fallback is not None:
+            if now >= self._next_probe and self._fetching is None:
+                self._next_probe = now + self.backend.retry_every
+                self._fetch(lane, now)
+            return True
+        if self._held is not None:
+            at, owner = self._held
+            if now - at <= self.tolerance and (owner is None or owner is lane):
+                return True
+            self._held = None  # stale (the loop ran late) or another lane's: never used late
+        if self._fetching is None:
+            self._fetch(lane, now)
+        return False
+
+    def charge(self, at: float) -> None:
+        self._last_grant = at
+        if self._fallback is not None:
+            self._fallback.charge(at)
+            self._recent.append(at)
+            self.backend.stats.fallback_grants += 1
+        else:
+            self._held = None
+
+    def pause(self, deadline: float) -> None:
+        self.pause_until = max(self.pause_until, deadline)
+        if self._fallback is None:  # tell the other processes too; best effort
+            seconds = deadline - self._loop.time()
+            task = self._loop.create_task(self._note_pause(seconds))
+            self._notes.add(task)
+            task.add_done_callback(self._notes.discard)
+
+    async def _note_pause(self, seconds: float) -> None:
+        with contextlib.suppress(*self.backend.errors, OSError, TimeoutError):
+            async with asyncio.timeout(self.backend.timeout):
+                await self.backend.pause(tenant=self.rate, seconds=seconds)
+
+    def _fetch(self, lane: _Lane, now: float) -> None:
+        shared = self.backend.share_connectors and lane.connector_id and lane.rate
+        connector = (lane.connector_id, lane.rate, lane.jitter) if shared else None
+        while self._recent and self._recent[0] <= now - self.window:
+            self._recent.popleft()
+        debt = len(self._recent) if self._fallback is not None else 0
+        owner = lane if connector is not None else None
+        self._fetching = self._loop.create_task(self._book(owner, connector, debt))  # type: ignore[arg-type]
+
+    async def _book(
+        self, owner: _Lane | None, connector: tuple[str, Rate, float] | None, debt: int
+    ) -> None:
+        errors: tuple[type[BaseException], ...] = (*self.backend.errors, OSError, TimeoutError)
+        try:
+            async with asyncio.timeout(self.backend.timeout):
+                wait, processes = await self.backend.reserve(
+                    tenant=self.rate, jitter=self.jitter, connector=connector, debt=debt
+                )
+        except errors as exc:
+            self.backend.stats.failures += 1
+            self._fetching = None
+            self._to_fallback(exc)
+        else:
+            self.backend.stats.reservations += 1
+            self._processes = processes or self._processes
+            self._fetching = None
+            self._held = (self._loop.time() + max(0.0, wait), owner)
+            if self._fallback is not None:
+                self._fallback = None
+                self._recent.clear()
+                self.backend.stats.recoveries += 1
+                log.warning("tenant %r: shared budget back; pacing by it again",
+                            self.backend.tenant_key)  # fmt: skip
+        self._wake()
+
+    def _to_fallback(self, exc: BaseException) -> None:
+        now = self._loop.time()
+        self._next_probe = now + self.backend.retry_every
+        if self._fallback is not None:
+            return
+        if self._processes:
+            limit = max(1, self.rate.limit // self._processes)
+        else:
+            connectors = [lane.rate.limit for lane in self._lanes if lane.rate is not None]
+            limit = min([self.rate.limit, *connectors])
+        self._fallback = _Budget(Rate(limit, self.rate.period), jitter=self.jitter, burst=1,
+                                 precharge=False, now=now)  # fmt: skip
+        if self._last_grant is not None:
+            self._fallback.charge(self._last_grant)  # continue from our last shared slot
+        self.backend.stats.outages += 1
+        log.warning(
+            "tenant %r: shared budget unreachable (%s); pacing this process by a local budget "
+            "of %d calls / %g s until it returns",
+            self.backend.tenant_key, type(exc).__name__, limit, self.rate.period,
+        )  # fmt: skip
+
+    async def aclose(self) -> None:
+        tasks = [t for t in (self._fetching, *self._notes) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._fetching = None
+        self._held = None
+        await self.backend.aclose()
+
 
 class _Lane:
-    __slots__ = ("budget", "granted", "queue", "served")
+    __slots__ = ("budget", "connector_id", "granted", "jitter", "queue", "rate", "served")
 
-    def __init__(self, budget: _Budget) -> None:
+    def __init__(
+        self, budget: _Budget, rate: Rate | None = None, jitter: float = 0.0,
+        connector_id: str | None = None,
+    ) -> None:  # fmt: skip
         self.budget = budget
+        self.rate = rate
+        self.jitter = jitter
+        self.connector_id = connector_id
         self.queue: deque[asyncio.Future[float]] = deque()
         self.served = 0  # dispatch sequence number of the last grant (round-robin on ties)
         self.granted = 0
@@ -207,14 +437,20 @@ class TenantDispatcher:
     def __init__(self, tenant: Rate | None, limits: RateLimits, loop: asyncio.AbstractEventLoop):
         self.rate = tenant
         self._loop = loop
-        self._tenant = _Budget(
-            tenant,
-            jitter=limits.jitter_for(tenant) if tenant else 0.0,
-            burst=limits.burst,
-            precharge=limits.precharge,
-            now=loop.time(),
-        )
         self._lanes: list[_Lane] = []
+        self._tenant: _Budget | _SharedTenant
+        if limits.backend is not None and tenant is not None:
+            self._tenant = _SharedTenant(
+                limits.backend, tenant, limits, loop, self._lanes, self._dispatch
+            )
+        else:
+            self._tenant = _Budget(
+                tenant,
+                jitter=limits.jitter_for(tenant) if tenant else 0.0,
+                burst=limits.burst,
+                precharge=limits.precharge,
+                now=loop.time(),
+            )
         self._timer: asyncio.TimerHandle | None = None
         self._seq = 0
 
@@ -222,15 +458,19 @@ class TenantDispatcher:
     def lanes(self) -> int:
         return len(self._lanes)
 
-    def add_lane(self, rate: Rate | None, limits: RateLimits) -> _Lane:
+    @property
+    def shared(self) -> _SharedTenant | None:
+        return self._tenant if isinstance(self._tenant, _SharedTenant) else None
+
+    def add_lane(
+        self, rate: Rate | None, limits: RateLimits, connector_id: str | None = None
+    ) -> _Lane:
+        jitter = limits.jitter_for(rate) if rate else 0.0
         budget = _Budget(
-            rate,
-            jitter=limits.jitter_for(rate) if rate else 0.0,
-            burst=limits.burst,
-            precharge=limits.precharge,
+            rate, jitter=jitter, burst=limits.burst, precharge=limits.precharge,
             now=self._loop.time(),
-        )
-        lane = _Lane(budget)
+        )  # fmt: skip
+        lane = _Lane(budget, rate, jitter, connector_id)
         self._lanes.append(lane)
         return lane
 
@@ -248,7 +488,7 @@ class TenantDispatcher:
             # ready now is granted without a future and a trip through the event loop.
             now = self._loop.time()
             when = max(lane.budget.ready_at(), self._tenant.ready_at())
-            if when <= now + _EPS:
+            if when <= now + _EPS and self._tenant.take(lane, now):
                 return self._grant(lane, max(now, when))
         future: asyncio.Future[float] = self._loop.create_future()
         if first:
@@ -264,6 +504,14 @@ class TenantDispatcher:
                     lane.queue.remove(future)
                 self._dispatch()
             raise
+
+    async def aclose(self) -> None:
+        """Stop a shared tenant's bookings (the dispatcher has no lanes left)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if isinstance(self._tenant, _SharedTenant):
+            await self._tenant.aclose()
 
     def pause(self, deadline: float) -> None:
         """No slot is handed out to any lane before ``deadline`` (loop time)."""
@@ -298,6 +546,15 @@ class TenantDispatcher:
             if when > now + _EPS:
                 self._timer = self._loop.call_at(when, self._dispatch)
                 return
+            owner = self._tenant.preferred()
+            if owner is not None and owner is not best:
+                if owner in self._lanes and any(not f.done() for f in owner.queue):
+                    best = owner  # a booking made for a connector goes to that connector
+                else:
+                    assert isinstance(self._tenant, _SharedTenant)
+                    self._tenant.discard()
+            if not self._tenant.take(best, now):
+                return  # a booking is under way; it dispatches again when it lands
             best.queue.popleft().set_result(self._grant(best, max(now, when)))
 
     def _grant(self, lane: _Lane, at: float) -> float:
@@ -317,10 +574,12 @@ _REGISTRY: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Tenant
 class RateLimiter:
     """One client's handle on its tenant's dispatcher."""
 
-    def __init__(self, limits: RateLimits) -> None:
+    def __init__(self, limits: RateLimits, connector_id: str | None = None) -> None:
         self.limits = limits
+        self.connector_id = connector_id
         self._dispatcher: TenantDispatcher | None = None
         self._lane: _Lane | None = None
+        self._key: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -329,25 +588,27 @@ class RateLimiter:
     def open(self) -> None:
         loop = asyncio.get_running_loop()
         limits = self.limits
-        if limits.tenant_key is None:
+        key = limits.tenant_key
+        if key is None and limits.backend is not None:
+            key = f"shared:{limits.backend.tenant_key}"  # one booking per process and tenant
+        if key is None:
             dispatcher = TenantDispatcher(limits.tenant, limits, loop)
         else:
             shared = _REGISTRY.setdefault(loop, {})
-            existing = shared.get(limits.tenant_key)
+            existing = shared.get(key)
             if existing is None:
-                dispatcher = shared[limits.tenant_key] = TenantDispatcher(
-                    limits.tenant, limits, loop
-                )
+                dispatcher = shared[key] = TenantDispatcher(limits.tenant, limits, loop)
             elif existing.rate != limits.tenant:
                 raise ValidationError(
                     "limits",
-                    f"tenant {limits.tenant_key!r} already runs at {existing.rate}; "
+                    f"tenant {key!r} already runs at {existing.rate}; "
                     f"clients sharing a tenant_key must give it the same tenant Rate",
                 )
             else:
                 dispatcher = existing
         self._dispatcher = dispatcher
-        self._lane = dispatcher.add_lane(limits.connector, limits)
+        self._key = key
+        self._lane = dispatcher.add_lane(limits.connector, limits, self.connector_id)
 
     def close(self) -> None:
         dispatcher, lane = self._dispatcher, self._lane
@@ -355,10 +616,17 @@ class RateLimiter:
         if dispatcher is None or lane is None:
             return
         dispatcher.remove_lane(lane)
-        if dispatcher.lanes == 0 and self.limits.tenant_key is not None:
+        if dispatcher.lanes == 0 and self._key is not None:
             shared = _REGISTRY.get(dispatcher._loop, {})
-            if shared.get(self.limits.tenant_key) is dispatcher:
-                del shared[self.limits.tenant_key]
+            if shared.get(self._key) is dispatcher:
+                del shared[self._key]
+
+    async def aclose(self) -> None:
+        """``close``, then stop the tenant's shared bookings if this was its last client."""
+        dispatcher = self._dispatcher
+        self.close()
+        if dispatcher is not None and dispatcher.lanes == 0:
+            await dispatcher.aclose()
 
     def _parts(self) -> tuple[TenantDispatcher, _Lane]:
         if self._dispatcher is None or self._lane is None:
