@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import baselines, connectors, fanout, overhead, tokens
+from . import baselines, connectors, fanout, overhead, shared, tokens
 from ._common import SERIES
 from ._plot import plot
 
@@ -23,6 +23,7 @@ SCENARIOS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
     "fanout-faults": fanout.with_faults,
     "fanout-memory": fanout.memory,
     "token-renewal": tokens.renewal_under_load,
+    "redis-fleet": shared.fleet,
 }
 
 

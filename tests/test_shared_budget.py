@@ -1,0 +1,336 @@
+"""The tenant budget shared by processes (DESIGN §4): the booking protocol with a scripted backend
+in virtual time, then RedisTenantBudget against a real redis-server and OS processes."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks._redis_server import redis_server
+from kaizala_async import (
+    KaizalaClient,
+    Rate,
+    RateLimits,
+    RedisTenantBudget,
+    SharedBudgetStats,
+    ValidationError,
+)
+
+from .conftest import make_client
+from .emulator.helpers import MOBILE
+from .fake_service import FakeKaizala
+from .vtime import run_virtual
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ScriptedBackend:
+    """A backend that keeps a GCRA like the Lua script, on its own clock (loop time + skew),
+    and can be made to fail or to hang."""
+
+    share_connectors = False
+    timeout = 0.25
+    retry_every = 1.0
+    errors: tuple[type[BaseException], ...] = (ConnectionError,)
+
+    def __init__(self, *, processes: int | None = None, skew: float = 0.0) -> None:
+        self.tenant_key = "contoso"
+        self.processes = processes
+        self.stats = SharedBudgetStats()
+        self.skew = skew
+        self.tat: float | None = None
+        self.failing = False
+        self.hanging = False
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.debts: list[int] = []
+        self.pauses: list[float] = []
+        self.closed = 0
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time() + self.skew
+
+    async def reserve(
+        self, *, tenant: Rate, jitter: float, connector: object, debt: int
+    ) -> tuple[float, int]:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.001)  # a round trip
+            if self.hanging:
+                await asyncio.sleep(10)
+            if self.failing:
+                raise ConnectionError("redis is down")
+            spacing = (tenant.period + jitter) / tenant.limit
+            now = self.now()
+            tat = now + spacing if self.tat is None else self.tat
+            slot = max(now, tat) + debt * spacing
+            self.tat = slot + spacing
+            self.debts.append(debt)
+            return slot - now, 4
+        finally:
+            self.in_flight -= 1
+
+    async def pause(self, *, tenant: Rate, seconds: float) -> None:
+        self.pauses.append(seconds)
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+def _most_in_any_window(times: list[float], period: float) -> int:
+    times = sorted(times)
+    most, start = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - period:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+async def _hammer(client: KaizalaClient, callers: int, until: float, sent: list[float]) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def caller() -> None:
+        while loop.time() < until:
+            await client.request("GET", "/groups")
+            sent.append(loop.time())
+
+    await asyncio.gather(*(caller() for _ in range(callers)))
+
+
+def test_one_booking_at_a_time_and_one_per_granted_call(fake: FakeKaizala) -> None:
+    backend = ScriptedBackend(skew=12_345.0)  # the backend's clock is far from ours
+    tenant = Rate(30, 6.0)
+
+    async def main() -> tuple[list[float], list[int]]:
+        sent: list[float] = []
+        limits = RateLimits(connector=Rate(100, 6.0), tenant=tenant, backend=backend)
+        clients = [make_client(fake, limits=limits) for _ in range(3)]
+        async with clients[0], clients[1], clients[2]:
+            until = asyncio.get_running_loop().time() + 60
+            await asyncio.gather(*(_hammer(c, 5, until, sent) for c in clients))
+            granted = [c._limiter.granted for c in clients]
+        return sent, granted
+
+    sent, granted = run_virtual(main)
+    assert backend.most_in_flight == 1  # never two bookings outstanding in one process
+    assert _most_in_any_window(sent, 6.0) <= tenant.limit
+    assert sum(granted) >= 0.98 * 60 / 6 * tenant.limit  # the budget is used, not wasted
+    # One booking per granted call (a stale booking would cost one more).
+    assert backend.stats.reservations <= 1.05 * sum(granted)
+    assert backend.closed == 1  # the last client out closed the backend
+
+
+def test_a_failing_backend_falls_back_to_a_share_logs_once_and_recovers(
+    fake: FakeKaizala, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = ScriptedBackend()
+    tenant = Rate(300, 6.0)
+
+    async def main() -> tuple[list[float], list[float]]:
+        loop = asyncio.get_running_loop()
+        sent: list[float] = []
+        limits = RateLimits(connector=Rate(300, 6.0), tenant=tenant, backend=backend)
+        async with make_client(fake, limits=limits) as client:
+            start = loop.time()
+            await _hammer(client, 4, start + 12, sent)  # shared budget: 4 processes seen
+            backend.failing = True
+            outage = len(sent)
+            await _hammer(client, 4, start + 42, sent)
+            backend.failing = False
+            await _hammer(client, 4, start + 60, sent)
+        return sent[outage:], sent
+
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.ratelimit"):
+        during, everything = run_virtual(main)
+    unreachable = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(unreachable) == 1  # logged once for the whole 30 s outage
+    assert "redis is down" not in caplog.text  # the error's type, not its text
+    stats = backend.stats
+    assert stats.outages == 1 and stats.recoveries == 1
+    assert stats.failures >= 25  # retried about once a second, never given up
+    # Paced, never unlimited: the share of 4 known processes, 300 / 4 per window.
+    outage_calls = [t for t in during if t < during[0] + 30]
+    assert _most_in_any_window(outage_calls, 6.0) <= 75 + 1
+    assert stats.fallback_grants >= 0.95 * 30 / 6 * 75
+    # On recovery the calls made on the fallback in the last window are charged to the budget.
+    assert max(backend.debts) >= 60
+    assert _most_in_any_window(everything, 6.0) <= tenant.limit
+
+
+def test_a_slow_backend_counts_as_down(fake: FakeKaizala) -> None:
+    backend = ScriptedBackend(processes=2)
+    backend.hanging = True
+
+    async def main() -> int:
+        limits = RateLimits(connector=Rate(100, 6.0), tenant=Rate(300, 6.0), backend=backend)
+        async with make_client(fake, limits=limits) as client:
+            for _ in range(5):
+                await client.request("GET", "/groups")
+            return client._limiter.granted
+
+    assert run_virtual(main) == 6  # the token call and five calls, none waiting on the hang
+    assert backend.stats.outages == 1
+    assert backend.stats.fallback_grants >= 5
+
+
+def test_a_429_pauses_the_shared_budget(fake: FakeKaizala) -> None:
+    backend = ScriptedBackend()
+    fake.throttle.append("3")
+
+    async def main() -> None:
+        limits = RateLimits(connector=Rate(100, 6.0), tenant=Rate(300, 6.0), backend=backend)
+        async with make_client(fake, limits=limits) as client:
+            await client.request("GET", "/groups")
+
+    run_virtual(main)
+    assert backend.pauses and 2.9 <= backend.pauses[0] <= 3.0
+
+
+def test_arguments_are_checked_before_anything_connects() -> None:
+    with pytest.raises(ValidationError) as bad_url:
+        RedisTenantBudget("http://cache:6379", "contoso")
+    assert bad_url.value.argument == "url"
+    with pytest.raises(ValidationError) as bad_key:
+        RedisTenantBudget("redis://cache", "con{toso}")
+    assert bad_key.value.argument == "tenant_key"
+    with pytest.raises(ValidationError):
+        RedisTenantBudget("redis://cache", "contoso", timeout=0)
+    with pytest.raises(ValidationError):
+        RateLimits(tenant=None, backend=RedisTenantBudget("redis://cache", "contoso"))
+    with pytest.raises(ValidationError):
+        RateLimits(burst=3, backend=RedisTenantBudget("redis://cache", "contoso"))
+    with pytest.raises(ValidationError):
+        RateLimits(backend="redis://cache")  # type: ignore[arg-type]
+    budget = RedisTenantBudget("redis://:hunter2-secret@cache.internal:6379/0", "contoso")
+    assert "hunter2" not in repr(budget) and "cache.internal" in repr(budget)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as (url, _):
+        yield url
+
+
+def test_bookings_use_redis_time_hash_tagged_keys_and_expire(redis_url: str) -> None:
+    import redis.asyncio
+
+    tenant = Rate(100, 1.0)  # 10 ms apart (jitter 5 ms: spacing 10.05 ms)
+
+    async def main() -> tuple[list[float], dict[str, int]]:
+        budget = RedisTenantBudget(redis_url, "tags-test")
+        slots = []
+        for _ in range(20):
+            wait, _ = await budget.reserve(tenant=tenant, jitter=0.005, connector=None, debt=0)
+            slots.append(time.monotonic() + wait)
+        await budget.aclose()
+        async with redis.asyncio.Redis.from_url(redis_url) as r:
+            keys = [k.decode() async for k in r.scan_iter("kaizala:{tags-test}:*")]
+            ttls = {k: int(await r.pttl(k)) for k in keys}
+        return slots, ttls
+
+    slots, ttls = asyncio.run(main())
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
+    assert min(gaps) >= 0.01005 - 0.002  # spaced by (T + J) / N (2 ms for the round trips)
+    assert sorted(ttls) == ["kaizala:{tags-test}:processes", "kaizala:{tags-test}:tat"]
+    assert all(0 < ttl <= 3_100 for ttl in ttls.values())  # gone a few windows after use
+
+
+def _fleet(
+    root: str, credentials: list[dict[str, str]], groups: list[str], url: str, folder: Path,
+    *, limits: tuple[str, str], shift: dict[int, float] | None = None,
+) -> list[subprocess.Popen[str]]:  # fmt: skip
+    children = []
+    for n, c in enumerate(credentials):
+        share = folder / f"groups-{n}.txt"
+        share.write_text("\n".join(groups[n :: len(credentials)]))
+        command = [sys.executable, "-m", "benchmarks._shared_child", "--root", root,
+                   "--credentials", json.dumps(c), "--groups", str(share), "--redis", url,
+                   "--connector-limit", limits[0], "--tenant-limit", limits[1],
+                   "--shift", str((shift or {}).get(n, 0.0))]  # fmt: skip
+        children.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT))  # noqa: S603
+    return children
+
+
+def _reports(children: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
+    return [json.loads(c.communicate(timeout=300)[0].splitlines()[-1]) for c in children]
+
+
+def _stats(root: str) -> dict[str, Any]:
+    import httpx
+
+    return httpx.get(f"{root}/_emulator/stats", timeout=30).json()  # type: ignore[no-any-return]
+
+
+def _groups(root: str, count: int) -> list[str]:
+    import httpx
+
+    answer = httpx.post(f"{root}/_emulator/groups",
+                        json={"count": count, "mobileNumber": MOBILE}, timeout=30)  # fmt: skip
+    return list(answer.json()["groupIds"])
+
+
+LIMITS = ("100/3", "300/3")
+
+
+def test_four_processes_one_with_a_shifted_clock_never_exceed_the_tenant(redis_url: str) -> None:
+    from kaizala_async.emulator import emulator_process
+
+    options = ("--connector-limit", LIMITS[0], "--tenant-limit", LIMITS[1])
+    with (
+        emulator_process(*options, connectors=4) as emu,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        groups = _groups(emu.root, 400)
+        children = _fleet(emu.root, emu.credentials, groups, redis_url, Path(folder),
+                          limits=LIMITS, shift={0: 7.0, 1: -5.0})  # fmt: skip
+        reports = _reports(children)
+        stats = _stats(emu.root)
+    tenant = next(iter(stats["tenants"].values()))
+    assert tenant["throttled"] == 0
+    assert all(c["throttled"] == 0 for c in stats["connectors"].values())
+    assert tenant["maxInWindow"] <= 300
+    assert sorted(set(stats["messagesPerGroup"].values())) == [1]
+    assert sum(stats["messagesPerGroup"].values()) == 400 == sum(r["sent"] for r in reports)
+    granted = sum(r["granted"] for r in reports)
+    assert sum(r["reservations"] for r in reports) <= 1.5 * granted
+    assert all(r["outages"] == 0 for r in reports)
+
+
+def test_redis_killed_mid_run_the_fleet_finishes_on_its_fallback() -> None:
+    from kaizala_async.emulator import emulator_process
+
+    options = ("--connector-limit", LIMITS[0], "--tenant-limit", LIMITS[1])
+    with (
+        redis_server() as (url, server),
+        emulator_process(*options, connectors=4) as emu,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        groups = _groups(emu.root, 400)
+        children = _fleet(emu.root, emu.credentials, groups, url, Path(folder), limits=LIMITS)
+        while sum(_stats(emu.root)["messagesPerGroup"].values()) < 150:
+            time.sleep(0.05)
+        server.kill()
+        reports = _reports(children)
+        stats = _stats(emu.root)
+    per_group = stats["messagesPerGroup"]
+    assert all(r["outages"] == 1 and r["fallback_grants"] > 0 for r in reports)
+    outcomes = sum(r["sent"] + r["failed"] + r["unknown"] for r in reports)
+    assert outcomes == 400  # every target ended with one outcome
+    assert sum(per_group.values()) == sum(r["sent"] for r in reports) == 400
+    assert max(per_group.values()) == 1
+    tenant = next(iter(stats["tenants"].values()))
+    assert tenant["maxInWindow"] <= 300  # nothing went out unpaced
+    assert tenant["throttled"] == sum(r["throttled"] for r in reports) == 0
