@@ -9,9 +9,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def launch(
+    root: str, credentials: list[dict[str, str]], groups: list[str], redis_url: str,
+    folder: Path, *, limits: tuple[str, str], shifts: dict[int, float] | None = None,
+    jitter: float | None = None,
+) -> list[subprocess.Popen[str]]:  # fmt: skip
+    """One child per connector, each fanning out to its share of ``groups``."""
+    children = []
+    for n, c in enumerate(credentials):
+        share = folder / f"groups-{n}.txt"
+        share.write_text("\n".join(groups[n :: len(credentials)]))
+        command = [sys.executable, "-m", "benchmarks._shared_child", "--root", root,
+                   "--credentials", json.dumps(c), "--groups", str(share), "--redis", redis_url,
+                   "--connector-limit", limits[0], "--tenant-limit", limits[1],
+                   "--shift", str((shifts or {}).get(n, 0.0))]  # fmt: skip
+        if jitter is not None:
+            command += ["--jitter", str(jitter)]
+        children.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=_ROOT))  # noqa: S603
+    return children
+
+
+def reports(children: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
+    """Each child's JSON report, once it has finished."""
+    return [json.loads(c.communicate(timeout=900)[0].splitlines()[-1]) for c in children]
 
 
 def _shift_clocks(seconds: float) -> None:
@@ -34,7 +63,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     credentials = Credentials(c["applicationId"], c["applicationSecret"], c["refreshToken"])
     budget = RedisTenantBudget(args.redis, "contoso", retry_every=0.5)
     limits = RateLimits(connector=_rate(args.connector_limit), tenant=_rate(args.tenant_limit),
-                        backend=budget)  # fmt: skip
+                        jitter=args.jitter, backend=budget)  # fmt: skip
     text = await asyncio.to_thread(Path(args.groups).read_text, encoding="utf-8")
     groups = [line.strip() for line in text.splitlines() if line.strip()]
     times: list[float] = []
@@ -70,6 +99,7 @@ def main() -> None:
     parser.add_argument("--connector-limit", default="100/6")
     parser.add_argument("--tenant-limit", default="300/6")
     parser.add_argument("--shift", type=float, default=0.0)
+    parser.add_argument("--jitter", type=float, default=None)
     args = parser.parse_args()
     if args.shift:
         _shift_clocks(args.shift)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -12,10 +9,10 @@ from typing import Any
 
 from ._common import loopback_emulator, print_table
 from ._redis_server import redis_server
+from ._shared_child import launch, reports
 
 PROCESSES = 4
 CONNECTOR, TENANT = "100/6", "300/6"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _redis_commands(url: str) -> int:
@@ -34,43 +31,36 @@ def _run(count: int, *, shift: float = 0.0, kill_at: float | None = None) -> dic
         tempfile.TemporaryDirectory() as folder,
     ):
         groups = emu.create_groups(count)
-        children = []
-        for n in range(PROCESSES):
-            share = Path(folder) / f"groups-{n}.txt"
-            share.write_text("\n".join(groups[n::PROCESSES]))
-            command = [sys.executable, "-m", "benchmarks._shared_child", "--root", emu.root,
-                       "--credentials", json.dumps(emu.credentials[n]), "--groups", str(share),
-                       "--redis", url, "--connector-limit", CONNECTOR, "--tenant-limit", TENANT,
-                       "--shift", str(shift if n == 0 else 0.0)]  # fmt: skip
-            children.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT))  # noqa: S603
+        children = launch(emu.root, emu.credentials, groups, url, Path(folder),
+                          limits=(CONNECTOR, TENANT), shifts={0: shift})  # fmt: skip
         commands = None
         if kill_at is not None:
             while sum(emu.stats()["messagesPerGroup"].values()) < kill_at * count:
                 time.sleep(0.05)
             commands = _redis_commands(url)
             server.kill()
-        reports = [json.loads(c.communicate(timeout=900)[0].splitlines()[-1]) for c in children]
+        results = reports(children)
         if commands is None:
             commands = _redis_commands(url)
         stats = emu.stats()
     tenant = next(iter(stats["tenants"].values()))
-    unshifted = [r for n, r in enumerate(reports) if not (shift and n == 0)]
+    unshifted = [r for n, r in enumerate(results) if not (shift and n == 0)]
     first = min(r["first"] for r in unshifted)
     last = max(r["last"] for r in unshifted)
     sent_unshifted = sum(r["sent"] for r in unshifted)
-    booked = sum(r["granted"] - r["fallback_grants"] for r in reports)
+    booked = sum(r["granted"] - r["fallback_grants"] for r in results)
     per_group = stats["messagesPerGroup"]
     name = "Redis killed at 40 %" if kill_at else "plain"
     return {
         "run": f"one clock shifted {shift:+g} s" if shift else name,
         "groups": count,
-        "sent": sum(r["sent"] for r in reports),
-        "outcomes": sum(r["sent"] + r["failed"] + r["unknown"] for r in reports),
+        "sent": sum(r["sent"] for r in results),
+        "outcomes": sum(r["sent"] + r["failed"] + r["unknown"] for r in results),
         "429s": tenant["throttled"],  # the emulator counts each 429 in its tenant once
         "most in a tenant window": tenant["maxInWindow"],
         "rate / tenant limit": None if shift else (sent_unshifted - 1) / (last - first) / 50.0,
         "Redis commands / booked call": commands / booked if booked else None,
-        "calls on fallback": sum(r["fallback_grants"] for r in reports),
+        "calls on fallback": sum(r["fallback_grants"] for r in results),
         "duplicated": sum(1 for v in per_group.values() if v > 1),
     }
 
