@@ -5,8 +5,9 @@ any window of length T *as the server sees them*. Each scope (a connector, a ten
 :class:`_Budget` that, by default, spaces grants (T + J) / N apart, where J is a jitter allowance
 covering network delay and the gap between granting and sending. Any N + 1 consecutive grants then
 span at least T + J, so whatever delay in [0, J] each call picks up on the way, no window of
-length T at the server holds more than N of them, under a fixed window, a sliding log, a
-sliding-window counter or a token bucket alike.
+length T at the server holds more than N of them, under a fixed window, a sliding log or a
+token bucket alike. (An unfloored sliding-window counter is stricter: it admits an evenly paced
+client only up to (N - 1) / N, so against it pace with ``Rate(N - 1, T)``; see the docs.)
 
 Two limiters nested with ``async with`` break this once connectors compete for the tenant. So every
 tenant has one :class:`TenantDispatcher`: a FIFO queue per connector ("lane"); the lane whose next
