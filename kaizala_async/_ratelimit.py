@@ -150,8 +150,8 @@ class RateLimits:
       own. ``None`` lifts it.
     * ``jitter``: seconds added to each window to absorb network jitter; by default
       ``min(0.25, 0.005 * period)``, which keeps at least 99.5 % of the rate.
-    * ``burst``: how many calls may go back to back (default 1: evenly spaced, safe under every
-      counting method). A larger burst is still never more than N calls in any window of T + J.
+    * ``burst``: how many calls may go back to back (default 1: evenly spaced, safe under a
+      fixed window, a sliding log and a token bucket). A larger burst is still never more than N calls in any window of T + J.
     * ``precharge``: a new budget counts as just used, so a restarted process cannot double up on
       the previous process's last window. It delays the first call by one spacing (0.6 s).
     * ``backend``: where the tenant budget lives when several processes share it, e.g.
