@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -37,6 +37,19 @@ class LoopbackEmulator:
         c = self.credentials[n]
         credentials = Credentials(c["applicationId"], c["applicationSecret"], c["refreshToken"])
         return KaizalaClient(credentials, api_root=self.root, limits=limits, **options)
+
+    def clients(self, count: int, limits: RateLimits) -> list[KaizalaClient]:
+        """Clients for the first ``count`` connectors, sharing ``limits``."""
+        return [self.client(n, limits) for n in range(count)]
+
+
+@contextlib.asynccontextmanager
+async def opened(clients: Sequence[KaizalaClient]) -> AsyncIterator[None]:
+    """Enter every client; leave them in reverse order."""
+    async with contextlib.AsyncExitStack() as stack:
+        for client in clients:
+            await stack.enter_async_context(client)
+        yield
 
 
 @contextlib.contextmanager

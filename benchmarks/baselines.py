@@ -24,7 +24,7 @@ from aiolimiter import AsyncLimiter
 
 from kaizala_async import Rate, Sent, fan_out_stream
 
-from ._common import loopback_emulator, print_table, rate_option, record_series, scaled
+from ._common import loopback_emulator, opened, print_table, rate_option, record_series, scaled
 from ._raw import TEXT, access_token, post_text
 
 CONNECTOR = Rate(100, 6.0)
@@ -108,10 +108,8 @@ def _nested_aiolimiters() -> Callable[[int], Callable[[], Any]]:
 
 async def _sdk(emu: Any, groups: list[str]) -> _Tally:
     tally = _Tally()
-    clients = [emu.client(n, scaled(CONNECTOR, TENANT)) for n in range(CONNECTORS)]
-    async with contextlib.AsyncExitStack() as stack:
-        for client in clients:
-            await stack.enter_async_context(client)
+    clients = emu.clients(CONNECTORS, scaled(CONNECTOR, TENANT))
+    async with opened(clients):
         async with fan_out_stream(clients, groups, text=TEXT) as stream:
             async for outcome in stream:
                 if isinstance(outcome, Sent):

@@ -18,6 +18,7 @@ from kaizala_async.emulator import THROTTLE_METHODS
 
 from ._common import (
     loopback_emulator,
+    opened,
     print_table,
     rate_option,
     record_series,
@@ -123,22 +124,9 @@ async def _run_clients(
     emu: Any, connectors: int, groups: list[str], connector: Rate = CONNECTOR
 ) -> tuple[int, list[float]]:
     """Outcomes and the times of the sends."""
-    clients = [emu.client(n, scaled(connector, TENANT)) for n in range(connectors)]
-    async with _enter_all(clients):
+    clients = emu.clients(connectors, scaled(connector, TENANT))
+    async with opened(clients):
         return await _timed_fan_out(clients, groups)
-
-
-class _enter_all:
-    def __init__(self, clients: list[KaizalaClient]) -> None:
-        self.clients = clients
-
-    async def __aenter__(self) -> None:
-        for client in self.clients:
-            await client.__aenter__()
-
-    async def __aexit__(self, *exc: object) -> None:
-        for client in reversed(self.clients):
-            await client.__aexit__(*exc)
 
 
 def _child(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
 from kaizala_async import Failed, Rate, Sent, Unknown, fan_out_stream
 
-from ._common import loopback_emulator, print_table, rate_option, scaled
+from ._common import loopback_emulator, opened, print_table, rate_option, scaled
 from ._raw import TEXT
 
 CONNECTOR = Rate(100, 6.0)
@@ -28,11 +27,9 @@ def renewal_under_load(quick: bool) -> list[dict[str, Any]]:
         groups = emu.create_groups(count)
 
         async def main() -> dict[str, Any]:
-            clients = [emu.client(n, scaled(CONNECTOR, TENANT)) for n in range(CONNECTORS)]
+            clients = emu.clients(CONNECTORS, scaled(CONNECTOR, TENANT))
             counts = {Sent: 0, Failed: 0, Unknown: 0}
-            async with contextlib.AsyncExitStack() as stack:
-                for client in clients:
-                    await stack.enter_async_context(client)
+            async with opened(clients):
                 start = time.monotonic()
                 async with fan_out_stream(clients, groups, text=TEXT) as stream:
                     async for outcome in stream:

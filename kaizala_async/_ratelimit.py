@@ -151,7 +151,8 @@ class RateLimits:
     * ``jitter``: seconds added to each window to absorb network jitter; by default
       ``min(0.25, 0.005 * period)``, which keeps at least 99.5 % of the rate.
     * ``burst``: how many calls may go back to back (default 1: evenly spaced, safe under a
-      fixed window, a sliding log and a token bucket). A larger burst is still never more than N calls in any window of T + J.
+      fixed window, a sliding log and a token bucket). A larger burst is still never more than
+      N calls in any window of T + J.
     * ``precharge``: a new budget counts as just used, so a restarted process cannot double up on
       the previous process's last window. It delays the first call by one spacing (0.6 s).
     * ``backend``: where the tenant budget lives when several processes share it, e.g.
@@ -286,15 +287,13 @@ class _SharedTenant:
         self._held: tuple[float, _Lane | None] | None = None
         self._fetching: asyncio.Task[None] | None = None
         self._notes: set[asyncio.Task[None]] = set()
+        #: What counts as the backend failing (a slow answer is a TimeoutError).
+        self._errors: tuple[type[BaseException], ...] = (*backend.errors, OSError, TimeoutError)
         self._fallback: _Budget | None = None
         self._next_probe = -math.inf
         self._processes = backend.processes
         self._recent: deque[float] = deque()  # fallback grants of the last window
         self._last_grant: float | None = None
-
-    @property
-    def on_fallback(self) -> bool:
-        return self._fallback is not None
 
     def ready_at(self) -> float:
         if self._fallback is not None:
@@ -306,9 +305,6 @@ class _SharedTenant:
     def preferred(self) -> _Lane | None:
         """The lane a connector-bound booking belongs to (shared connectors only)."""
         return self._held[1] if self._held is not None else None
-
-    def discard(self) -> None:
-        self._held = None
 
     def take(self, lane: _Lane, now: float) -> bool:
         """May ``lane`` be granted now? If not, a booking is under way and will re-dispatch."""
@@ -344,29 +340,29 @@ class _SharedTenant:
             task.add_done_callback(self._notes.discard)
 
     async def _note_pause(self, seconds: float) -> None:
-        with contextlib.suppress(*self.backend.errors, OSError, TimeoutError):
+        with contextlib.suppress(*self._errors):
             async with asyncio.timeout(self.backend.timeout):
                 await self.backend.pause(tenant=self.rate, seconds=seconds)
 
     def _fetch(self, lane: _Lane, now: float) -> None:
-        shared = self.backend.share_connectors and lane.connector_id and lane.rate
-        connector = (lane.connector_id, lane.rate, lane.jitter) if shared else None
+        connector: tuple[str, Rate, float] | None = None
+        if self.backend.share_connectors and lane.connector_id and lane.rate:
+            connector = (lane.connector_id, lane.rate, lane.jitter)
         while self._recent and self._recent[0] <= now - self.window:
             self._recent.popleft()
         debt = len(self._recent) if self._fallback is not None else 0
         owner = lane if connector is not None else None
-        self._fetching = self._loop.create_task(self._book(owner, connector, debt))  # type: ignore[arg-type]
+        self._fetching = self._loop.create_task(self._book(owner, connector, debt))
 
     async def _book(
         self, owner: _Lane | None, connector: tuple[str, Rate, float] | None, debt: int
     ) -> None:
-        errors: tuple[type[BaseException], ...] = (*self.backend.errors, OSError, TimeoutError)
         try:
             async with asyncio.timeout(self.backend.timeout):
                 wait, processes = await self.backend.reserve(
                     tenant=self.rate, jitter=self.jitter, connector=connector, debt=debt
                 )
-        except errors as exc:
+        except self._errors as exc:
             self.backend.stats.failures += 1
             self._fetching = None
             self._to_fallback(exc)
@@ -548,12 +544,8 @@ class TenantDispatcher:
                 self._timer = self._loop.call_at(when, self._dispatch)
                 return
             owner = self._tenant.preferred()
-            if owner is not None and owner is not best:
-                if owner in self._lanes and any(not f.done() for f in owner.queue):
-                    best = owner  # a booking made for a connector goes to that connector
-                else:
-                    assert isinstance(self._tenant, _SharedTenant)
-                    self._tenant.discard()
+            if owner is not None and any(not f.done() for f in owner.queue):
+                best = owner  # a booking made for a connector goes to that connector
             if not self._tenant.take(best, now):
                 return  # a booking is under way; it dispatches again when it lands
             best.queue.popleft().set_result(self._grant(best, max(now, when)))

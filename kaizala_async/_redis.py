@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from ._errors import ValidationError
 from ._ratelimit import Rate, SharedBudgetStats
+from ._validate import check_count
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -117,12 +118,8 @@ class RedisTenantBudget:
         for name, value in (("tenant_key", tenant_key), ("key_prefix", key_prefix)):
             if not isinstance(value, str) or not value or any(c in value for c in "{}\n "):
                 raise ValidationError(name, "must be a non-empty string without braces or spaces")
-        if processes is not None and (
-            isinstance(processes, bool) or not isinstance(processes, int) or processes < 1
-        ):
-            raise ValidationError(
-                "processes", f"must be a positive whole number, not {processes!r}"
-            )
+        if processes is not None:
+            check_count(processes, "processes")
         self._url = url
         self.tenant_key = tenant_key
         self.share_connectors = bool(share_connectors)
