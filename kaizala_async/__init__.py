@@ -20,6 +20,7 @@ from ._errors import (
     PermissionDeniedError,
     RequestTimeoutError,
     ServerError,
+    SlotWaitTimeoutError,
     ThrottledError,
     TransportError,
     UnexpectedResponseError,
@@ -123,7 +124,7 @@ from ._models.groups import (
     User,
 )
 from ._paging import Paginator
-from ._ratelimit import Rate, RateLimits, SharedBudgetStats, TenantBackend
+from ._ratelimit import Rate, RateLimits, SharedBudgetStats, TenantBackend, max_wait
 from ._receiver import ReceiverStats, WebhookReceiver
 from ._redis import RedisTenantBudget
 from ._resources.actions import LISTABLE_ACTION_TYPES, ActionsResource
@@ -251,6 +252,7 @@ __all__ = [
     "ServerError",
     "SharedBudgetStats",
     "Skipped",
+    "SlotWaitTimeoutError",
     "StoredTokens",
     "SubgroupsResource",
     "Subscriber",
@@ -288,5 +290,6 @@ __all__ = [
     "fan_out",
     "fan_out_stream",
     "login_with_pin",
+    "max_wait",
     "request_pin",
 ]

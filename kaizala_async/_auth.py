@@ -304,6 +304,13 @@ class TokenManager:
     def _loop_time(self) -> float:
         return asyncio.get_running_loop().time()
 
+    def peek(self) -> tuple[Secret, str] | None:
+        """The access token and endpoint base if one is valid now, without waiting (else None)."""
+        current = self._current
+        if current is not None and self._loop_time() < current.stale_at:
+            return current.access_token, current.endpoint_url
+        return None
+
     async def access(self) -> tuple[Secret, str]:
         """A valid access token and the endpoint base. Waits only if the token has expired."""
         current = self._current

@@ -31,7 +31,7 @@ from ._fanout import (
 )
 from ._http import HostPolicy
 from ._models.actions import ActionBody
-from ._ratelimit import RateLimiter, RateLimits
+from ._ratelimit import RateLimiter, RateLimits, check_max_wait
 from ._resources.actions import ActionsResource
 from ._resources.admin import BotsResource, WebhooksResource
 from ._resources.groups import GroupsResource, SubgroupsResource, TenantResource, UsersResource
@@ -236,12 +236,14 @@ class KaizalaClient:
         params: Mapping[str, str | int] | None = None,
         timeout: float | None = None,
         idempotent: bool | None = None,
+        max_wait: float | None = None,
     ) -> httpx.Response:
         """Call any resource endpoint: ``path`` is relative to ``{endpointUrl}/v1``.
 
         The call goes through the whole pipeline (token, pacing, 308, 429, one refresh on an
         invalid token). Returns the 2xx ``httpx.Response``; raises a :class:`KaizalaError`.
-        ``idempotent=True`` lets a POST be retried after a failure past sending.
+        ``idempotent=True`` lets a POST be retried after a failure past sending. ``max_wait``
+        bounds the wait for a rate-limit slot (:class:`SlotWaitTimeoutError`, nothing sent).
         """
         if not isinstance(method, str) or method.upper() not in {
             "GET",
@@ -265,6 +267,7 @@ class KaizalaClient:
                 params=params,
                 timeout=timeout,
                 idempotent=idempotent,
+                max_wait=check_max_wait("max_wait", max_wait),
             )
         )
 

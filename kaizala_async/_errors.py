@@ -2,6 +2,7 @@
 
     KaizalaError
      ├── ValidationError ............ bad input, raised before any request is sent (also ValueError)
+     ├── SlotWaitTimeoutError ....... no rate-limit slot within max_wait; nothing was sent
      ├── UnexpectedResponseError .. a 2xx answer whose body does not fit the documented shape
      ├── TransportError ............. the service could not be reached or did not answer
      │    └── RequestTimeoutError ... no answer within the timeout (the request may have arrived)
@@ -29,6 +30,7 @@ __all__ = [
     "PermissionDeniedError",
     "RequestTimeoutError",
     "ServerError",
+    "SlotWaitTimeoutError",
     "ThrottledError",
     "TransportError",
     "UnexpectedResponseError",
@@ -50,6 +52,19 @@ class ValidationError(KaizalaError, ValueError):
         self.argument = argument
         self.reason = reason
         super().__init__(f"{argument}: {reason}")
+
+
+class SlotWaitTimeoutError(KaizalaError, TimeoutError):
+    """The call could not get a rate-limit slot within ``max_wait`` seconds.
+
+    Nothing was sent and no slot was used: the call gave its place in the queue up. Raised only
+    when a ``max_wait`` is set (``RateLimits(max_wait=...)``, :func:`~kaizala_async.max_wait` or
+    ``client.request(..., max_wait=...)``).
+    """
+
+    def __init__(self, max_wait: float) -> None:
+        self.max_wait = max_wait
+        super().__init__(f"no rate-limit slot within max_wait={max_wait:g} s; nothing was sent")
 
 
 class UnexpectedResponseError(KaizalaError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import time
 from collections.abc import (
     AsyncIterable,
@@ -37,6 +38,7 @@ from ._errors import (
 )
 from ._journal import Journal
 from ._models.actions import ActionBody
+from ._ratelimit import MAX_WAIT
 from ._transport import BEFORE_SEND
 from ._validate import check_count, check_id, check_text
 
@@ -333,6 +335,7 @@ class _Engine:
                 await self.journal.write(("inflight", group_id, None, None))
 
         token = BEFORE_SEND.set(mark_in_flight)
+        unbounded = MAX_WAIT.set(math.inf)  # a fan-out waits for its slots, whatever max_wait says
         try:
             outcome: Outcome
             for attempt in range(1, SERVER_BUSY_ATTEMPTS + 1):
@@ -357,6 +360,7 @@ class _Engine:
                 self.report.add(Unknown(group_id=group_id, reason="cancelled while in flight"))
             raise
         finally:
+            MAX_WAIT.reset(unbounded)
             BEFORE_SEND.reset(token)
             if marked:
                 self.in_flight -= 1

@@ -1,13 +1,14 @@
 """Client-side pacing that never trips the service's throttle (DESIGN §4).
 
-The service's counting method is unknown, so the only safe promise is: never more than N calls in
-any window of length T *as the server sees them*. Each scope (a connector, a tenant) is a
-:class:`_Budget` that, by default, spaces grants (T + J) / N apart, where J is a jitter allowance
-covering network delay and the gap between granting and sending. Any N + 1 consecutive grants then
-span at least T + J, so whatever delay in [0, J] each call picks up on the way, no window of
-length T at the server holds more than N of them, under a fixed window, a sliding log or a
-token bucket alike. (An unfloored sliding-window counter is stricter: it admits an evenly paced
-client only up to (N - 1) / N, so against it pace with ``Rate(N - 1, T)``; see the docs.)
+The service's counting method is unknown, so the promise is: no call refused by any of the usual
+counting methods (sliding log, fixed window, unfloored sliding-window counter, token bucket, GCRA)
+*as the server sees the calls*, whatever the network delay and however late the event loop runs.
+Each scope (a connector, a tenant) is a :class:`_Budget`. Its :class:`~._ledger.CallLedger` holds
+the bracket of every recent call (granted ... ended) and opens the next slot only when no
+placement of the calls inside their brackets could be refused; that is the guarantee, and it needs
+no allowance for delays. On top, grants are spaced (T + J) / N apart so the pace stays even.
+Every granted slot is released when its call ends (:meth:`RateLimiter.release`); a call abandoned
+without an answer keeps its place one period longer.
 
 Two limiters nested with ``async with`` break this once connectors compete for the tenant. So every
 tenant has one :class:`TenantDispatcher`: a FIFO queue per connector ("lane"); the lane whose next
@@ -23,11 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import math
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final, Protocol
 
 import attrs
@@ -40,14 +42,26 @@ from ._constants import (
     JITTER_FRACTION,
     JITTER_MAX,
 )
-from ._errors import ValidationError
+from ._errors import SlotWaitTimeoutError, ValidationError
+from ._ledger import CallLedger
 
-__all__ = ["Rate", "RateLimiter", "RateLimits", "TenantBackend", "TenantDispatcher"]
+__all__ = [
+    "MAX_WAIT",
+    "Rate",
+    "RateLimiter",
+    "RateLimits",
+    "TenantBackend",
+    "TenantDispatcher",
+    "max_wait",
+]
 
 log = logging.getLogger("kaizala_async.ratelimit")
 
 #: Timer wake-ups may run this much before their deadline (asyncio's clock resolution).
 _EPS: Final = 1e-6
+#: With every slot held by calls in flight, the dispatcher waits for an end (``release``); it
+#: still looks again this often, so a waiter is never parked on nothing.
+_IDLE_RECHECK: Final = 1.0
 
 
 def _check_rate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -132,6 +146,48 @@ class TenantBackend(Protocol):
     async def aclose(self) -> None: ...
 
 
+def check_max_wait(name: str, value: Any) -> float | None:
+    """``value`` as a maximum wait in seconds (None: no maximum), or a ValidationError."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValidationError(name, f"must be None or a number of seconds >= 0, not {value!r}")
+    if not math.isfinite(value):
+        raise ValidationError(name, f"must be finite (None means no maximum), not {value!r}")
+    return float(value)
+
+
+#: The current task's bound on slot waits (None: the client's; ``inf``: no bound).
+MAX_WAIT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "kaizala_max_wait", default=None
+)
+
+
+@contextlib.contextmanager
+def max_wait(seconds: float | None) -> Iterator[None]:
+    """Bound the wait for a rate-limit slot of every call made inside the block (this task and
+    the tasks it starts), whichever client makes it::
+
+        with max_wait(2.0):
+            await client.messages.send(group_id, "Door 3 is open")  # or SlotWaitTimeoutError
+
+    ``None`` lifts the client's ``RateLimits.max_wait`` inside the block. A call that cannot get
+    its slot in time raises :class:`~kaizala_async.SlotWaitTimeoutError`: nothing is sent and
+    no slot is used. The bound applies to each wait for a slot (a resend after a 429 waits anew).
+    """
+    checked = check_max_wait("max_wait", seconds)
+    token = MAX_WAIT.set(math.inf if checked is None else checked)
+    try:
+        yield
+    finally:
+        MAX_WAIT.reset(token)
+
+
+def _check_max_wait(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    del instance
+    check_max_wait(attribute.name, value)
+
+
 def _check_backend(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     del instance, attribute
     if value is not None and not callable(getattr(value, "reserve", None)):
@@ -157,6 +213,9 @@ class RateLimits:
       the previous process's last window. It delays the first call by one spacing (0.6 s).
     * ``backend``: where the tenant budget lives when several processes share it, e.g.
       :class:`~kaizala_async.RedisTenantBudget`. ``None`` (default): in this process.
+    * ``max_wait``: the longest a call waits for its slot before it raises
+      :class:`~kaizala_async.SlotWaitTimeoutError` (nothing sent, no slot used). ``None``
+      (default): it waits as long as it takes. A fan-out always waits.
     """
 
     connector: Rate | None = attrs.field(
@@ -171,6 +230,7 @@ class RateLimits:
     burst: int = attrs.field(default=1, validator=_check_burst)
     precharge: bool = True
     backend: TenantBackend | None = attrs.field(default=None, validator=_check_backend)
+    max_wait: float | None = attrs.field(default=None, validator=_check_max_wait)
 
     @classmethod
     def unlimited(cls) -> RateLimits:
@@ -191,21 +251,24 @@ class RateLimits:
 
 
 class _Budget:
-    """One scope's ledger of grants. Pure bookkeeping: times come from the caller."""
+    """One scope's budget: an even schedule of grants and, unless ``exact=False``, the ledger of
+    its calls' brackets that makes the window guarantee independent of delays (``_ledger``).
+    Pure bookkeeping: times come from the caller."""
 
-    __slots__ = ("_log", "burst", "limit", "pause_until", "spacing", "tolerance", "window")
+    __slots__ = (
+        "_log", "burst", "hold", "ledger", "limit", "pause_until", "spacing", "tolerance", "window",
+    )  # fmt: skip
 
     def __init__(
-        self, rate: Rate | None, *, jitter: float, burst: int, precharge: bool, now: float
-    ):
+        self, rate: Rate | None, *, jitter: float, burst: int, precharge: bool, now: float,
+        exact: bool = True,
+    ) -> None:  # fmt: skip
         self.pause_until = -math.inf
-        #: A grant this little after its scheduled time is booked at the scheduled time, so
-        #: event-loop wake-up latency does not pile up into lost rate. A tenth of the jitter
-        #: allowance: the rest still covers the network (see ``charge``).
-        self.tolerance = 0.1 * jitter
+        self.ledger: CallLedger | None = None
+        self.hold = 0.0
         if rate is None:
             self.limit = 0
-            self.window = self.spacing = 0.0
+            self.window = self.spacing = self.tolerance = 0.0
             self.burst = 1
             self._log: deque[float] = deque(maxlen=1)
             return
@@ -216,10 +279,23 @@ class _Budget:
         self._log = deque(maxlen=rate.limit if self.burst > 1 else 1)
         if precharge:
             self._log.extend([now] * self.burst)
+        if exact:
+            # The ledger carries the guarantee; the schedule only keeps the pace even, so a grant
+            # up to half a spacing late keeps its place and loop latency costs no rate.
+            self.ledger = CallLedger(rate.limit, rate.period)
+            self.hold = rate.period
+            self.tolerance = 0.5 * self.spacing
+        else:
+            # The schedule carries the guarantee (a shared tenant's fallback): a tenth of the
+            # jitter allowance for loop latency, the rest for the network (see ``charge``).
+            self.tolerance = 0.1 * jitter
 
-    def ready_at(self) -> float:
-        """The earliest time the next grant may happen."""
-        return max(self.pause_until, self._scheduled())
+    def ready_at(self, now: float) -> float:
+        """The earliest time the next grant may happen (``inf``: once a call ends)."""
+        ready = max(self.pause_until, self._scheduled())
+        if self.ledger is not None:
+            ready = max(ready, self.ledger.ready_at(now))
+        return ready
 
     def _scheduled(self) -> float:
         ready = -math.inf
@@ -245,6 +321,14 @@ class _Budget:
             if scheduled < when <= scheduled + self.tolerance:
                 when = scheduled
             self._log.append(when)
+            if self.ledger is not None:
+                self.ledger.start()
+
+    def finish(self, at: float, *, abandoned: bool = False) -> None:
+        """A call granted by this budget ended at ``at``; ``abandoned``: without an answer, so it
+        may still reach the server, and is held for one more period."""
+        if self.ledger is not None:
+            self.ledger.end(at + self.hold if abandoned else at)
 
     def pause(self, deadline: float) -> None:
         # A deadline, not a flag: the later one wins and nothing can end a pause early.
@@ -295,9 +379,9 @@ class _SharedTenant:
         self._recent: deque[float] = deque()  # fallback grants of the last window
         self._last_grant: float | None = None
 
-    def ready_at(self) -> float:
+    def ready_at(self, now: float) -> float:
         if self._fallback is not None:
-            return max(self.pause_until, self._fallback.ready_at())
+            return max(self.pause_until, self._fallback.ready_at(now))
         if self._held is not None:
             return max(self.pause_until, self._held[0])
         return self.pause_until
@@ -321,6 +405,11 @@ class _SharedTenant:
         if self._fetching is None:
             self._fetch(lane, now)
         return False
+
+    def finish(self, at: float, *, abandoned: bool = False) -> None:
+        """Calls' ends are not shared across processes: the booked schedule carries the
+        guarantee here (with the jitter allowance)."""
+        del at, abandoned
 
     def charge(self, at: float) -> None:
         self._last_grant = at
@@ -390,7 +479,7 @@ class _SharedTenant:
             connectors = [lane.rate.limit for lane in self._lanes if lane.rate is not None]
             limit = min([self.rate.limit, *connectors])
         self._fallback = _Budget(Rate(limit, self.rate.period), jitter=self.jitter, burst=1,
-                                 precharge=False, now=now)  # fmt: skip
+                                 precharge=False, now=now, exact=False)  # fmt: skip
         if self._last_grant is not None:
             self._fallback.charge(self._last_grant)  # continue from our last shared slot
         self.backend.stats.outages += 1
@@ -484,7 +573,7 @@ class TenantDispatcher:
             # Nobody waits (a dispatch leaves either a timer or empty queues): a slot that is
             # ready now is granted without a future and a trip through the event loop.
             now = self._loop.time()
-            when = max(lane.budget.ready_at(), self._tenant.ready_at())
+            when = max(lane.budget.ready_at(now), self._tenant.ready_at(now))
             if when <= now + _EPS and self._tenant.take(lane, now):
                 return self._grant(lane, max(now, when))
         future: asyncio.Future[float] = self._loop.create_future()
@@ -500,7 +589,17 @@ class TenantDispatcher:
                 with contextlib.suppress(ValueError):
                     lane.queue.remove(future)
                 self._dispatch()
+            else:  # granted, but the caller is gone before sending: the slot ends unused
+                self.release(lane)
             raise
+
+    def release(self, lane: _Lane, *, abandoned: bool = False) -> None:
+        """A call granted on ``lane`` ended now (``abandoned``: without an answer)."""
+        now = self._loop.time()
+        lane.budget.finish(now, abandoned=abandoned)
+        self._tenant.finish(now, abandoned=abandoned)
+        if self._timer is not None:  # somebody waits: an end can only bring their slot nearer
+            self._dispatch()
 
     async def aclose(self) -> None:
         """Stop a shared tenant's bookings (the dispatcher has no lanes left)."""
@@ -517,7 +616,8 @@ class TenantDispatcher:
 
     def next_ready(self, lane: _Lane) -> float:
         """When ``lane`` could next be granted, ignoring other lanes' queues."""
-        return max(lane.budget.ready_at(), self._tenant.ready_at())
+        now = self._loop.time()
+        return max(lane.budget.ready_at(now), self._tenant.ready_at(now))
 
     def _dispatch(self) -> None:
         if self._timer is not None:
@@ -525,7 +625,7 @@ class TenantDispatcher:
             self._timer = None
         now = self._loop.time()
         while True:
-            tenant_ready = self._tenant.ready_at()
+            tenant_ready = self._tenant.ready_at(now)
             best: _Lane | None = None
             best_key = (math.inf, 0)
             for lane in self._lanes:
@@ -534,14 +634,17 @@ class TenantDispatcher:
                     queue.popleft()
                 if not queue:
                     continue
-                key = (max(lane.budget.ready_at(), tenant_ready), lane.served)
+                key = (max(lane.budget.ready_at(now), tenant_ready), lane.served)
                 if best is None or key < best_key:
                     best, best_key = lane, key
             if best is None:
                 return
             when = best_key[0]
             if when > now + _EPS:
-                self._timer = self._loop.call_at(when, self._dispatch)
+                if when != math.inf:  # else a call's end dispatches again (``release``)
+                    self._timer = self._loop.call_at(when, self._dispatch)
+                else:
+                    self._timer = self._loop.call_at(now + _IDLE_RECHECK, self._dispatch)
                 return
             owner = self._tenant.preferred()
             if owner is not None and any(not f.done() for f in owner.queue):
@@ -626,10 +729,30 @@ class RateLimiter:
             raise RuntimeError("the rate limiter is not open; use the client inside `async with`")
         return self._dispatcher, self._lane
 
-    async def acquire(self, *, first: bool = False) -> float:
-        """Wait for a slot; ``first=True`` jumps this client's queue (a resend after a 429)."""
+    async def acquire(self, *, first: bool = False, max_wait: float | None = None) -> float:
+        """Wait for a slot; ``first=True`` jumps this client's queue (a resend after a 429).
+
+        Every granted slot must be given back with :meth:`release` once its call has ended.
+        With ``max_wait`` (seconds), give the place up and raise :class:`SlotWaitTimeoutError`
+        if no slot comes in time; no slot is used.
+        """
         dispatcher, lane = self._parts()
-        return await dispatcher.acquire(lane, first=first)
+        if max_wait is None:
+            return await dispatcher.acquire(lane, first=first)
+        try:
+            async with asyncio.timeout(max_wait):
+                return await dispatcher.acquire(lane, first=first)
+        except TimeoutError:
+            raise SlotWaitTimeoutError(max_wait) from None
+
+    def release(self, *, abandoned: bool = False) -> None:
+        """The call of a slot granted by :meth:`acquire` ended now.
+
+        ``abandoned``: it ended without an answer (a timeout or a cancellation after it started
+        going out), so it may still reach the server; it keeps its place for one more period.
+        """
+        if self._dispatcher is not None and self._lane is not None:
+            self._dispatcher.release(self._lane, abandoned=abandoned)
 
     def pause(self, seconds: float) -> None:
         """Pause the whole tenant for ``seconds`` from now (a 429's Retry-After)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -43,7 +44,7 @@ from ._http import (
     join_url,
     parse_retry_after,
 )
-from ._ratelimit import RateLimiter
+from ._ratelimit import MAX_WAIT, RateLimiter
 from ._secrets import Secret
 
 __all__ = ["BEFORE_SEND", "Call", "Transport", "TransportStats"]
@@ -75,6 +76,8 @@ class Call:
     timeout: float | None = None
     #: Retry failures after sending (5xx, lost connections)? Default: by HTTP method.
     idempotent: bool | None = None
+    #: Seconds to wait for a rate-limit slot at most (None: the task's or the client's setting).
+    max_wait: float | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -134,47 +137,60 @@ class Transport:
         # Auth calls (a token renewal above all) go ahead of this client's queued calls: a
         # renewal stuck behind a long fan-out queue would let the token expire.
         first = not call.authenticated
+        max_wait = self._max_wait(call)
         while True:
+            if call.authenticated and self.tokens is not None and self.tokens.peek() is None:
+                # Get the token before taking a slot: a slot is never held while a renewal waits
+                # for a slot of its own (with every slot held that would never end).
+                await self.tokens.access()
             if self.limiter is not None:
-                await self.limiter.acquire(first=first)
+                await self.limiter.acquire(first=first, max_wait=max_wait)
             first = False
-            # The token is read once the slot is granted: a wait in the queue cannot age it.
-            token: Secret | None = None
-            if call.authenticated:
-                if self.tokens is None:
-                    raise RuntimeError("this transport has no token manager")
-                token, base = await self.tokens.access()
-                url = join_url(base, call.path)
-                # The base changes only on a move or a new token: check each base once.
-                if base != self._allowed_base and not self.policy.allows(join_url(base, "")):
-                    raise EndpointMovedError(
-                        base, "the endpoint is not on the allowed hosts; the token was not sent"
-                    )
-                self._allowed_base = base
-            else:
-                base = self.api_root
-                url = join_url(base, call.path)
-            before_send = BEFORE_SEND.get()
-            if before_send is not None:
-                await before_send()
-            request = self.http.build_request(
-                call.method,
-                url,
-                params=call.params,
-                json=call.json,
-                files=call.files,
-                headers=_headers(call, token),
-                timeout=call.timeout if call.timeout is not None else self.timeout,
-            )
+            # From here until its answer is read, the call holds its slot; the limiter learns
+            # when it ended, and whether it may still be on its way (``abandoned``).
+            going_out = abandoned = False
+            failure: httpx.TransportError | None = None
             try:
-                response = await self.http.send(request)
-                await response.aread()
-            except httpx.TransportError as exc:
-                sent = not isinstance(exc, _NOT_SENT)
-                if sent and isinstance(exc, httpx.TimeoutException):
+                target = self._target(call)
+                if target is None:  # the token went stale while queued: fetch it, keep the place
+                    first = True
+                    continue
+                token, base, url = target
+                before_send = BEFORE_SEND.get()
+                if before_send is not None:
+                    await before_send()
+                request = self.http.build_request(
+                    call.method,
+                    url,
+                    params=call.params,
+                    json=call.json,
+                    files=call.files,
+                    headers=_headers(call, token),
+                    timeout=call.timeout if call.timeout is not None else self.timeout,
+                )
+                going_out = True
+                try:
+                    response = await self.http.send(request)
+                    await response.aread()
+                except httpx.TransportError as exc:
+                    failure = exc
+                    abandoned = isinstance(exc, httpx.TimeoutException) and not isinstance(
+                        exc, _NOT_SENT
+                    )
+                finally:
+                    self.stats.attempts += 1
+            except BaseException:
+                abandoned = going_out  # cancelled (or failed) while the request was going out
+                raise
+            finally:
+                if self.limiter is not None:
+                    self.limiter.release(abandoned=abandoned)
+            if failure is not None:
+                sent = not isinstance(failure, _NOT_SENT)
+                if sent and isinstance(failure, httpx.TimeoutException):
                     # It may have been processed: never resent, whatever the method.
                     raise RequestTimeoutError(
-                        f"no answer in time: {type(exc).__name__}",
+                        f"no answer in time: {type(failure).__name__}",
                         method=call.method,
                         url=url,
                         request_sent=True,
@@ -186,10 +202,11 @@ class Transport:
                     continue
                 what = "connection failed" if sent else "could not connect"
                 raise TransportError(
-                    f"{what}: {type(exc).__name__}", method=call.method, url=url, request_sent=sent
+                    f"{what}: {type(failure).__name__}",
+                    method=call.method,
+                    url=url,
+                    request_sent=sent,
                 ) from None
-            finally:
-                self.stats.attempts += 1
 
             status = response.status_code
             log.debug("%s %s -> %d", call.method, url, status)
@@ -250,6 +267,36 @@ class Transport:
                 continue
 
             raise error_from_response(status, body, method=call.method, url=url)
+
+    def _target(self, call: Call) -> tuple[Secret | None, str, str] | None:
+        """The token (None for a token-service call), base and URL of ``call``'s next attempt;
+        None when the access token went stale (the caller gets a new one outside its slot)."""
+        if not call.authenticated:
+            return None, self.api_root, join_url(self.api_root, call.path)
+        if self.tokens is None:
+            raise RuntimeError("this transport has no token manager")
+        # The token is read once the slot is granted: a wait in the queue cannot age it.
+        current = self.tokens.peek()
+        if current is None:
+            return None
+        token, base = current
+        # The base changes only on a move or a new token: check each base once.
+        if base != self._allowed_base and not self.policy.allows(join_url(base, "")):
+            raise EndpointMovedError(
+                base, "the endpoint is not on the allowed hosts; the token was not sent"
+            )
+        self._allowed_base = base
+        return token, base, join_url(base, call.path)
+
+    def _max_wait(self, call: Call) -> float | None:
+        """The call's own ``max_wait``, else the task's (:func:`max_wait`), else the client's."""
+        if call.max_wait is not None:
+            chosen: float | None = call.max_wait
+        else:
+            chosen = MAX_WAIT.get()
+            if chosen is None and self.limiter is not None:
+                chosen = self.limiter.limits.max_wait
+        return None if chosen is None or chosen == math.inf else chosen
 
     def _follow_move(
         self, call: Call, response: httpx.Response, base: str, url: str, *, already_moved: bool

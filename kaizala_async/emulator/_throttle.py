@@ -1,4 +1,4 @@
-"""The emulator's throttle: four counting methods, each pure (times come from the caller).
+"""The emulator's throttle: five counting methods, each pure (times come from the caller).
 
 The real service never documented how it counted, so the emulator lets you pick:
 
@@ -8,6 +8,10 @@ The real service never documented how it counted, so the emulator lets you pick:
   overlaps, plus the current window's count, must stay at most N (unfloored: its ceiling is
   (N - 1) / N of the rate for an evenly paced client).
 * ``token-bucket``: capacity N, refilled at N / T per second, starting full.
+* ``gcra``: the generic cell rate algorithm (virtual scheduling) with emission interval T / N and
+  a burst of N: a call at ``t`` is accepted when its theoretical arrival time, pushed on by
+  T / N, stays within T of ``t``. Same admissions as the token bucket, computed the way Redis
+  rate limiters and API gateways do.
 
 Every method answers ``(allowed, retry_after)`` where ``retry_after`` is the whole number of
 seconds (rounded up, at least 1) after which the same call would be accepted. Rejected calls are
@@ -25,12 +29,15 @@ from kaizala_async._ratelimit import Rate
 
 __all__ = ["THROTTLE_METHODS", "Counter", "ThrottleMethod", "WindowStats", "make_counter"]
 
-ThrottleMethod = Literal["sliding-log", "fixed-window", "sliding-window-counter", "token-bucket"]
+ThrottleMethod = Literal[
+    "sliding-log", "fixed-window", "sliding-window-counter", "token-bucket", "gcra"
+]
 THROTTLE_METHODS: tuple[ThrottleMethod, ...] = (
     "sliding-log",
     "fixed-window",
     "sliding-window-counter",
     "token-bucket",
+    "gcra",
 )
 
 
@@ -136,14 +143,32 @@ class TokenBucket:
         return False, _whole_seconds((1 - self._tokens) / per_second)
 
 
+class GCRA:
+    def __init__(self, rate: Rate) -> None:
+        self.rate = rate
+        self._tat = -math.inf  # theoretical arrival time of the next call
+
+    def check(self, now: float) -> tuple[bool, int]:
+        interval = self.rate.period / self.rate.limit
+        tat = max(self._tat, now) + interval
+        if tat - now <= self.rate.period + 1e-9:
+            self._tat = tat
+            return True, 0
+        return False, _whole_seconds(tat - self.rate.period - now)
+
+
+_COUNTERS: dict[str, type[SlidingLog | FixedWindow | SlidingWindowCounter | TokenBucket | GCRA]] = {
+    "sliding-log": SlidingLog,
+    "fixed-window": FixedWindow,
+    "sliding-window-counter": SlidingWindowCounter,
+    "token-bucket": TokenBucket,
+    "gcra": GCRA,
+}
+
+
 def make_counter(method: ThrottleMethod, rate: Rate) -> Counter:
     """A fresh counter of ``method`` for ``rate``."""
-    counters: dict[str, type[SlidingLog | FixedWindow | SlidingWindowCounter | TokenBucket]] = {
-        "sliding-log": SlidingLog,
-        "fixed-window": FixedWindow,
-        "sliding-window-counter": SlidingWindowCounter,
-        "token-bucket": TokenBucket,
-    }
+    counters = _COUNTERS
     try:
         return counters[method](rate)
     except KeyError:

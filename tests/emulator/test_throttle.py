@@ -40,9 +40,7 @@ def test_retry_after_is_not_longer_than_needed(method: str) -> None:
         assert not probe.check(retry_after - 1.0)[0]
 
 
-@pytest.mark.parametrize(
-    "method", ["sliding-log", "fixed-window", "sliding-window-counter", "token-bucket"]
-)
+@pytest.mark.parametrize("method", THROTTLE_METHODS)
 def test_even_pacing_at_the_limit_is_never_throttled_by_log_window_or_bucket(method: str) -> None:
     rate = Rate(10, 1.0)
     counter = make_counter(method, rate)  # type: ignore[arg-type]
@@ -83,10 +81,23 @@ def test_log_window_and_bucket_never_accept_more_than_their_bound(
     for t in sorted(arrivals):
         if counter.check(t)[0]:
             stats.accept(t)
-    bound = {"sliding-log": 4, "sliding-window-counter": 8, "fixed-window": 8, "token-bucket": 8}[
-        method
-    ]
+    bound = {
+        "sliding-log": 4,
+        "sliding-window-counter": 8,
+        "fixed-window": 8,
+        "token-bucket": 8,
+        "gcra": 8,
+    }[method]
     assert stats.max_in_window <= bound
+
+
+@given(st.lists(st.floats(0, 30, allow_nan=False), max_size=300))
+def test_gcra_admits_exactly_what_a_full_token_bucket_admits(arrivals: list[float]) -> None:
+    """GCRA with a burst of N is the virtual-scheduling form of a token bucket of capacity N."""
+    rate = Rate(4, 2.0)
+    gcra, bucket = make_counter("gcra", rate), make_counter("token-bucket", rate)
+    for t in sorted(arrivals):
+        assert gcra.check(t)[0] == bucket.check(t)[0]
 
 
 def test_unknown_method_is_rejected() -> None:
