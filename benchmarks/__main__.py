@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import baselines, connectors, fanout, overhead, shared, tokens
+from . import baselines, connectors, fanout, overhead, pacing, shared, tokens
 from ._common import SERIES
 from ._plot import plot
 
@@ -24,6 +24,7 @@ SCENARIOS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
     "fanout-memory": fanout.memory,
     "token-renewal": tokens.renewal_under_load,
     "redis-fleet": shared.fleet,
+    "pacing-stress": pacing.pacing_stress,
 }
 
 

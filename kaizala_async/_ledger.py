@@ -41,6 +41,9 @@ __all__ = ["CallLedger"]
 
 #: Added to computed times so that float rounding never lands a call on a window's edge.
 _MARGIN: Final = 1e-6
+#: Counting boundaries are widened by this much, so that an end exactly one period before a
+#: boundary (``b - T`` rounded up past it) is still counted: counting more is the safe side.
+_SLACK: Final = 1e-7
 
 
 class CallLedger:
@@ -93,25 +96,29 @@ class CallLedger:
         # The boundary at g itself: at most `room` ends in [g - T, g).
         ready = ends[n - room - 1] + period + _MARGIN
         # Every other boundary b: C = calls seen at or after b (in flight, the new one, ends >= b),
-        # P = ends in [b - T, b); E = C + P * (b + T - g) / T <= limit gives g >= g_b.
-        lowest = now - period  # boundaries at or below this are out of range for every g >= now
-        for b in _breakpoints(ends, period, lowest):
-            at_or_after = n - bisect.bisect_left(ends, b)
-            before = n - at_or_after - bisect.bisect_left(ends, b - period)
-            count = at_or_after + in_flight + 1
-            if count > limit:
-                g = b + period
-            elif before == 0:
-                continue
-            else:
-                g = b + period - period * (limit - count) / before
-            if g > ready:
-                ready = g + _MARGIN
+        # P = ends in [b - T, b); E = C + P * (b + T - g) / T <= limit gives g >= g_b. The
+        # boundaries are the ends and the ends plus T above `lowest` (lower ones are out of range
+        # for every g >= now); each family is walked upwards with two cursors.
+        lowest = now - period
+        fixed = in_flight + 1 + n  # C = fixed - (index of the first end >= b)
+        for shift in (0.0, period):
+            i = bisect.bisect_right(ends, lowest - shift)
+            first = bisect.bisect_left(ends, ends[i] + shift - _SLACK) if i < n else n
+            older = bisect.bisect_left(ends, ends[i] + shift - period - _SLACK) if i < n else n
+            for k in range(i, n):
+                b = ends[k] + shift
+                while first < n and ends[first] < b - _SLACK:
+                    first += 1
+                while older < n and ends[older] < b - period - _SLACK:
+                    older += 1
+                count = fixed - first
+                if count > limit:
+                    g = b + period
+                else:
+                    before = first - older
+                    if before == 0:
+                        continue
+                    g = b + period - period * (limit - count) / before
+                if g > ready:
+                    ready = g + _MARGIN
         return ready
-
-
-def _breakpoints(ends: list[float], period: float, lowest: float) -> list[float]:
-    """The ends and the ends plus ``period`` above ``lowest`` (the only boundaries to check)."""
-    start = bisect.bisect_right(ends, lowest)
-    shifted_start = bisect.bisect_right(ends, lowest - period)
-    return [*ends[start:], *(e + period for e in ends[shifted_start:])]

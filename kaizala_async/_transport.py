@@ -289,7 +289,11 @@ class Transport:
         return token, base, join_url(base, call.path)
 
     def _max_wait(self, call: Call) -> float | None:
-        """The call's own ``max_wait``, else the task's (:func:`max_wait`), else the client's."""
+        """The call's own ``max_wait``, else the task's (:func:`max_wait`), else the client's.
+        Token-service calls wait as long as it takes: a renewal must not fail for a bound meant
+        for the calls it serves."""
+        if not call.authenticated:
+            return None
         if call.max_wait is not None:
             chosen: float | None = call.max_wait
         else:

@@ -311,7 +311,7 @@ def test_saturated_connectors_run_at_the_documented_share_of_the_binding_limit(
 ) -> None:
     """(N - 1) / N of the binding limit when calls end at once: the price of the guarantee."""
     connector, tenant = Rate(100, 60.0), Rate(300, 60.0)
-    calls = 6000 // connectors  # an hour of virtual time at the binding limit
+    calls = 3000 // connectors  # half an hour of virtual time at the binding limit
     aggregate, each = saturated_rate(connectors, connector, tenant, calls)
     binding = min(tenant.per_second, connectors * connector.per_second)
     ceiling = min(tenant.limit - 1, connectors * (connector.limit - 1)) / tenant.period

@@ -32,6 +32,7 @@ from kaizala_async._ratelimit import RateLimits
 
 from ._app import EmulatorApp, EmulatorConfig
 from ._faults import Fault
+from ._network import NetworkProfile
 from ._process import EmulatorProcess, emulator_process
 from ._state import Connector
 from ._throttle import THROTTLE_METHODS, ThrottleMethod
@@ -43,6 +44,7 @@ __all__ = [
     "EmulatorConfig",
     "EmulatorProcess",
     "Fault",
+    "NetworkProfile",
     "ThrottleMethod",
     "emulator_process",
 ]

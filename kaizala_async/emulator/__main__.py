@@ -10,7 +10,7 @@ import sys
 
 from kaizala_async._ratelimit import Rate
 
-from . import THROTTLE_METHODS, Emulator, EmulatorConfig, Fault
+from . import THROTTLE_METHODS, Emulator, EmulatorConfig, Fault, NetworkProfile
 
 
 def _rate(text: str) -> Rate:
@@ -21,6 +21,13 @@ def _rate(text: str) -> Rate:
         raise argparse.ArgumentTypeError(
             f"expected LIMIT/SECONDS such as 100/60, not {text!r}"
         ) from None
+
+
+def _network(text: str) -> NetworkProfile:
+    try:
+        return NetworkProfile.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of calls answered 503")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--network",
+        type=_network,
+        default=None,
+        metavar="PROFILE",
+        help="per-call delays each way: fixed:S, uniform:LOW-HIGH or spikes:BASE,RATE,LOW-HIGH",
+    )
+    parser.add_argument(
         "--connectors", type=int, default=1, help="connectors to create in tenant 'contoso'"
     )
     args = parser.parse_args(argv)
@@ -58,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             throttle=args.throttle,
             access_token_ttl=args.token_ttl,
             seed=args.seed,
+            network=args.network,
         )
     )
     if args.fault_rate:

@@ -7,6 +7,7 @@ import base64
 import email.utils
 import json
 import math
+import random
 import re
 import secrets
 import time
@@ -23,6 +24,7 @@ from kaizala_async._ratelimit import Rate
 
 from ._content import Content, ContentError
 from ._faults import Fault, FaultPlan
+from ._network import NetworkProfile
 from ._state import (
     AccessGrant,
     Connector,
@@ -71,6 +73,8 @@ class EmulatorConfig:
     max_media_bytes: int = 50 * 1024 * 1024
     #: Seed of the fault-injection draws.
     seed: int = 0
+    #: Network delays each API call meets on its way in and back (None: none).
+    network: NetworkProfile | None = None
 
     @classmethod
     def fast(cls, **changes: Any) -> EmulatorConfig:
@@ -173,6 +177,7 @@ class EmulatorApp:
         self.resource_calls = 0
         self.origin = "http://kaizala.emulator"
         self.faults = FaultPlan(config.seed)
+        self._network_random = random.Random(config.seed + 1)
         self.content = Content(config.max_media_bytes)
         self._oauth_codes: dict[str, tuple[str, str]] = {}
         self.hub = WebhookHub(
@@ -258,6 +263,11 @@ class EmulatorApp:
         request = Request(
             scope["method"].upper(), scope["path"].rstrip("/") or "/", headers, query, body
         )
+        network = self.config.network
+        if network is not None and request.path.lower().startswith("/_emulator/"):
+            network = None  # the control routes are the test harness's, not the service's
+        if network is not None:  # on its way in: the throttle sees the call only now
+            await asyncio.sleep(network.draw(self._network_random))
         try:
             status, payload, extra = await self.dispatch(request)
         except HTTPError as error:
@@ -275,6 +285,8 @@ class EmulatorApp:
         )
         head += [(k.encode(), v.encode()) for k, v in extra.items()]
         head.append((b"date", email.utils.formatdate(self.wall(), usegmt=True).encode()))
+        if network is not None:  # on its way back
+            await asyncio.sleep(network.draw(self._network_random))
         await send({"type": "http.response.start", "status": status, "headers": head})
         await send({"type": "http.response.body", "body": raw})
 

@@ -1,0 +1,286 @@
+"""Slots held by calls until they end, ``max_wait``, the call ledger, the emulator's network model."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+
+import httpx
+import pytest
+import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kaizala_async import (
+    Rate,
+    RateLimits,
+    RequestTimeoutError,
+    ServerError,
+    SlotWaitTimeoutError,
+    TransportError,
+    ValidationError,
+    max_wait,
+)
+from kaizala_async._ledger import CallLedger
+from kaizala_async._ratelimit import RateLimiter
+from kaizala_async.emulator import Emulator, EmulatorConfig, NetworkProfile
+from kaizala_async.emulator._throttle import THROTTLE_METHODS, make_counter
+
+from .test_transport import EP, client_for, token_route
+from .vtime import run_virtual
+
+# -- max_wait ----------------------------------------------------------------------------------
+
+
+def test_max_wait_raises_in_time_and_uses_no_slot() -> None:
+    """A waiter that gives up at max_wait leaves the schedule as if it never came."""
+
+    async def main() -> tuple[float, float, int]:
+        loop = asyncio.get_running_loop()
+        limiter = RateLimiter(RateLimits(connector=Rate(2, 10.0), tenant=None, jitter=0.0))
+        limiter.open()
+        t0 = loop.time()
+        first = await limiter.acquire()  # precharged: one spacing (5 s) in
+        limiter.release()
+        with pytest.raises(SlotWaitTimeoutError) as info:
+            await limiter.acquire(max_wait=1.0)
+        assert info.value.max_wait == 1.0
+        gave_up = loop.time() - t0
+        granted = limiter.granted
+        second = await limiter.acquire()  # the slot nobody took
+        limiter.release()
+        limiter.close()
+        return first - t0, gave_up, second - t0 - (first - t0) + 0 * granted
+
+    first, gave_up, gap = run_virtual(main)
+    assert first == pytest.approx(5.0)
+    assert gave_up == pytest.approx(6.0, abs=1e-3)  # 5 s + max_wait, not later
+    assert gap == pytest.approx(5.0, abs=1e-3)  # the next slot is one spacing after the first
+
+
+def test_the_issue_example_a_web_handler_gives_up_after_max_wait() -> None:
+    """12 concurrent sends at 10 per 10 s with ``max_wait(2.0)``: those that cannot go out within
+    2 s raise SlotWaitTimeoutError at 2 s; the service sees only the others."""
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    sent = router.post(f"{EP}/v1/groups/g1/messages").respond(json={"referenceId": "m"})
+
+    async def main() -> tuple[int, int, float]:
+        loop = asyncio.get_running_loop()
+        limits = RateLimits(connector=Rate(10, 10.0), tenant=None, precharge=False)
+        async with client_for(router, limits=limits, timeout=1.0) as client:
+            start = loop.time()
+
+            async def one() -> bool:
+                try:
+                    await client.request("POST", "/groups/g1/messages", json={"message": "x"})
+                except SlotWaitTimeoutError:
+                    return False
+                return True
+
+            with max_wait(2.0):
+                results = await asyncio.gather(*(one() for _ in range(12)))
+            return sum(results), len(results) - sum(results), loop.time() - start
+
+    ok, refused, elapsed = run_virtual(main)
+    assert refused > 0 and ok + refused == 12
+    assert sent.call_count == ok
+    assert elapsed <= 2.0 + 1e-3
+
+
+def test_client_wide_max_wait_and_a_per_call_override() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").respond(json={"groups": []})
+
+    async def main() -> None:
+        limits = RateLimits(connector=Rate(1, 60.0), tenant=None, max_wait=0.5)
+        async with client_for(router, limits=limits) as client:
+            # The token call took the precharged connector's first slot; the next is far away.
+            with pytest.raises(SlotWaitTimeoutError):
+                await client.request("GET", "/groups")
+            with max_wait(None):  # lifted for this block: waits as long as it takes
+                await client.request("GET", "/groups")
+            with pytest.raises(SlotWaitTimeoutError):
+                await client.request("GET", "/groups", max_wait=1.0)
+
+    run_virtual(main)
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, "2", True])
+def test_bad_max_wait_is_a_validation_error(bad: object) -> None:
+    with pytest.raises(ValidationError, match="max_wait"):
+        RateLimits(max_wait=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="max_wait"), max_wait(bad):  # type: ignore[arg-type]
+        pass
+
+
+# -- every slot is given back ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failure", ["500", "connect", "read-error", "timeout", "cancel"])
+def test_a_failed_call_gives_its_slot_back(failure: str) -> None:
+    """Three failed calls at N = 2 must not leave the connector stuck: every slot ends."""
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    route = router.get(f"{EP}/v1/groups")
+    errors = {
+        "500": httpx.Response(500),
+        "connect": httpx.ConnectError("refused"),
+        "read-error": httpx.ReadError("reset"),
+        "timeout": httpx.ReadTimeout("slow"),
+    }
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    route.side_effect = hang if failure == "cancel" else errors[failure]
+
+    async def main() -> int:
+        limits = RateLimits(connector=Rate(2, 1.0), tenant=None)
+        async with client_for(router, limits=limits, max_retries=0) as client:
+            for _ in range(3):
+                if failure == "cancel":
+                    task = asyncio.create_task(client.request("GET", "/groups"))
+                    await asyncio.sleep(0.5)
+                    task.cancel()
+                    with pytest.raises(asyncio.CancelledError):
+                        await task
+                else:
+                    with pytest.raises((ServerError, TransportError, RequestTimeoutError)):
+                        await client.request("GET", "/groups")
+            route.side_effect = None
+            route.return_value = httpx.Response(200, json={"groups": []})
+            await asyncio.wait_for(client.request("GET", "/groups"), 60)
+            ledger = client._limiter._lane.budget.ledger  # type: ignore[union-attr]
+            assert ledger is not None
+            return ledger.in_flight
+
+    assert run_virtual(main) == 0
+
+
+def test_an_abandoned_call_keeps_its_place_one_more_period() -> None:
+    """A call that timed out may still reach the server: it counts for another period."""
+
+    def next_grant(abandoned: bool) -> float:
+        async def main() -> float:
+            loop = asyncio.get_running_loop()
+            limiter = RateLimiter(
+                RateLimits(connector=Rate(1, 10.0), tenant=None, precharge=False, jitter=0.0)
+            )
+            limiter.open()
+            t0 = loop.time()
+            await limiter.acquire()
+            await asyncio.sleep(1.0)
+            limiter.release(abandoned=abandoned)
+            at = await limiter.acquire()
+            limiter.close()
+            return at - t0
+
+        return run_virtual(main)
+
+    # N = 1: the next call waits 2T after the last end (see test_ratelimit); held one more T.
+    assert next_grant(False) == pytest.approx(21.0, abs=1e-3)
+    assert next_grant(True) == pytest.approx(31.0, abs=1e-3)
+
+
+# -- the ledger against every counting method --------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.lists(st.tuples(st.floats(0, 2), st.floats(0, 2), st.floats(0, 0.5)), max_size=80),
+    st.floats(0, 1),
+)
+def test_the_ledger_admits_no_call_any_counting_method_refuses(
+    limit: int, calls: list[tuple[float, float, float]], phase: float
+) -> None:
+    """Grant greedily at the ledger's ready time; place each call anywhere in its bracket (here:
+    a random point); every method, with its windows at a random phase, accepts all of them."""
+    period = 1.0
+    ledger = CallLedger(limit, period)
+    now = 0.0
+    pending: list[tuple[float, float]] = []  # (end, seen)
+    seen_at: list[float] = []
+    for up, down, gap in calls:
+        now += gap
+        while True:
+            pending.sort()
+            ready = ledger.ready_at(now)
+            if pending and pending[0][0] <= max(now, ready):
+                end, _ = pending.pop(0)
+                now = max(now, end)
+                ledger.end(end)
+                continue
+            if ready == math.inf:
+                raise AssertionError("stuck with nothing in flight")
+            now = max(now, ready)
+            break
+        ledger.start()
+        seen = now + up
+        seen_at.append(seen)
+        pending.append((seen + down, seen))
+    for method in THROTTLE_METHODS:
+        counter = make_counter(method, Rate(limit, period))
+        refused = [t for t in sorted(seen_at) if not counter.check(t + phase)[0]]
+        assert refused == [], method
+
+
+def test_the_ledger_costs_one_call_and_those_in_flight() -> None:
+    """Calls that end at once: N - 1 per window; each call in flight takes one more."""
+    ledger = CallLedger(10, 1.0)
+    now, granted = 0.0, 0
+    while now < 100.0:
+        now = max(now, ledger.ready_at(now))
+        ledger.start()
+        ledger.end(now)
+        granted += 1
+    assert 9 * 100 * 0.99 <= granted <= 9 * 100 + 10
+
+
+# -- the emulator's network model ---------------------------------------------------------------
+
+
+def test_network_profiles_parse_and_draw() -> None:
+    rng = random.Random(1)
+    uniform = NetworkProfile.parse("uniform:0-0.03")
+    assert all(0 <= uniform.draw(rng) <= 0.03 for _ in range(200))
+    spikes = NetworkProfile.parse("spikes:0.002,0.5,0.1-0.3")
+    draws = [spikes.draw(rng) for _ in range(400)]
+    assert {d == 0.002 for d in draws} == {True, False}
+    assert all(d == 0.002 or 0.1 <= d <= 0.3 for d in draws)
+    assert NetworkProfile.parse("fixed:0.01").draw(rng) == 0.01
+    for bad in ["uniform:0.03", "gauss:1", "spikes:0.002,2,0.1-0.3", "fixed:-1"]:
+        with pytest.raises(ValueError, match=r"network profile|spike_rate|base|seconds"):
+            NetworkProfile.parse(bad)
+
+
+async def test_the_emulator_delays_calls_on_the_way_in_and_back() -> None:
+    network = NetworkProfile.fixed(0.05)
+    async with Emulator(EmulatorConfig(network=network)) as emu, emu.client() as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await client.groups.list().collect()
+        elapsed = loop.time() - start
+    assert elapsed >= 0.1  # 50 ms each way
+
+
+@pytest.mark.parametrize("method", THROTTLE_METHODS)
+async def test_no_429_from_the_emulator_under_network_spikes(method: str) -> None:
+    """A burst at the connector's limit through 0-40 ms delays each way: no call refused."""
+    config = EmulatorConfig(
+        connector_limit=Rate(5, 0.5),
+        tenant_limit=Rate(15, 0.5),
+        throttle=method,  # type: ignore[arg-type]
+        network=NetworkProfile.uniform(0.0, 0.04),
+    )
+    async with Emulator(config) as emu:
+        group = emu.create_groups(1)[0]
+        async with emu.client() as client:
+            await asyncio.gather(*(client.messages.send(group, f"m{i}") for i in range(20)))
+            assert client.stats.throttled == 0
+        stats = emu.stats()
+    assert all(c["throttled"] == 0 for c in stats["connectors"].values())
