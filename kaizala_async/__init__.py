@@ -124,7 +124,14 @@ from ._models.groups import (
     User,
 )
 from ._paging import Paginator
-from ._ratelimit import Rate, RateLimits, SharedBudgetStats, TenantBackend, max_wait
+from ._ratelimit import (
+    BracketReport,
+    Rate,
+    RateLimits,
+    SharedBudgetStats,
+    TenantBackend,
+    max_wait,
+)
 from ._receiver import ReceiverStats, WebhookReceiver
 from ._redis import RedisTenantBudget
 from ._resources.actions import LISTABLE_ACTION_TYPES, ActionsResource
@@ -170,6 +177,7 @@ __all__ = [
     "Bot",
     "BotToken",
     "BotsResource",
+    "BracketReport",
     "CreatedBot",
     "CreatedGroup",
     "Credentials",

@@ -40,6 +40,7 @@ from ._resources.messages import MediaUploads, MessagesResource
 from ._resources.reactions import ReactionsResource
 from ._secrets import Secret, install_log_redaction
 from ._transport import Call, Transport, TransportStats
+from ._validate import check_api_path, check_seconds, optional_seconds
 
 __all__ = ["KaizalaClient"]
 
@@ -92,11 +93,9 @@ class KaizalaClient:
     ) -> None:
         if not isinstance(credentials, Credentials):
             raise ValidationError("credentials", "must be a kaizala_async.Credentials")
-        if not isinstance(timeout, int | float) or timeout <= 0:
-            raise ValidationError(
-                "timeout", f"must be a positive number of seconds, not {timeout!r}"
-            )
-        if not isinstance(max_retries, int) or max_retries < 0:
+        timeout = check_seconds(timeout, "timeout")
+        max_retry_after = check_seconds(max_retry_after, "max_retry_after", zero=True)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValidationError(
                 "max_retries", f"must be a non-negative whole number, not {max_retries!r}"
             )
@@ -253,12 +252,8 @@ class KaizalaClient:
             "PATCH",
         }:
             raise ValidationError("method", f"must be an HTTP method, not {method!r}")
-        if not isinstance(path, str) or not path.startswith("/") or path.startswith("/v1/"):
-            raise ValidationError("path", f"must start with '/' and leave out '/v1', not {path!r}")
-        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-            raise ValidationError(
-                "timeout", f"must be a positive number of seconds, not {timeout!r}"
-            )
+        check_api_path(path)
+        timeout = optional_seconds(timeout, "timeout")
         return await self._require().send(
             Call(
                 method=method.upper(),

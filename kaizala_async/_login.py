@@ -16,7 +16,7 @@ from ._http import HostPolicy
 from ._ratelimit import RateLimiter, RateLimits
 from ._secrets import Secret, install_log_redaction
 from ._transport import Call, Transport
-from ._validate import validate_mobile_number
+from ._validate import check_seconds, validate_mobile_number
 
 __all__ = ["exchange_pin", "login_with_pin", "request_pin"]
 
@@ -53,7 +53,7 @@ class _TokenService:
     ) -> None:
         self._api_root = api_root
         self._transport = transport
-        self._timeout = timeout
+        self._timeout = check_seconds(timeout, "timeout")
         self._limits = limits
 
     async def post(self, path: str, body: dict[str, Any]) -> object:
@@ -149,6 +149,7 @@ async def login_with_pin(
     """
     validate_mobile_number(mobile_number)
     _check_application_id(application_id)
+    check_seconds(timeout, "timeout")
     if not callable(pin):
         raise ValidationError(
             "pin", "must be a callable that returns the PIN once it has been sent"

@@ -25,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import itertools
 import logging
 import math
+import uuid
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, Final, Protocol
 
 import attrs
@@ -47,6 +49,7 @@ from ._ledger import CallLedger
 
 __all__ = [
     "MAX_WAIT",
+    "BracketReport",
     "Rate",
     "RateLimiter",
     "RateLimits",
@@ -66,12 +69,21 @@ _IDLE_RECHECK: Final = 1.0
 
 def _check_rate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     del instance
-    if attribute.name == "limit" and (not isinstance(value, int) or value < 1):
+    if attribute.name == "limit" and (
+        isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ):
         raise ValidationError("limit", f"must be a positive whole number of calls, not {value!r}")
     if attribute.name == "period" and (
-        not isinstance(value, int | float) or not math.isfinite(value) or value <= 0
+        not isinstance(value, float) or not math.isfinite(value) or value <= 0
     ):
         raise ValidationError("period", f"must be a positive number of seconds, not {value!r}")
+
+
+def _as_float(value: Any) -> Any:
+    """Numbers become floats; anything else is left for the validator to refuse by name."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 @attrs.frozen
@@ -79,7 +91,7 @@ class Rate:
     """``limit`` calls per ``period`` seconds, e.g. ``Rate(100, 60.0)``."""
 
     limit: int = attrs.field(validator=_check_rate)
-    period: float = attrs.field(converter=float, validator=_check_rate)
+    period: float = attrs.field(converter=_as_float, validator=_check_rate)
 
     @property
     def per_second(self) -> float:
@@ -120,13 +132,29 @@ class SharedBudgetStats:
     fallback_grants: int = 0  # calls paced by the local fallback budget
 
 
+@attrs.frozen
+class BracketReport:
+    """What a process tells a shared tenant budget with a booking. Times are seconds before the
+    report is sent (negative: after, for a call held a period past its abandonment)."""
+
+    #: Booked calls that ended: (call id, how long ago it ended).
+    ended: tuple[tuple[str, float], ...] = ()
+    #: After an outage, calls made on the local fallback and still in flight: (call id, how long
+    #: ago it started).
+    adopted: tuple[tuple[str, float], ...] = ()
+    #: After an outage, ends of calls made on the local fallback in the last two periods.
+    anonymous: tuple[float, ...] = ()
+
+
 class TenantBackend(Protocol):
     """A tenant budget kept outside the process (see :class:`~kaizala_async.RedisTenantBudget`).
 
-    ``reserve`` books the tenant's next slot (and the connector's, when connectors are shared)
-    and answers how many seconds after its answer arrives the slot starts, and how many processes
-    use the tenant. Raising one of ``errors`` (or ``OSError``/``TimeoutError``) sends the tenant
-    to its local fallback budget until a later reservation succeeds.
+    ``reserve`` records ``report`` and books the tenant's next slot for ``call_id`` (and the
+    connector's, when connectors are shared; ``call_id=None``: report only). It answers how many
+    seconds after its answer arrives the slot starts, how many processes use the tenant, and
+    whether a slot was booked (if not, ask again after the seconds given). Raising one of
+    ``errors`` (or ``OSError``/``TimeoutError``) sends the tenant to its local fallback budget
+    until a later reservation succeeds.
     """
 
     tenant_key: str
@@ -138,8 +166,14 @@ class TenantBackend(Protocol):
     stats: SharedBudgetStats
 
     async def reserve(
-        self, *, tenant: Rate, jitter: float, connector: tuple[str, Rate, float] | None, debt: int
-    ) -> tuple[float, int]: ...
+        self,
+        *,
+        tenant: Rate,
+        jitter: float,
+        connector: tuple[str, Rate, float] | None,
+        call_id: str | None,
+        report: BracketReport,
+    ) -> tuple[float, int, bool]: ...
 
     async def pause(self, *, tenant: Rate, seconds: float) -> None: ...
 
@@ -343,16 +377,32 @@ class _Budget:
         return None
 
 
+class _Mine:
+    """One of this process's calls on a shared tenant: its id there, start, and whether the
+    backend knows it (a call made on the fallback is adopted when the backend returns)."""
+
+    __slots__ = ("call_id", "registered", "started")
+
+    def __init__(self, call_id: str, started: float, registered: bool) -> None:
+        self.call_id = call_id
+        self.started = started
+        self.registered = registered
+
+
 class _SharedTenant:
     """The tenant step when the budget lives in a backend shared by several processes (Redis).
 
-    A slot is booked in the backend only once a lane is ready for it, and at most one booking is
-    outstanding (being fetched or held) per process and tenant. Times in the backend's answers are
-    relative to the backend's own clock, so this process's clock never enters the budget. When the
-    backend fails or is slow, the tenant is paced by a local budget (the tenant limit divided among
-    the processes last seen, or the connector limit before any was seen), logged once per outage;
-    a booking is tried again every ``retry_every`` seconds, and the first that succeeds ends the
-    outage, charging the calls made on the fallback in the last window to the shared budget.
+    The backend keeps the tenant's calls as brackets, like a local ledger. A slot is booked only
+    once a lane is ready for it, at most one booking outstanding (being fetched or held) per
+    process and tenant, and a booked slot is always used, however late the loop runs (starting
+    late only widens a bracket), or handed back as ended. Each call's end is reported with the
+    next booking, or after a quiet spell in a report of its own. Times in the backend's answers
+    are relative to its own clock, so this process's clock never enters the budget.
+
+    When the backend fails or is slow, the tenant is paced by a local ledger (the tenant limit
+    divided among the processes last seen, or the connector limit before any was seen), logged
+    once per outage; a booking is tried again every ``retry_every`` seconds, and the first that
+    succeeds ends the outage, reporting the fallback's calls (ends, and those still in flight).
     """
 
     def __init__(
@@ -363,28 +413,34 @@ class _SharedTenant:
         self.rate = rate
         self.jitter = limits.jitter_for(rate)
         self.window = rate.period + self.jitter
-        self.tolerance = 0.1 * self.jitter
         self.pause_until = -math.inf
         self._loop = loop
         self._lanes = lanes
         self._wake = wake
-        self._held: tuple[float, _Lane | None] | None = None
+        self._held: tuple[float, _Lane | None, str] | None = None
         self._fetching: asyncio.Task[None] | None = None
         self._notes: set[asyncio.Task[None]] = set()
         #: What counts as the backend failing (a slow answer is a TimeoutError).
         self._errors: tuple[type[BaseException], ...] = (*backend.errors, OSError, TimeoutError)
         self._fallback: _Budget | None = None
         self._next_probe = -math.inf
+        self._retry_at = -math.inf  # every place was held: book again no earlier than this
         self._processes = backend.processes
-        self._recent: deque[float] = deque()  # fallback grants of the last window
-        self._last_grant: float | None = None
+        self._mine: deque[_Mine] = deque()  # this process's calls in flight, oldest first
+        self._ended: list[tuple[str, float]] = []  # (call id, loop-time end) not yet reported
+        self._fallback_ends: deque[float] = deque()  # ends of fallback calls not yet reported
+        self._ids = itertools.count()
+        self._prefix = uuid.uuid4().hex[:10]
+        self._flush: asyncio.TimerHandle | None = None
+        #: Ends wait for the next booking this long at most before a report of their own.
+        self._flush_after = 0.1 * rate.period
 
     def ready_at(self, now: float) -> float:
         if self._fallback is not None:
             return max(self.pause_until, self._fallback.ready_at(now))
         if self._held is not None:
             return max(self.pause_until, self._held[0])
-        return self.pause_until
+        return max(self.pause_until, self._retry_at)
 
     def preferred(self) -> _Lane | None:
         """The lane a connector-bound booking belongs to (shared connectors only)."""
@@ -398,74 +454,131 @@ class _SharedTenant:
                 self._fetch(lane, now)
             return True
         if self._held is not None:
-            at, owner = self._held
-            if now - at <= self.tolerance and (owner is None or owner is lane):
-                return True
-            self._held = None  # stale (the loop ran late) or another lane's: never used late
-        if self._fetching is None:
+            _, owner, call_id = self._held
+            if owner is None or owner is lane:
+                return True  # however late: a late start only widens the bracket
+            self._ended.append((call_id, now))  # another lane's: handed back, never sent
+            self._held = None
+        if self._fetching is None and now >= self._retry_at:
             self._fetch(lane, now)
         return False
 
-    def finish(self, at: float, *, abandoned: bool = False) -> None:
-        """Calls' ends are not shared across processes: the booked schedule carries the
-        guarantee here (with the jitter allowance)."""
-        del at, abandoned
-
     def charge(self, at: float) -> None:
-        self._last_grant = at
         if self._fallback is not None:
             self._fallback.charge(at)
-            self._recent.append(at)
+            self._mine.append(_Mine(self._new_id(), at, registered=False))
             self.backend.stats.fallback_grants += 1
-        else:
+        elif self._held is not None:
+            self._mine.append(_Mine(self._held[2], at, registered=True))
             self._held = None
+
+    def finish(self, at: float, *, abandoned: bool = False) -> None:
+        """One of this process's calls ended at ``at``. Calls are interchangeable for the
+        budget, so the oldest is marked ended: the ones left started later, so their leases in
+        the backend run longer, never shorter."""
+        end = at + self.rate.period if abandoned else at
+        if self._fallback is not None:
+            self._fallback.finish(at, abandoned=abandoned)
+        if not self._mine:
+            return
+        mine = self._mine.popleft()
+        if mine.registered:
+            self._ended.append((mine.call_id, end))
+            if self._flush is None and self._fetching is None:
+                self._flush = self._loop.call_later(self._flush_after, self._report_alone)
+        else:
+            self._fallback_ends.append(end)
 
     def pause(self, deadline: float) -> None:
         self.pause_until = max(self.pause_until, deadline)
         if self._fallback is None:  # tell the other processes too; best effort
             seconds = deadline - self._loop.time()
-            task = self._loop.create_task(self._note_pause(seconds))
-            self._notes.add(task)
-            task.add_done_callback(self._notes.discard)
+            self._spawn(self._note_pause(seconds))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coro)
+        self._notes.add(task)
+        task.add_done_callback(self._notes.discard)
 
     async def _note_pause(self, seconds: float) -> None:
         with contextlib.suppress(*self._errors):
             async with asyncio.timeout(self.backend.timeout):
                 await self.backend.pause(tenant=self.rate, seconds=seconds)
 
-    def _fetch(self, lane: _Lane, now: float) -> None:
+    def _new_id(self) -> str:
+        return f"{self._prefix}:{next(self._ids)}"
+
+    def _report(self, now: float) -> tuple[BracketReport, int, list[_Mine]]:
+        """What to tell the backend now: ends, and after an outage the fallback's calls."""
+        ended = tuple((call_id, now - end) for call_id, end in self._ended)
+        adopted: list[_Mine] = []
+        anonymous: tuple[float, ...] = ()
+        if self._fallback is not None:
+            adopted = [m for m in self._mine if not m.registered]
+            horizon = now - 2 * self.rate.period
+            anonymous = tuple(now - end for end in self._fallback_ends if end > horizon)
+        report = BracketReport(
+            ended=ended,
+            adopted=tuple((m.call_id, now - m.started) for m in adopted),
+            anonymous=anonymous,
+        )
+        return report, len(ended), adopted
+
+    def _fetch(self, lane: _Lane | None, now: float) -> None:
         connector: tuple[str, Rate, float] | None = None
-        if self.backend.share_connectors and lane.connector_id and lane.rate:
+        if lane is not None and self.backend.share_connectors and lane.connector_id and lane.rate:
             connector = (lane.connector_id, lane.rate, lane.jitter)
-        while self._recent and self._recent[0] <= now - self.window:
-            self._recent.popleft()
-        debt = len(self._recent) if self._fallback is not None else 0
         owner = lane if connector is not None else None
-        self._fetching = self._loop.create_task(self._book(owner, connector, debt))
+        call_id = self._new_id() if lane is not None else None
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        self._fetching = self._loop.create_task(
+            self._book(owner, connector, call_id, *self._report(now))
+        )
+
+    def _report_alone(self) -> None:
+        """Ends have waited long enough for a booking to carry them: report them alone."""
+        self._flush = None
+        if self._ended and self._fetching is None and self._fallback is None:
+            self._fetch(None, self._loop.time())
 
     async def _book(
-        self, owner: _Lane | None, connector: tuple[str, Rate, float] | None, debt: int
-    ) -> None:
+        self, owner: _Lane | None, connector: tuple[str, Rate, float] | None,
+        call_id: str | None, report: BracketReport, reported: int, adopted: list[_Mine],
+    ) -> None:  # fmt: skip
         try:
             async with asyncio.timeout(self.backend.timeout):
-                wait, processes = await self.backend.reserve(
-                    tenant=self.rate, jitter=self.jitter, connector=connector, debt=debt
-                )
+                wait, processes, booked = await self.backend.reserve(
+                    tenant=self.rate, jitter=self.jitter, connector=connector,
+                    call_id=call_id, report=report,
+                )  # fmt: skip
         except self._errors as exc:
             self.backend.stats.failures += 1
             self._fetching = None
             self._to_fallback(exc)
         else:
-            self.backend.stats.reservations += 1
-            self._processes = processes or self._processes
             self._fetching = None
-            self._held = (self._loop.time() + max(0.0, wait), owner)
+            self._processes = processes or self._processes
+            del self._ended[:reported]
+            now = self._loop.time()
+            if call_id is not None:
+                if booked:
+                    self.backend.stats.reservations += 1
+                    self._held = (now + max(0.0, wait), owner, call_id)
+                else:  # every place is held by calls in flight: ask again a little later
+                    self._retry_at = now + max(wait, _EPS)
+                    self._loop.call_at(self._retry_at, self._wake)
             if self._fallback is not None:
+                for mine in adopted:
+                    mine.registered = True
+                self._fallback_ends.clear()
                 self._fallback = None
-                self._recent.clear()
                 self.backend.stats.recoveries += 1
                 log.warning("tenant %r: shared budget back; pacing by it again",
                             self.backend.tenant_key)  # fmt: skip
+            if self._ended and self._flush is None:
+                self._flush = self._loop.call_later(self._flush_after, self._report_alone)
         self._wake()
 
     def _to_fallback(self, exc: BaseException) -> None:
@@ -479,9 +592,13 @@ class _SharedTenant:
             connectors = [lane.rate.limit for lane in self._lanes if lane.rate is not None]
             limit = min([self.rate.limit, *connectors])
         self._fallback = _Budget(Rate(limit, self.rate.period), jitter=self.jitter, burst=1,
-                                 precharge=False, now=now, exact=False)  # fmt: skip
-        if self._last_grant is not None:
-            self._fallback.charge(self._last_grant)  # continue from our last shared slot
+                                 precharge=False, now=now)  # fmt: skip
+        if self._held is not None:  # a booking not yet used is handed back with the next report
+            self._ended.append((self._held[2], now))
+            self._held = None
+        if self._fallback.ledger is not None:
+            for _ in self._mine:  # this process's calls in flight count against its share
+                self._fallback.ledger.start()
         self.backend.stats.outages += 1
         log.warning(
             "tenant %r: shared budget unreachable (%s); pacing this process by a local budget "
@@ -490,6 +607,9 @@ class _SharedTenant:
         )  # fmt: skip
 
     async def aclose(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
         tasks = [t for t in (self._fetching, *self._notes) if t is not None]
         for task in tasks:
             task.cancel()
@@ -497,7 +617,15 @@ class _SharedTenant:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._fetching = None
-        self._held = None
+        if self._held is not None:
+            self._ended.append((self._held[2], self._loop.time()))
+            self._held = None
+        if self._ended and self._fallback is None:  # best effort: free the places at once
+            report, _, _ = self._report(self._loop.time())
+            with contextlib.suppress(*self._errors):
+                async with asyncio.timeout(self.backend.timeout):
+                    await self.backend.reserve(tenant=self.rate, jitter=self.jitter,
+                                               connector=None, call_id=None, report=report)  # fmt: skip
         await self.backend.aclose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -12,6 +13,9 @@ from ._errors import ValidationError
 
 __all__ = [
     "aware_epoch_ms",
+    "check_api_path",
+    "check_seconds",
+    "optional_seconds",
     "check_bool",
     "check_count",
     "check_id",
@@ -24,7 +28,12 @@ __all__ = [
     "validate_mobile_number",
 ]
 
-_MOBILE_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_MOBILE_RE = re.compile(r"\+[1-9][0-9]{6,14}")
+#: Dot segments: httpx (as any URL library) removes them, so an id "." or ".." would address
+#: another resource than the one asked for.
+_DOT_SEGMENTS = frozenset({".", ".."})
+#: Whitespace and control characters: never part of a URL the service gives out.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def _shown(value: object) -> str:
@@ -33,7 +42,7 @@ def _shown(value: object) -> str:
 
 def validate_mobile_number(value: object, argument: str = "mobile_number") -> str:
     """A mobile number in E.164: ``+``, country code and number, 7 to 15 digits, no spaces."""
-    if not isinstance(value, str) or not _MOBILE_RE.match(value):
+    if not isinstance(value, str) or not _MOBILE_RE.fullmatch(value):
         raise ValidationError(
             argument, f"must be an E.164 number such as '+911234567890', not {_shown(value)}"
         )
@@ -55,9 +64,12 @@ def phone_list(
 
 
 def check_id(value: object, argument: str) -> str:
-    """Ids are opaque non-empty strings (never checked as GUIDs: the service's are not always)."""
+    """Ids are opaque non-empty strings (never checked as GUIDs: the service's are not always),
+    but never ``"."`` or ``".."``: as a path segment those address another resource."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(argument, f"must be a non-empty id string, not {_shown(value)}")
+    if value in _DOT_SEGMENTS:
+        raise ValidationError(argument, f"{value!r} is not an id (it is a relative path step)")
     return value
 
 
@@ -113,6 +125,41 @@ def aware_epoch_ms(value: object, argument: str) -> int:
 
 
 def check_url(value: object, argument: str) -> str:
-    if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+", value):
+    """An absolute http(s) URL with a host, and no whitespace or control character anywhere."""
+    if (
+        not isinstance(value, str)
+        or not re.match(r"https?://[^/?#@]+", value)
+        or _SPACE_OR_CONTROL.search(value)
+    ):
         raise ValidationError(argument, f"must be an http(s) URL, not {_shown(value)}")
+    return value
+
+
+def check_seconds(value: object, argument: str, *, zero: bool = False) -> float:
+    """A finite number of seconds, > 0 (or >= 0 with ``zero``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(argument, f"must be a finite number of seconds, not {_shown(value)}")
+    if value < 0 or (value == 0 and not zero):
+        least = "0 or more" if zero else "more than 0"
+        raise ValidationError(argument, f"must be {least} seconds, not {value!r}")
+    return float(value)
+
+
+def optional_seconds(value: object, argument: str) -> float | None:
+    """None, or :func:`check_seconds`."""
+    return None if value is None else check_seconds(value, argument)
+
+
+def check_api_path(value: object) -> str:
+    """A raw call's path: under ``/v1`` (left out), one segment per step, nothing to smuggle."""
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("/v1/"):
+        raise ValidationError(
+            "path", f"must start with '/' and leave out '/v1', not {_shown(value)}"
+        )
+    if _SPACE_OR_CONTROL.search(value) or any(
+        part in _DOT_SEGMENTS for part in value.split("?", 1)[0].split("/")
+    ):
+        raise ValidationError(
+            "path", "must not hold whitespace, control characters or '.'/'..' segments"
+        )
     return value

@@ -50,7 +50,7 @@ BAD_CONNECTOR = {
     "errorCode": "Unauthenticated",
     "errorCategoryKey": "AuthException",
 }
-_MOBILE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_MOBILE = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
 
 
 @attrs.frozen(kw_only=True)
