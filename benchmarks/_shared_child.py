@@ -21,7 +21,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 def launch(
     root: str, credentials: list[dict[str, str]], groups: list[str], redis_url: str,
     folder: Path, *, limits: tuple[str, str], shifts: dict[int, float] | None = None,
-    jitter: float | None = None,
+    jitter: float | None = None, block: bool = False,
 ) -> list[subprocess.Popen[str]]:  # fmt: skip
     """One child per connector, each fanning out to its share of ``groups``."""
     children = []
@@ -34,6 +34,8 @@ def launch(
                    "--shift", str((shifts or {}).get(n, 0.0))]  # fmt: skip
         if jitter is not None:
             command += ["--jitter", str(jitter)]
+        if block:
+            command.append("--block")
         children.append(subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=_ROOT))  # noqa: S603
     return children
 
@@ -56,6 +58,13 @@ def _rate(text: str) -> Any:
     return Rate(int(limit), float(period))
 
 
+async def _block_the_loop() -> None:
+    """The user's own CPU-bound work: holds the event loop 5 ms every 15 ms."""
+    while True:
+        time.sleep(0.005)  # noqa: ASYNC251 (on purpose)
+        await asyncio.sleep(0.010)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from kaizala_async import Credentials, KaizalaClient, RateLimits, RedisTenantBudget
 
@@ -68,6 +77,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     groups = [line.strip() for line in text.splitlines() if line.strip()]
     times: list[float] = []
     counts = {"Sent": 0, "Failed": 0, "Unknown": 0, "Skipped": 0}
+    blocker = asyncio.create_task(_block_the_loop()) if args.block else None
     async with KaizalaClient(credentials, api_root=args.root, limits=limits) as client:
         print(json.dumps({"ready": True}), flush=True)
         async with client.fan_out_stream(groups, text="Store closes at 6") as stream:
@@ -77,12 +87,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     times.append(time.monotonic())
         granted = client._limiter.granted
         throttled = client.stats.throttled
+    if blocker is not None:
+        blocker.cancel()
     s = budget.stats
     return {
         **{k.lower(): v for k, v in counts.items()},
         "granted": granted,
         "throttled": throttled,
         "reservations": s.reservations,
+        "round_trips": s.round_trips,
+        "times": times,
         "failures": s.failures,
         "outages": s.outages,
         "recoveries": s.recoveries,
@@ -100,6 +114,7 @@ def main() -> None:
     parser.add_argument("--tenant-limit", default="300/6")
     parser.add_argument("--shift", type=float, default=0.0)
     parser.add_argument("--jitter", type=float, default=None)
+    parser.add_argument("--block", action="store_true", help="block the loop 5 ms every 15 ms")
     args = parser.parse_args()
     if args.shift:
         _shift_clocks(args.shift)

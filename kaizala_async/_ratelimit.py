@@ -126,6 +126,7 @@ class SharedBudgetStats:
     """What a shared tenant budget did in this process (for monitoring, tests and benchmarks)."""
 
     reservations: int = 0  # slots booked in the backend
+    round_trips: int = 0  # calls to the backend (bookings, reports sent alone, failed tries)
     failures: int = 0  # reservations that failed (unreachable, slow, error)
     outages: int = 0  # times this process fell back to its local budget
     recoveries: int = 0  # times it came back to the shared budget
@@ -429,6 +430,11 @@ class _SharedTenant:
         self._mine: deque[_Mine] = deque()  # this process's calls in flight, oldest first
         self._ended: list[tuple[str, float]] = []  # (call id, loop-time end) not yet reported
         self._fallback_ends: deque[float] = deque()  # ends of fallback calls not yet reported
+        self._recent_ends: deque[float] = deque()  # ends of this process's shared calls, 2T
+        #: After an outage, the fallback's share still caps this process until every process
+        #: has had the time to find the backend again and report its own fallback calls.
+        self._cap: _Budget | None = None
+        self._cap_until = -math.inf
         self._ids = itertools.count()
         self._prefix = uuid.uuid4().hex[:10]
         self._flush: asyncio.TimerHandle | None = None
@@ -438,9 +444,12 @@ class _SharedTenant:
     def ready_at(self, now: float) -> float:
         if self._fallback is not None:
             return max(self.pause_until, self._fallback.ready_at(now))
-        if self._held is not None:
-            return max(self.pause_until, self._held[0])
-        return max(self.pause_until, self._retry_at)
+        ready = max(self.pause_until, self._retry_at if self._held is None else self._held[0])
+        if self._cap is not None:
+            if now < self._cap_until:
+                return max(ready, self._cap.ready_at(now))
+            self._cap = None
+        return ready
 
     def preferred(self) -> _Lane | None:
         """The lane a connector-bound booking belongs to (shared connectors only)."""
@@ -471,19 +480,26 @@ class _SharedTenant:
         elif self._held is not None:
             self._mine.append(_Mine(self._held[2], at, registered=True))
             self._held = None
+            if self._cap is not None:
+                self._cap.charge(at)
 
     def finish(self, at: float, *, abandoned: bool = False) -> None:
         """One of this process's calls ended at ``at``. Calls are interchangeable for the
         budget, so the oldest is marked ended: the ones left started later, so their leases in
         the backend run longer, never shorter."""
         end = at + self.rate.period if abandoned else at
-        if self._fallback is not None:
-            self._fallback.finish(at, abandoned=abandoned)
+        for budget in (self._fallback, self._cap):
+            if budget is not None:
+                budget.finish(at, abandoned=abandoned)
         if not self._mine:
             return
         mine = self._mine.popleft()
         if mine.registered:
             self._ended.append((mine.call_id, end))
+            recent = self._recent_ends
+            recent.append(end)
+            while recent and recent[0] < at - 2 * self.rate.period:
+                recent.popleft()
             if self._flush is None and self._fetching is None:
                 self._flush = self._loop.call_later(self._flush_after, self._report_alone)
         else:
@@ -547,6 +563,7 @@ class _SharedTenant:
         self, owner: _Lane | None, connector: tuple[str, Rate, float] | None,
         call_id: str | None, report: BracketReport, reported: int, adopted: list[_Mine],
     ) -> None:  # fmt: skip
+        self.backend.stats.round_trips += 1
         try:
             async with asyncio.timeout(self.backend.timeout):
                 wait, processes, booked = await self.backend.reserve(
@@ -573,7 +590,8 @@ class _SharedTenant:
                 for mine in adopted:
                     mine.registered = True
                 self._fallback_ends.clear()
-                self._fallback = None
+                self._cap, self._fallback = self._fallback, None
+                self._cap_until = now + 2 * self.backend.retry_every
                 self.backend.stats.recoveries += 1
                 log.warning("tenant %r: shared budget back; pacing by it again",
                             self.backend.tenant_key)  # fmt: skip
@@ -596,9 +614,13 @@ class _SharedTenant:
         if self._held is not None:  # a booking not yet used is handed back with the next report
             self._ended.append((self._held[2], now))
             self._held = None
-        if self._fallback.ledger is not None:
-            for _ in self._mine:  # this process's calls in flight count against its share
-                self._fallback.ledger.start()
+        ledger = self._fallback.ledger
+        if ledger is not None:  # this process's recent calls count against its share
+            for end in self._recent_ends:
+                ledger.start()
+                ledger.end(end)
+            for _ in self._mine:
+                ledger.start()
         self.backend.stats.outages += 1
         log.warning(
             "tenant %r: shared budget unreachable (%s); pacing this process by a local budget "
