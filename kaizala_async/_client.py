@@ -29,7 +29,7 @@ from ._fanout import (
     fan_out,
     fan_out_stream,
 )
-from ._http import HostPolicy
+from ._http import HostPolicy, json_body
 from ._models.actions import ActionBody
 from ._ratelimit import RateLimiter, RateLimits, check_max_wait
 from ._resources.actions import ActionsResource
@@ -224,7 +224,7 @@ class KaizalaClient:
                 },
             )
         )
-        return response.json(), response.headers.get("date")
+        return json_body(response, "the token service's answer"), response.headers.get("date")
 
     async def request(
         self,

@@ -15,10 +15,14 @@
           ├── EndpointMovedError .... 308 to a host outside the allow-list, or moved twice
           └── ServerError ........... 5xx
 
-Messages never contain secrets: no token, PIN or application secret is ever put into one.
+Messages never contain secrets: no token, PIN or application secret is ever put into one, and
+whatever the service sends back (an error message that echoes a header, a ``Location``) is
+redacted of every live secret before it is stored on an error.
 """
 
 from __future__ import annotations
+
+from ._secrets import redact
 
 __all__ = [
     "APIError",
@@ -111,6 +115,8 @@ class APIError(KaizalaError):
         method: str = "",
         url: str = "",
     ) -> None:
+        # The service's text, redacted: a server may echo the request's headers back.
+        code, message, category = redact(code), redact(message), redact(category)
         self.status = status
         self.code = code
         self.message = message
@@ -161,6 +167,7 @@ class EndpointMovedError(APIError):
     endpoint moved again on the resent request. ``location`` is the ``Location`` header."""
 
     def __init__(self, location: str, reason: str, **kwargs: str) -> None:
+        location = redact(location)
         self.location = location
         self.reason = reason
         super().__init__(308, "EndpointMoved", f"{reason}: {location}", **kwargs)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
+import httpx
 
 from ._constants import API_VERSION_PREFIX
 from ._errors import (
@@ -22,6 +23,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     ServerError,
+    UnexpectedResponseError,
     ValidationError,
 )
 
@@ -33,6 +35,8 @@ __all__ = [
     "error_fields",
     "is_invalid_token",
     "join_url",
+    "json_body",
+    "json_or_none",
     "parse_retry_after",
 ]
 
@@ -101,6 +105,24 @@ _ERRORS: Mapping[int, type[APIError]] = {
     404: NotFoundError,
     415: BadRequestError,
 }
+
+
+def json_body(response: httpx.Response, what: str) -> object:
+    """The JSON of a 2xx answer, or :class:`UnexpectedResponseError` (not JSON, nested too deep:
+    ``RecursionError`` is what a hostile server's 100k-deep document would raise)."""
+    try:
+        return response.json()
+    except (ValueError, RecursionError) as exc:
+        problem = "nested too deep" if isinstance(exc, RecursionError) else "not JSON"
+        raise UnexpectedResponseError(what, [problem]) from None
+
+
+def json_or_none(response: httpx.Response) -> object:
+    """The JSON of an answer, or None when it is not JSON (or nested too deep)."""
+    try:
+        return response.json()
+    except (ValueError, RecursionError):
+        return None
 
 
 def error_from_response(status: int, body: object, *, method: str, url: str) -> APIError:

@@ -12,7 +12,7 @@ from ._auth import PinLogin
 from ._constants import API_ROOT, DEFAULT_TIMEOUT, USER_AGENT
 from ._converter import structure
 from ._errors import AuthenticationError, ValidationError
-from ._http import HostPolicy
+from ._http import HostPolicy, json_body
 from ._ratelimit import RateLimiter, RateLimits
 from ._secrets import Secret, install_log_redaction
 from ._transport import Call, Transport
@@ -81,10 +81,9 @@ class _TokenService:
             finally:
                 if limiter is not None:
                     await limiter.aclose()
-        try:
-            return response.json()
-        except ValueError:
+        if not response.content:
             return {}
+        return json_body(response, "the token service's answer")
 
 
 async def request_pin(

@@ -30,7 +30,7 @@ import attrs
 from ._asgi import BodyTooLarge, Receive, Scope, Send, read_body, serve_lifespan
 from ._errors import ValidationError
 from ._models.events import WebhookEvent, decode_event
-from ._secrets import Secret
+from ._secrets import Secret, install_log_redaction
 
 __all__ = ["ReceiverStats", "WebhookReceiver"]
 
@@ -84,6 +84,7 @@ class WebhookReceiver:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._handlers: dict[type[WebhookEvent], list[Callable[[Any], Awaitable[None]]]] = {}
         self.stats = ReceiverStats()
+        install_log_redaction()  # a receiver may live in an app that opens no client
 
     def __repr__(self) -> str:
         checked = "token checked" if self._token is not None else "no token check"
@@ -181,7 +182,7 @@ class WebhookReceiver:
             self.stats.rejected += 1
             await _answer(send, 413, b"body too large")
             return
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
             self.stats.rejected += 1
             await _answer(send, 400, b"body is not JSON")
             return

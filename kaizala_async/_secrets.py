@@ -91,6 +91,11 @@ class SecretsFilter(logging.Filter):
         if cleaned != message or record.args:
             record.msg = cleaned
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatted once here, redacted; formatters use exc_text when it is set.
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
 
 
@@ -104,11 +109,20 @@ _LOGGERS: Final = (
     "httpcore.proxy",
 )
 _FILTER: Final = SecretsFilter()
+_OURS: Final = "kaizala_async."
+
+
+_FORMATTER: Final = logging.Formatter()
 
 
 def install_log_redaction() -> None:
-    """Attach the shared :class:`SecretsFilter` to the SDK's and httpx's loggers (idempotent)."""
-    for name in _LOGGERS:
+    """Attach the shared :class:`SecretsFilter` to the SDK's and httpx's loggers (idempotent).
+
+    A logger's filters see only the records made on that very logger, not its children's, so
+    the filter goes on every logger of the SDK (``kaizala_async.transport``, ``.auth``, ...).
+    """
+    names = {*_LOGGERS, *(n for n in logging.root.manager.loggerDict if n.startswith(_OURS))}
+    for name in names:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)

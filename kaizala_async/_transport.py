@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import anyio
 import attrs
@@ -42,6 +43,7 @@ from ._http import (
     error_from_response,
     is_invalid_token,
     join_url,
+    json_or_none,
     parse_retry_after,
 )
 from ._ratelimit import MAX_WAIT, RateLimiter
@@ -170,13 +172,26 @@ class Transport:
                 )
                 going_out = True
                 try:
-                    response = await self.http.send(request)
-                    await response.aread()
+                    # One deadline for the whole exchange: httpx's timeouts bound each read, so
+                    # a server trickling a byte at a time could hold a call for ever.
+                    with anyio.fail_after(call.timeout or self.timeout):
+                        response = await self.http.send(request)
+                        await response.aread()
                 except httpx.TransportError as exc:
                     failure = exc
                     abandoned = isinstance(exc, httpx.TimeoutException) and not isinstance(
                         exc, _NOT_SENT
                     )
+                except TimeoutError:
+                    failure = httpx.ReadTimeout("no complete answer in time", request=request)
+                    abandoned = True
+                except (httpx.InvalidURL, UnicodeError):
+                    # httpx parses a redirect's Location before handing the answer back: a
+                    # malformed one (bad IDNA label, "https:evil.com") surfaces here.
+                    raise EndpointMovedError(
+                        "", "the service answered with an unusable Location",
+                        method=call.method, url=url,
+                    ) from None  # fmt: skip
                 finally:
                     self.stats.attempts += 1
             except BaseException:
@@ -212,14 +227,12 @@ class Transport:
             log.debug("%s %s -> %d", call.method, url, status)
             if 200 <= status < 300:
                 return response
-            body = _json_or_none(response)
+            body = json_or_none(response)
 
             if status == 308:
-                self._follow_move(call, response, base, url, already_moved=moved)
+                new_base = self._follow_move(call, response, base, url, already_moved=moved)
                 assert self.tokens is not None
-                await self.tokens.move_endpoint(
-                    base_from_location(response.headers["location"], base)
-                )
+                await self.tokens.move_endpoint(new_base)
                 self.stats.moved += 1
                 moved = True
                 continue
@@ -304,8 +317,9 @@ class Transport:
 
     def _follow_move(
         self, call: Call, response: httpx.Response, base: str, url: str, *, already_moved: bool
-    ) -> None:
-        location = response.headers.get("location", "").strip()
+    ) -> str:
+        """The new endpoint base a 308 names, once it is known to be a usable, allowed URL."""
+        location = response.headers.get("location", "").strip()[:2048]
         kwargs = {"method": call.method, "url": url}
         if not location:
             raise EndpointMovedError("", "308 without a Location header", **kwargs)
@@ -315,14 +329,35 @@ class Transport:
             raise EndpointMovedError(
                 location, "the endpoint moved again on the resent request", **kwargs
             )
-        new_base = base_from_location(location, base)
-        if not self.policy.allows(join_url(new_base, "")):
+        try:
+            new_base = base_from_location(_usable_location(location), base)
+            allowed = self.policy.allows(str(httpx.URL(join_url(new_base, ""))))
+        except (ValueError, UnicodeError, httpx.InvalidURL):  # bad port, IDNA label, scheme ...
+            raise EndpointMovedError(
+                location, "the Location header is not a usable URL", **kwargs
+            ) from None
+        if not allowed:
             raise EndpointMovedError(
                 location, "refused to move to a host outside the allowed hosts", **kwargs
             )
+        return new_base
 
     async def _backoff(self, attempt: int) -> None:
         await anyio.sleep(random.uniform(0, CONNECTION_RETRY_BACKOFF * 2 ** (attempt - 1)))
+
+
+def _usable_location(location: str) -> str:
+    """``location`` if it is an absolute http(s) URL with a host, or a path; else ValueError."""
+    parts = urlsplit(location)
+    _ = parts.port  # ValueError for a port out of range or not a number
+    if parts.scheme or parts.netloc:
+        if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+            raise ValueError("not an http(s) URL with a host")
+    elif not location.startswith("/"):
+        raise ValueError("neither an absolute URL nor a path")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in location):
+        raise ValueError("whitespace or control characters")
+    return location
 
 
 def _headers(call: Call, token: Secret | None) -> dict[str, str]:
@@ -333,10 +368,3 @@ def _headers(call: Call, token: Secret | None) -> dict[str, str]:
     if call.secret_headers:
         headers.update({name: value.reveal() for name, value in call.secret_headers.items()})
     return headers
-
-
-def _json_or_none(response: httpx.Response) -> object:
-    try:
-        return response.json()
-    except ValueError:
-        return None

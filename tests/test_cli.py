@@ -192,3 +192,19 @@ def test_help_reads_well() -> None:
         "fanout",
     ):
         assert command in result.output
+
+
+def test_service_text_is_printed_literally_not_as_markup(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group named "[/x]" used to crash `groups list` (rich read it as a closing tag), and
+    "[bold red]Alert" came out styled."""
+    runner = CliRunner()
+    _login(runner, env, monkeypatch)
+    for name in ("[/x]", "[bold red]Alert"):
+        created = runner.invoke(app, ["groups", "create", name], env=env)
+        assert created.exit_code == 0, created.output
+    listed = runner.invoke(app, ["groups", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "[/x]" in listed.output and "[bold red]Alert" in listed.output
+    assert "Traceback" not in listed.output

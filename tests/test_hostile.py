@@ -5,6 +5,9 @@ Each test goes through the public API over ``MockTransport`` and asserts what re
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import math
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -17,11 +20,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kaizala_async import (
+    AuthenticationError,
+    BadRequestError,
     Credentials,
+    EndpointMovedError,
     KaizalaClient,
     Rate,
     RateLimits,
+    RequestTimeoutError,
+    Secret,
+    UnexpectedResponseError,
     ValidationError,
+    WebhookReceiver,
     request_pin,
 )
 
@@ -189,3 +199,174 @@ def test_rates_with_a_bad_period_raise_the_typed_error(period: object) -> None:
     with pytest.raises(ValidationError, match="limit"):
         Rate(True, 60.0)  # type: ignore[arg-type]
     assert RateLimits(connector=Rate(100, 60)).connector == Rate(100, 60.0)
+
+
+# -- secrets the server echoes (cause 2) and the log filter (cause 4) --------------------------
+
+
+def test_a_server_echoing_the_access_token_does_not_put_it_in_the_error() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").respond(
+        400, json={"message": "bad header accessToken: the-access-token-value", "errorCode": "X"}
+    )
+
+    async def main() -> str:
+        async with client_for(router) as client:
+            with pytest.raises(BadRequestError) as info:
+                await client.request("GET", "/groups")
+            return f"{info.value} {info.value.message!r} {info.value!r}"
+
+    shown = run_virtual(main)
+    assert "the-access-token-value" not in shown
+    assert "***" in shown
+
+
+def test_a_token_service_echoing_its_headers_does_not_leak_them() -> None:
+    router = respx.Router(assert_all_called=False)
+    router.get("https://api.kaiza.la/v1/accessToken").respond(
+        401,
+        json={
+            "message": "refused applicationSecret=secret-value refreshToken: refresh-value",
+            "errorCode": "Unauthenticated",
+        },
+    )
+
+    async def main() -> str:
+        with pytest.raises(AuthenticationError) as info:
+            async with client_for(router):
+                pass
+        return f"{info.value} {info.value.message}"
+
+    shown = run_virtual(main)
+    assert "secret-value" not in shown and "refresh-value" not in shown
+
+
+def test_the_log_filter_scrubs_the_sdk_child_loggers_and_tracebacks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A logger's filter only sees records made on that very logger: the filter used to sit on
+    ``kaizala_async`` alone, so ``kaizala_async.transport`` records went out unscrubbed."""
+    token = Secret("a-live-token-0123456789")
+    KaizalaClient(Credentials("app", "secret-value", "refresh-value"))  # installs the filter
+    logger = logging.getLogger("kaizala_async.transport")
+    with caplog.at_level(logging.DEBUG, logger="kaizala_async"):
+        logger.warning("sent %s", token.reveal())
+        try:
+            raise RuntimeError(f"boom {token.reveal()}")
+        except RuntimeError:
+            logger.exception("failed")
+    assert caplog.records, "nothing was logged: the test would prove nothing"
+    assert "a-live-token-0123456789" not in caplog.text
+    assert "boom ***" in caplog.text
+
+
+# -- a misbehaving server (causes 3, 6, 7) ------------------------------------------------------
+
+
+async def test_timeout_bounds_the_whole_answer_not_each_read() -> None:
+    """A server that trickles one byte every 0.2 s used to keep a call with timeout=0.5 alive
+    for seconds: the timeout is now a deadline for the whole exchange (a real socket)."""
+
+    done = asyncio.Event()
+    handlers: list[asyncio.Task[None]] = []
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+            writer.write(b"Content-Length: 40\r\n\r\n")
+            for _ in range(40):
+                if done.is_set():
+                    break
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.2)
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    try:
+        with pytest.raises(RequestTimeoutError):
+            await request_pin(
+                "app", "+911234567890", api_root=f"http://127.0.0.1:{port}", timeout=0.5
+            )
+    finally:
+        done.set()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        server.close()
+        await server.wait_closed()
+    assert loop.time() - start < 1.5
+
+
+def _answer_with(router: respx.Router, response: httpx.Response) -> None:
+    router.get(f"{EP}/v1/groups").mock(return_value=response)
+
+
+def test_a_token_service_answering_html_raises_a_typed_error() -> None:
+    router = respx.Router(assert_all_called=False)
+    router.get("https://api.kaiza.la/v1/accessToken").respond(200, text="<html>maintenance</html>")
+
+    async def main() -> None:
+        with pytest.raises(UnexpectedResponseError, match="not JSON"):
+            async with client_for(router):
+                pass
+
+    run_virtual(main)
+
+
+def test_deeply_nested_json_raises_a_typed_error() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    _answer_with(
+        router, httpx.Response(200, content=deep, headers={"content-type": "application/json"})
+    )
+
+    async def main() -> None:
+        async with client_for(router) as client:
+            with pytest.raises(UnexpectedResponseError, match="nested too deep"):
+                await client.groups.list().collect()
+
+    run_virtual(main)
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "https:evil.com",
+        "javascript:alert(1)",
+        "https://xn--a.kaiza.la/",
+        "https://kms.kaiza.la:99999/",
+        "https://kms.kaiza.la/ x",
+        "//evil.com/v1",
+    ],
+)
+def test_a_malformed_location_is_a_typed_refusal(location: str) -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    _answer_with(router, httpx.Response(308, headers={"Location": location}))
+
+    async def main() -> None:
+        async with client_for(router) as client:
+            with pytest.raises(EndpointMovedError):
+                await client.request("GET", "/groups")
+
+    run_virtual(main)
+
+
+async def test_the_receiver_answers_400_to_a_deeply_nested_body() -> None:
+    receiver = WebhookReceiver(callback_token="cb-token-value")
+    body = b"[" * 100_000 + b"]" * 100_000
+    transport = httpx.ASGITransport(app=receiver)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+        answer = await http.post("/", content=body, headers={"kz-callback-token": "cb-token-value"})
+    assert answer.status_code == 400

@@ -50,6 +50,8 @@ class Resource:
             return response.json()
         except ValueError:
             return None
+        except RecursionError:  # a hostile server's 100k-deep document
+            raise UnexpectedResponseError(path, ["nested too deep"]) from None
 
     @staticmethod
     def _decode(data: Any, cls: type[T], what: str) -> T:

@@ -55,8 +55,10 @@ app.add_typer(groups_app, name="groups")
 app.add_typer(members_app, name="members")
 app.add_typer(webhooks_app, name="webhooks")
 
-out = Console()
-err = Console(stderr=True)
+# The service's text (group names, messages) is printed literally: never read as rich markup
+# ("[/x]" used to crash a listing), never highlighted.
+out = Console(markup=False, highlight=False)
+err = Console(stderr=True, markup=False, highlight=False)
 
 AppId = Annotated[
     str | None, typer.Option("--application-id", help="connector id [env KAIZALA_APPLICATION_ID]")

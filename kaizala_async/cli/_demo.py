@@ -10,6 +10,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from kaizala_async import (
     Credentials,
@@ -42,11 +43,13 @@ async def run_demo(console: Console, groups: int = 200) -> bool:
     """Run the demo; True when every message was sent and every event arrived."""
     config = EmulatorConfig.fast()
     limit = config.connector_limit
-    console.print(
-        f"[bold]kaizala demo[/]: a local Kaizala emulator with a [yellow]fast limit profile[/] "
-        f"({limit.limit} calls per {limit.period:g} s per connector, "
-        f"{config.tenant_limit.limit} per {config.tenant_limit.period:g} s per tenant; "
-        "the real service allows the same per 60 s)."
+    console.print(  # our own markup, read as such whatever the console's default
+        Text.from_markup(
+            f"[bold]kaizala demo[/]: a local Kaizala emulator with a [yellow]fast limit profile[/] "
+            f"({limit.limit} calls per {limit.period:g} s per connector, "
+            f"{config.tenant_limit.limit} per {config.tenant_limit.period:g} s per tenant; "
+            "the real service allows the same per 60 s)."
+        )
     )
     token = secrets.token_urlsafe(24)
     receiver = WebhookReceiver(callback_token=token)
@@ -123,5 +126,6 @@ async def run_demo(console: Console, groups: int = 200) -> bool:
     table.add_row("webhook events received", f"{len(arrived)} / {groups}")
     console.print(table)
     ok = report.sent == groups and report.ok and len(arrived) == groups and throttled == 0
-    console.print("[green]everything arrived[/]" if ok else "[red]something went missing[/]")
+    verdict = "[green]everything arrived[/]" if ok else "[red]something went missing[/]"
+    console.print(Text.from_markup(verdict))
     return ok
