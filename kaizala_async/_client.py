@@ -17,6 +17,7 @@ from ._constants import (
     DEFAULT_ALLOWED_HOSTS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
     MAX_RETRY_AFTER,
     USER_AGENT,
 )
@@ -40,7 +41,7 @@ from ._resources.messages import MediaUploads, MessagesResource
 from ._resources.reactions import ReactionsResource
 from ._secrets import Secret, install_log_redaction
 from ._transport import Call, Transport, TransportStats
-from ._validate import check_api_path, check_seconds, optional_seconds
+from ._validate import check_api_path, check_count, check_seconds, optional_seconds
 
 __all__ = ["KaizalaClient"]
 
@@ -76,6 +77,8 @@ class KaizalaClient:
     * ``max_retries``: retries of connection failures (before sending, or after for idempotent
       calls) and of 5xx answers to idempotent calls.
     * ``max_retry_after``: a 429 asking for a longer wait raises :class:`ThrottledError`.
+    * ``max_response_bytes``: a larger answer is not read; :class:`UnexpectedResponseError`
+      (default 32 MiB).
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class KaizalaClient:
         allowed_hosts: Iterable[str] = DEFAULT_ALLOWED_HOSTS,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_after: float = MAX_RETRY_AFTER,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if not isinstance(credentials, Credentials):
             raise ValidationError("credentials", "must be a kaizala_async.Credentials")
@@ -112,6 +116,7 @@ class KaizalaClient:
         self._store = token_store
         self._max_retries = max_retries
         self._max_retry_after = max_retry_after
+        self._max_response_bytes = check_count(max_response_bytes, "max_response_bytes")
         self._limiter = RateLimiter(self._limits, credentials.application_id)
         self._stack: contextlib.AsyncExitStack | None = None
         self._transport: Transport | None = None
@@ -186,6 +191,7 @@ class KaizalaClient:
                 tokens=tokens,
                 timeout=self._timeout,
                 max_retries=self._max_retries,
+                max_response_bytes=self._max_response_bytes,
                 max_retry_after=self._max_retry_after,
             )
             stack.callback(self._forget)

@@ -20,6 +20,7 @@ __all__ = [
     "JITTER_MAX",
     "MAX_GROUP_MEMBERS",
     "MAX_MESSAGE_LENGTH",
+    "MAX_RESPONSE_BYTES",
     "MAX_RETRY_AFTER",
     "MAX_THROTTLE_RETRIES",
     "RENEW_FRACTION",
@@ -56,6 +57,9 @@ JITTER_MAX = 0.25
 
 #: Retry-After longer than this (seconds) raises ThrottledError instead of waiting.
 MAX_RETRY_AFTER = 120.0
+
+#: The largest answer read, in bytes (the API answers with JSON far below this).
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 #: Wait used when a 429 carries no usable Retry-After.
 DEFAULT_RETRY_AFTER = 1.0
 #: How many 429s one call absorbs before ThrottledError.

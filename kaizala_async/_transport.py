@@ -26,6 +26,7 @@ from ._constants import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_RETRY_AFTER,
     DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
     MAX_RETRY_AFTER,
     MAX_THROTTLE_RETRIES,
 )
@@ -34,6 +35,7 @@ from ._errors import (
     RequestTimeoutError,
     ThrottledError,
     TransportError,
+    UnexpectedResponseError,
 )
 from ._http import (
     IDEMPOTENT_METHODS,
@@ -118,6 +120,7 @@ class Transport:
         max_retry_after: float = MAX_RETRY_AFTER,
         max_throttle_retries: int = MAX_THROTTLE_RETRIES,
         wall_clock: Callable[[], float] = time.time,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.http = http
         self.api_root = api_root.rstrip("/")
@@ -128,6 +131,7 @@ class Transport:
         self.max_retries = max_retries
         self.max_retry_after = max_retry_after
         self.max_throttle_retries = max_throttle_retries
+        self.max_response_bytes = max_response_bytes
         self._wall = wall_clock
         self.stats = TransportStats()
         self._allowed_base: str | None = None  # the last endpoint base found on the allow-list
@@ -175,8 +179,8 @@ class Transport:
                     # One deadline for the whole exchange: httpx's timeouts bound each read, so
                     # a server trickling a byte at a time could hold a call for ever.
                     with anyio.fail_after(call.timeout or self.timeout):
-                        response = await self.http.send(request)
-                        await response.aread()
+                        response = await self.http.send(request, stream=True)
+                        await self._read(response, call)
                 except httpx.TransportError as exc:
                     failure = exc
                     abandoned = isinstance(exc, httpx.TimeoutException) and not isinstance(
@@ -280,6 +284,24 @@ class Transport:
                 continue
 
             raise error_from_response(status, body, method=call.method, url=url)
+
+    async def _read(self, response: httpx.Response, call: Call) -> None:
+        """Read the body, at most ``max_response_bytes`` of it (decoded); a larger answer is
+        dropped unread and raises :class:`UnexpectedResponseError`."""
+        limit = self.max_response_bytes
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise UnexpectedResponseError(call.path, [f"larger than {limit} bytes"])
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise UnexpectedResponseError(call.path, [f"larger than {limit} bytes"])
+                chunks.append(chunk)
+            response._content = b"".join(chunks)  # what Response.aread() sets
+        finally:
+            await response.aclose()
 
     def _target(self, call: Call) -> tuple[Secret | None, str, str] | None:
         """The token (None for a token-service call), base and URL of ``call``'s next attempt;

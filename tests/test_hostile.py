@@ -370,3 +370,55 @@ async def test_the_receiver_answers_400_to_a_deeply_nested_body() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
         answer = await http.post("/", content=body, headers={"kz-callback-token": "cb-token-value"})
     assert answer.status_code == 400
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_answers_over_the_size_cap_are_not_read(declared: bool) -> None:
+    """A 64 MiB answer (declared, or chunked without a length) to a client capped at 1 MiB:
+    a typed error once the cap is passed, not 64 MiB read into memory (a real socket)."""
+    done = asyncio.Event()
+    handlers: list[asyncio.Task[None]] = []
+    sent = 0
+
+    async def huge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal sent
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        chunk = b"x" * 65536
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            if declared:
+                writer.write(head + b"Content-Length: %d\r\n\r\n" % (1024 * len(chunk)))
+            else:
+                writer.write(head + b"Transfer-Encoding: chunked\r\n\r\n")
+            for _ in range(1024):
+                if done.is_set():
+                    break
+                writer.write(chunk if declared else b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                await writer.drain()
+                sent += len(chunk)
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    server = await asyncio.start_server(huge, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = KaizalaClient(
+        Credentials("app", "secret-value", "refresh-value"),
+        api_root=f"http://127.0.0.1:{port}",
+        limits=RateLimits.unlimited(),
+        max_response_bytes=1024 * 1024,
+    )
+    try:
+        with pytest.raises(UnexpectedResponseError, match="larger than 1048576 bytes"):
+            async with client:
+                pass
+    finally:
+        done.set()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        server.close()
+        await server.wait_closed()
+    assert sent < 16 * 1024 * 1024  # stopped early: the client hung up

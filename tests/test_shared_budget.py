@@ -169,7 +169,7 @@ def test_a_failing_backend_falls_back_to_a_share_logs_once_and_recovers(
     backend = ScriptedBackend()
     tenant = Rate(300, 6.0)
 
-    async def main() -> tuple[list[float], list[float]]:
+    async def main() -> tuple[list[float], list[float], float]:
         loop = asyncio.get_running_loop()
         sent: list[float] = []
         limits = RateLimits(connector=Rate(300, 6.0), tenant=tenant, backend=backend)
@@ -180,26 +180,30 @@ def test_a_failing_backend_falls_back_to_a_share_logs_once_and_recovers(
             outage = len(sent)
             await _hammer(client, 4, start + 42, sent)
             backend.failing = False
+            back = loop.time()
             await _hammer(client, 4, start + 60, sent)
-        return sent[outage:], sent
+        return sent[outage:], sent, back
 
     with caplog.at_level(logging.WARNING, logger="kaizala_async.ratelimit"):
-        during, everything = run_virtual(main)
+        during, everything, back = run_virtual(main)
     unreachable = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(unreachable) == 1  # logged once for the whole 30 s outage
     assert "redis is down" not in caplog.text  # the error's type, not its text
     stats = backend.stats
     assert stats.outages == 1 and stats.recoveries == 1
-    assert stats.failures >= 25  # retried about once a second, never given up
+    # Retried about once a second whenever it had a call to make, never given up. It had none
+    # at first: this process alone made the tenant's 300 calls of the window before the
+    # failure, which its fallback share (75) counts, so it waits about one window.
+    assert stats.failures >= 20
     # Paced, never unlimited: the share of 4 known processes, 300 / 4 per window.
-    outage_calls = [t for t in during if t < during[0] + 30]
+    outage_calls = [t for t in during if t < back]
     assert _most_in_any_window(outage_calls, 6.0) <= 75 + 1
-    assert stats.fallback_grants >= 0.95 * 30 / 6 * 75
+    assert stats.fallback_grants >= 0.95 * (30 - 6) / 6 * 74
     # On recovery the fallback's calls of the last two windows are reported with their ends.
     assert max(len(r.anonymous) for r in backend.reports) >= 60
     assert _most_in_any_window(everything, 6.0) <= tenant.limit
     # ... and the tenant is back at full rate at once: the window after recovery is busy.
-    recovered = [t for t in everything if t >= everything[0] + 42]
+    recovered = [t for t in everything if t >= back]
     assert _most_in_any_window(recovered, 6.0) >= 0.9 * tenant.limit
 
 
