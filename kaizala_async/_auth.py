@@ -90,7 +90,8 @@ class AccessTokenResponse:
     access_token: Secret = attrs.field(repr=False)
     endpoint_url: str
     access_token_expiry: datetime
-    refresh_token: str | None = attrs.field(default=None, repr=False)
+    #: A rotated refresh token (a :class:`Secret`, like every token), when the service sent one.
+    refresh_token: Secret | None = attrs.field(default=None, repr=False)
     scope: str | None = None
 
 
@@ -369,7 +370,7 @@ class TokenManager:
         self.refreshes += 1
         rotated = answer.refresh_token
         if rotated:  # absent, null and "" all mean "no rotation" (SPEC inconsistency 49)
-            self._refresh_token = Secret(rotated)
+            self._refresh_token = rotated
             self.rotations += 1
             log.info("refresh token rotated for connector %s", self._credentials.application_id)
             await self._save()
