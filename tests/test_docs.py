@@ -34,3 +34,23 @@ def test_every_resource_page_has_a_runnable_example() -> None:
 @pytest.mark.parametrize("code", [c for _, c in EXAMPLES], ids=[n for n, _ in EXAMPLES])
 def test_doc_example_runs(code: str) -> None:
     exec(compile(code, "<doc example>", "exec"), {"__name__": "__main__"})  # noqa: S102
+
+
+def test_every_public_name_is_in_the_generated_api_reference(tmp_path: Path) -> None:
+    """The strict docs build renders the reference from the docstrings; each name of
+    ``kaizala_async.__all__`` gets its own anchor there."""
+    import os
+    import subprocess
+    import sys
+
+    import kaizala_async
+
+    site = tmp_path / "site"
+    subprocess.run(  # noqa: S603 (our own interpreter, a fixed command)
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)],
+        cwd=DOCS.parent, check=True, timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )  # fmt: skip
+    page = (site / "reference" / "index.html").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'id="kaizala_async\.([A-Za-z_0-9]+)"', page))
+    assert [name for name in kaizala_async.__all__ if name not in anchors] == []
