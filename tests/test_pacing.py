@@ -284,3 +284,26 @@ async def test_no_429_from_the_emulator_under_network_spikes(method: str) -> Non
             assert client.stats.throttled == 0
         stats = emu.stats()
     assert all(c["throttled"] == 0 for c in stats["connectors"].values())
+
+
+def test_the_loopback_emulator_takes_a_network_profile() -> None:
+    """``--network fixed:0.1`` on loopback: a raw call takes at least the two delays."""
+    import time
+
+    from tests.emulator.helpers import loopback_emulator
+
+    with loopback_emulator("--network", "fixed:0.1") as (credentials, root):
+        headers = {
+            "applicationId": credentials["applicationId"],
+            "applicationSecret": credentials["applicationSecret"],
+            "refreshToken": credentials["refreshToken"],
+        }
+        start = time.monotonic()
+        answer = httpx.get(f"{root}/v1/accessToken", headers=headers, timeout=10)
+        elapsed = time.monotonic() - start
+        control = time.monotonic()
+        httpx.get(f"{root}/_emulator/stats", timeout=10)  # control routes are not delayed
+        control = time.monotonic() - control
+    assert answer.status_code == 200
+    assert elapsed >= 0.2
+    assert control < 0.1
