@@ -369,7 +369,7 @@ class TokenManager:
         self._stored_endpoint = None
         self.refreshes += 1
         rotated = answer.refresh_token
-        if rotated:  # absent, null and "" all mean "no rotation" (SPEC inconsistency 49)
+        if rotated:  # absent, null and "" all mean "no rotation" (sources' inconsistency 49)
             self._refresh_token = rotated
             self.rotations += 1
             log.info("refresh token rotated for connector %s", self._credentials.application_id)

@@ -122,7 +122,7 @@ class KaizalaClient:
         self._transport: Transport | None = None
         self._tokens: TokenManager | None = None
         self._used = False
-        #: Resource namespaces (SPEC endpoint families); usable inside ``async with``.
+        #: Resource namespaces (API reference endpoint families); usable inside ``async with``.
         self.users = UsersResource(self)
         self.groups = GroupsResource(self)
         self.subgroups = SubgroupsResource(self)

@@ -1,4 +1,4 @@
-"""Every tunable default of the SDK, in one place (SPEC facts are cited)."""
+"""Every tunable default of the SDK, in one place (API reference facts are cited)."""
 
 from __future__ import annotations
 
@@ -35,15 +35,15 @@ __all__ = [
     "USER_AGENT",
 ]
 
-#: Token service root (SPEC "Base URLs"): PIN and token calls always go here, never to endpointUrl.
+#: Token service root (API reference, "Base URLs"): PIN and token calls always go here, never to endpointUrl.
 API_ROOT = "https://api.kaiza.la"
-#: Every documented resource path starts with this prefix (SPEC "Version prefix").
+#: Every documented resource path starts with this prefix (API reference, "Version prefix").
 API_VERSION_PREFIX = "/v1"
 
-#: The docs suggest a one-minute response timeout (SPEC "Timeouts").
+#: The docs suggest a one-minute response timeout (API reference, "Timeouts").
 DEFAULT_TIMEOUT = 60.0
 
-#: 100 calls per minute per connector, 300 per minute per tenant (SPEC "Throttling").
+#: 100 calls per minute per connector, 300 per minute per tenant (API reference, "Throttling").
 DEFAULT_CONNECTOR_LIMIT = 100
 DEFAULT_CONNECTOR_PERIOD = 60.0
 DEFAULT_TENANT_LIMIT = 300
@@ -81,7 +81,7 @@ TOKEN_EXPIRY_SKEW = 5.0
 RENEW_RETRY_MIN = 1.0
 RENEW_RETRY_MAX = 60.0
 
-#: Hosts the access token may be sent to (SPEC "Endpoint moved"), https only. The api_root's own
+#: Hosts the access token may be sent to (API reference, "Endpoint moved"), https only. The api_root's own
 #: origin is always allowed in addition, so a loopback emulator works when the user points at it.
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("*.kaiza.la", "kaiza.la", "*.office.net")
 
@@ -94,13 +94,13 @@ SECRET_HEADERS: frozenset[str] = frozenset(
 
 USER_AGENT = "kaizala-async/0.1"
 
-#: Longest text message (SPEC T1 and inconsistency 15: the current docs say 4000 characters).
+#: Longest text message (API T1 and inconsistency 15: the current docs say 4000 characters).
 MAX_MESSAGE_LENGTH = 4000
-#: Most phone numbers in one create-group call (SPEC G1, inconsistency 66).
+#: Most phone numbers in one create-group call (API G1, inconsistency 66).
 MAX_GROUP_MEMBERS = 100
-#: Phone numbers per subscriber add/remove call (SPEC inconsistency 65: configurable, default 30).
+#: Phone numbers per subscriber add/remove call (sources' inconsistency 65: configurable, default 30).
 SUBSCRIBER_BATCH = 30
-#: Page sizes: subscribers at most 50 (SPEC P1), actions 30 (C2), tenant search 10 (X1).
+#: Page sizes: subscribers at most 50 (API P1), actions 30 (C2), tenant search 10 (X1).
 SUBSCRIBER_PAGE = 50
 ACTION_PAGE = 30
 TENANT_SEARCH_PAGE = 10

@@ -1,9 +1,9 @@
 """The one cattrs converter every model goes through.
 
 * Python ``snake_case`` attributes <-> wire ``lowerCamelCase`` keys.
-* Incoming keys are matched case-insensitively and unknown keys are ignored (SPEC: responses may
+* Incoming keys are matched case-insensitively and unknown keys are ignored (API reference: responses may
   use other casings, e.g. ``ReactionId``; the service adds fields over time).
-* ``datetime`` <-> epoch milliseconds (SPEC "Identifiers and value formats"); ISO 8601 strings
+* ``datetime`` <-> epoch milliseconds (API reference, "Identifiers and value formats"); ISO 8601 strings
   and epoch seconds are accepted on the way in.
 * Booleans accept ``"true"``/``"false"`` strings; :class:`Secret` wraps token strings.
 """

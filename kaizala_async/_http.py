@@ -90,7 +90,7 @@ def error_fields(body: object) -> tuple[str, str, str]:
 
 
 def is_invalid_token(status: int, body: object) -> bool:
-    """True when the answer says the access token is invalid or expired (SPEC: decide by
+    """True when the answer says the access token is invalid or expired (API reference: decide by
     ``errorCode`` ``InvalidToken`` at any status; a bare 401 on a resource call counts too)."""
     code, _, _ = error_fields(body)
     if code.lower() == "invalidtoken":
@@ -138,7 +138,7 @@ def error_from_response(status: int, body: object, *, method: str, url: str) -> 
 
 
 def join_url(base: str, path: str) -> str:
-    """``rstrip(base, "/") + "/v1" + path`` (SPEC "Base URLs"): never ``//v1``."""
+    """``rstrip(base, "/") + "/v1" + path`` (API reference, "Base URLs"): never ``//v1``."""
     return base.rstrip("/") + API_VERSION_PREFIX + path
 
 

@@ -1,4 +1,4 @@
-"""The PIN flow (SPEC A1, A2): a mobile number and a one-time PIN become a refresh token."""
+"""The PIN flow (API A1, A2): a mobile number and a one-time PIN become a refresh token."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Receive Kaizala webhook deliveries: :class:`WebhookReceiver`, an ASGI app (see ``kaizala_async.webhooks``).
 
-It answers the validation handshake (SPEC K1), checks each delivery's ``kz-callback-token`` in
-constant time, decodes the event (SPEC K2) into its typed class and awaits the handlers
+It answers the validation handshake (API K1), checks each delivery's ``kz-callback-token`` in
+constant time, decodes the event (API K2) into its typed class and awaits the handlers
 registered for that class (and for its base classes). Mount it under any ASGI server or
 framework::
 
@@ -41,7 +41,7 @@ Handler = Callable[[E], Awaitable[None]]
 
 #: Deliveries are small JSON objects; anything far larger is refused before it is parsed.
 DEFAULT_MAX_BODY = 1 << 20
-#: How many recent event ids are remembered to drop duplicate deliveries (at least once, SPEC W).
+#: How many recent event ids are remembered to drop duplicate deliveries (at least once, API W).
 DEFAULT_DEDUPE = 10_000
 
 

@@ -6,6 +6,7 @@ knows any endpoint, and nothing in the resource modules knows HTTP, retries or l
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import math
@@ -178,7 +179,7 @@ class Transport:
                 try:
                     # One deadline for the whole exchange: httpx's timeouts bound each read, so
                     # a server trickling a byte at a time could hold a call for ever.
-                    with anyio.fail_after(call.timeout or self.timeout):
+                    async with asyncio.timeout(call.timeout or self.timeout):
                         response = await self.http.send(request, stream=True)
                         await self._read(response, call)
                 except httpx.TransportError as exc:
@@ -290,9 +291,19 @@ class Transport:
         dropped unread and raises :class:`UnexpectedResponseError`."""
         limit = self.max_response_bytes
         try:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise UnexpectedResponseError(call.path, [f"larger than {limit} bytes"])
+            declared, encoded = b"", False
+            for name, value in response.headers.raw:  # one pass (Headers.get decodes them all)
+                name = name.lower()
+                if name == b"content-length":
+                    declared = value
+                elif name == b"content-encoding":
+                    encoded = True
+            if declared.isdigit() and not encoded:
+                # HTTP framing holds the body to its declared length: check it, read at once.
+                if int(declared) > limit:
+                    raise UnexpectedResponseError(call.path, [f"larger than {limit} bytes"])
+                await response.aread()
+                return
             chunks, size = [], 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)

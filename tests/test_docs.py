@@ -54,3 +54,12 @@ def test_every_public_name_is_in_the_generated_api_reference(tmp_path: Path) -> 
     page = (site / "reference" / "index.html").read_text(encoding="utf-8")
     anchors = set(re.findall(r'id="kaizala_async\.([A-Za-z_0-9]+)"', page))
     assert [name for name in kaizala_async.__all__ if name not in anchors] == []
+
+
+def test_the_docs_cite_nothing_a_user_does_not_have() -> None:
+    """Users have only the package and its docs: no "SPEC" document, no path outside the site."""
+    pages = [*DOCS.rglob("*.md"), DOCS.parent / "README.md"]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"\bSPEC\b", text), page
+        assert "../shared" not in text, page

@@ -1,4 +1,4 @@
-"""Typed bodies for sending actions (SPEC C1) and responding to them (C4).
+"""Typed bodies for sending actions (API C1) and responding to them (C4).
 
 Every body checks itself when it is built, so a bad action fails with a :class:`ValidationError`
 naming the field before anything is sent. ``to_json()`` gives the wire ``actionBody``.

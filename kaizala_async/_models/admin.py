@@ -1,4 +1,4 @@
-"""Webhook subscriptions and bot users (SPEC W1-W4, B1-B6)."""
+"""Webhook subscriptions and bot users (API W1-W4, B1-B6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Messages, media, sent actions, action queries and reactions (SPEC T1, D1-D2, C1-C4, R1-R4)."""
+"""Messages, media, sent actions, action queries and reactions (API T1, D1-D2, C1-C4, R1-R4)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ class PollChoiceSummary:
 
 @attrs.frozen(kw_only=True)
 class ActionResponseRecord:
-    """One response in C3 ``getDetails`` (shape undocumented; SPEC recommendation)."""
+    """One response in C3 ``getDetails`` (shape undocumented; API reference recommendation)."""
 
     response_id: str | None = None
     assignee: str | None = None

@@ -1,4 +1,4 @@
-"""Webhook events (SPEC K2): the envelope, and a typed ``data`` per event type.
+"""Webhook events (API K2): the envelope, and a typed ``data`` per event type.
 
 :func:`decode_event` never raises for a well-formed JSON object: an unknown ``eventType`` becomes
 an :class:`UnknownEvent` whose ``data`` is the raw mapping. Two payload shapes are read: the
@@ -53,7 +53,7 @@ __all__ = [
     "decode_event",
 ]
 
-#: Envelope keys (SPEC K2); everything else at the top level of a flattened payload is data.
+#: Envelope keys (API K2); everything else at the top level of a flattened payload is data.
 _ENVELOPE = {
     "objectid",
     "objecttype",
@@ -374,7 +374,7 @@ _EVENT_CLASSES: dict[str, tuple[type[WebhookEvent], type[Any]]] = {
 }
 _BY_LOWER = {name.lower(): (name, *classes) for name, classes in _EVENT_CLASSES.items()}
 
-#: The 17 event type names the SPEC lists (13 documented + 4 from the Postman sample).
+#: The 17 event type names the API reference lists (13 documented + 4 from the Postman sample).
 EVENT_TYPES: tuple[str, ...] = tuple(_EVENT_CLASSES)
 
 

@@ -1,4 +1,4 @@
-"""Users, groups, sub-groups, members and subscribers (SPEC U1, G1-G3, S1-S4, M1-M3, P1-P3)."""
+"""Users, groups, sub-groups, members and subscribers (API U1, G1-G3, S1-S4, M1-M3, P1-P3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``client.actions``: send, list, read and respond to actions (SPEC C1-C4)."""
+"""``client.actions``: send, list, read and respond to actions (API C1-C4)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from ._base import Resource, field, query_bool
 
 __all__ = ["LISTABLE_ACTION_TYPES", "ActionsResource"]
 
-#: Types C2 can list (SPEC "Action types", inconsistency 21).
+#: Types C2 can list (API reference, "Action types", inconsistency 21).
 LISTABLE_ACTION_TYPES = frozenset(
     {"Image", "Job", "Survey", "Poll", "LetsMeet", "PhotoWithLocation", "ShareLocation", "Document"}
 )

@@ -1,4 +1,4 @@
-"""``client.webhooks`` and ``client.bots`` (SPEC W1-W4, B1-B6)."""
+"""``client.webhooks`` and ``client.bots`` (API W1-W4, B1-B6)."""
 
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ class WebhooksResource(Resource):
 
 
 class BotsResource(Resource):
-    """Bot users owned by the token's user (SPEC B1-B6)."""
+    """Bot users owned by the token's user (API B1-B6)."""
 
     async def create(self, name: str, *, profile_pic: str | None = None) -> CreatedBot:
         """Create a bot; ``profile_pic`` is the media resource of an image."""

@@ -1,4 +1,4 @@
-"""``client.users``, ``client.groups``, ``client.subgroups`` and ``client.tenant`` (SPEC U1, G, S, X1)."""
+"""``client.users``, ``client.groups``, ``client.subgroups`` and ``client.tenant`` (API U1, G, S, X1)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _group_type(value: object) -> str:
 
 
 class UsersResource(Resource):
-    """The token's user (SPEC U1)."""
+    """The token's user (API U1)."""
 
     async def me(self) -> User:
         """Profile of the user the refresh token belongs to."""
@@ -42,7 +42,7 @@ class UsersResource(Resource):
 
 
 class GroupsResource(Resource):
-    """Create, list and read groups (SPEC G1-G3)."""
+    """Create, list and read groups (API G1-G3)."""
 
     async def create(
         self,
@@ -98,7 +98,7 @@ class GroupsResource(Resource):
 
 
 def _parent_and_children(data: Any) -> list[Any]:
-    """S1 comes in two shapes (SPEC inconsistency 9): ``{groups: [{subGroups}]}`` or a bare parent."""
+    """S1 comes in two shapes (sources' inconsistency 9): ``{groups: [{subGroups}]}`` or a bare parent."""
     groups = field(data, "groups")
     if isinstance(groups, list):
         return [child for g in groups for child in (field(g, "subGroups") or [])]
@@ -107,7 +107,7 @@ def _parent_and_children(data: Any) -> list[Any]:
 
 
 class SubgroupsResource(Resource):
-    """Sub-groups of a group (SPEC S1-S4)."""
+    """Sub-groups of a group (API S1-S4)."""
 
     def list(self, group_id: str, *, fetch_all: bool = False) -> Paginator[Group]:
         """Sub-groups of ``group_id`` (``fetch_all``: the whole hierarchy). Not paged."""
@@ -176,7 +176,7 @@ class SubgroupsResource(Resource):
 
 
 class TenantResource(Resource):
-    """Tenant-wide queries (SPEC X1; needs the Tenant Data permission)."""
+    """Tenant-wide queries (API X1; needs the Tenant Data permission)."""
 
     def find_groups(
         self, query: str, *, page_size: int = TENANT_SEARCH_PAGE, limit: int | None = None

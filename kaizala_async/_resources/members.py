@@ -1,4 +1,4 @@
-"""``client.members`` and ``client.subscribers`` (SPEC M1-M3, P1-P3)."""
+"""``client.members`` and ``client.subscribers`` (API M1-M3, P1-P3)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class MembersAdded:
 
 
 class MembersResource(Resource):
-    """Members of a group (SPEC M1-M3)."""
+    """Members of a group (API M1-M3)."""
 
     def list(self, group_id: str) -> Paginator[Member]:
         """Members of ``group_id`` with their roles. One request; not paged."""
@@ -55,7 +55,7 @@ class MembersResource(Resource):
 
 
 class SubscribersResource(Resource):
-    """Subscribers of a managed public (``ConnectGroup``) group (SPEC P1-P3)."""
+    """Subscribers of a managed public (``ConnectGroup``) group (API P1-P3)."""
 
     def list(
         self, group_id: str, *, page_size: int = SUBSCRIBER_PAGE, limit: int | None = None

@@ -1,4 +1,4 @@
-"""``client.messages`` and ``client.media`` (SPEC T1, D1, D2)."""
+"""``client.messages`` and ``client.media`` (API T1, D1, D2)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ._base import Resource
 
 __all__ = ["MEDIA_TYPES", "MediaSource", "MediaUploads", "MessagesResource"]
 
-#: Supported extensions and their MIME types (SPEC "Media"). The service answers 415 when the
+#: Supported extensions and their MIME types (API reference, "Media"). The service answers 415 when the
 #: file part has no proper content type, so it is never left to chance or to the platform.
 MEDIA_TYPES: dict[str, str] = {
     ".jpg": "image/jpeg",
@@ -42,7 +42,7 @@ MediaSource = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes
 
 
 class MessagesResource(Resource):
-    """Text messages (SPEC T1)."""
+    """Text messages (API T1)."""
 
     async def send(
         self,
@@ -88,7 +88,7 @@ def _media_type(filename: str, content_type: str | None) -> str:
 
 
 class MediaUploads(Resource):
-    """Uploads (SPEC D1, D2): the returned ``media_resource`` goes into a media action body."""
+    """Uploads (API D1, D2): the returned ``media_resource`` goes into a media action body."""
 
     async def upload(
         self,

@@ -1,4 +1,4 @@
-"""``client.reactions``: likes and comments on messages and actions (SPEC R1-R4)."""
+"""``client.reactions``: likes and comments on messages and actions (API R1-R4)."""
 
 from __future__ import annotations
 

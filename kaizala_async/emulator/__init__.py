@@ -1,6 +1,6 @@
 """A local Kaizala service for tests, demos and benchmarks (DESIGN §6).
 
-Every endpoint of the SPEC's index, the auth flows (PIN outbox, rotation, OAuth), throttling per
+Every endpoint of the API reference's index, the auth flows (PIN outbox, rotation, OAuth), throttling per
 connector and per tenant with four counting methods, 308 moves, seeded fault injection, webhooks
 (handshake, delivery, retries) and ``/_emulator/...`` introspection. See docs/emulator.md.
 

@@ -65,11 +65,11 @@ class EmulatorConfig:
     pin_ttl: float = 600.0
     max_message_length: int = 4000
     max_group_members: int = 100
-    #: Webhook validation handshake timeout (SPEC K1: 5 s) and delivery timeout (G-11).
+    #: Webhook validation handshake timeout (API K1: 5 s) and delivery timeout (G-11).
     webhook_timeout: float = 5.0
-    #: Retry n waits unit * 2**(n-1): 2742 s puts the 6th retry inside 48 h (SPEC "Retries").
+    #: Retry n waits unit * 2**(n-1): 2742 s puts the 6th retry inside 48 h (API reference, "Retries").
     webhook_retry_unit: float = 2742.0
-    #: Largest media upload accepted, in bytes (the SPEC names no limit).
+    #: Largest media upload accepted, in bytes (the API reference names no limit).
     max_media_bytes: int = 50 * 1024 * 1024
     #: Seed of the fault-injection draws.
     seed: int = 0
@@ -104,7 +104,7 @@ def _bad(message: str) -> HTTPError:
 
 
 def _lower(value: Any) -> Any:
-    """Request keys matched case-insensitively (SPEC: the service's binder was)."""
+    """Request keys matched case-insensitively (API reference: the service's binder was)."""
     if isinstance(value, dict):
         return {str(k).lower(): _lower(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -116,7 +116,7 @@ _UNQUOTED_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)\s*:")
 
 
 def _relaxed_json(raw: bytes) -> Any:
-    """The Postman collection's relaxed JSON: unquoted or single-quoted keys (SPEC: accepted)."""
+    """The Postman collection's relaxed JSON: unquoted or single-quoted keys (API reference: accepted)."""
     text = raw.decode("utf-8", "replace")
     text = re.sub(r"'([^'\\]*)'", lambda m: json.dumps(m.group(1)), text)
     text = _UNQUOTED_KEY.sub(lambda m: f'{m.group(1)}"{m.group(2)}":', text)
@@ -412,7 +412,7 @@ class EmulatorApp:
         self.throttle(connector)
         wall = self.wall()
         if path == "/v1/generatepin":
-            # 4 digits, no leading zero: the PIN travels as a JSON integer (SPEC A2).
+            # 4 digits, no leading zero: the PIN travels as a JSON integer (API A2).
             pin = str(1000 + secrets.randbelow(9000))
             world.outbox.append(
                 PinMessage(mobile, connector.application_id, pin, wall, wall + self.config.pin_ttl)
@@ -971,7 +971,7 @@ class EmulatorApp:
     async def update_webhook(self, hook: Webhook, data: dict[str, Any]) -> None:
         url = data.get("callbackurl")
         if isinstance(url, str) and url != hook.callback_url:
-            problem = await self.hub.validate(url)  # re-validated when it changes (SPEC G-12)
+            problem = await self.hub.validate(url)  # re-validated when it changes (API G-12)
             if problem:
                 raise _bad(problem)
             hook.callback_url = url
@@ -1061,7 +1061,7 @@ class EmulatorApp:
         )
 
 
-#: Path family -> the portal permission it needs (SPEC "Connector permissions and scopes").
+#: Path family -> the portal permission it needs (API reference, "Connector permissions and scopes").
 _FAMILIES = {
     "groups": "groupinfo",
     "subgroups": "groupinfo",
@@ -1085,7 +1085,7 @@ def _not_found(what: str) -> HTTPError:
 
 
 def _truthy(value: Any) -> bool:
-    """Booleans arrive as JSON booleans or as "true"/"false" strings (SPEC leniency)."""
+    """Booleans arrive as JSON booleans or as "true"/"false" strings (API reference leniency)."""
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return bool(value)

@@ -16,7 +16,7 @@ import attrs
 
 __all__ = ["ACTION_TYPES", "Content", "ContentError"]
 
-#: Sendable built-in action types, and the media ones (SPEC "Action types").
+#: Sendable built-in action types, and the media ones (API reference, "Action types").
 MEDIA_TYPES = {
     "image": "Image",
     "album": "Album",
@@ -76,7 +76,7 @@ def _iso(seconds: float) -> str:
 
 
 def _ticks(seconds: float) -> int:
-    """.NET ticks (100 ns since 0001-01-01), the reaction cursor's unit (SPEC)."""
+    """.NET ticks (100 ns since 0001-01-01), the reaction cursor's unit (API reference)."""
     return int((seconds + 62_135_596_800) * 10_000_000)
 
 
@@ -195,7 +195,7 @@ class Content:
         return {"mediaResource": self._resource(kind, name, 0, url)}
 
     def is_media(self, value: object) -> bool:
-        """Issued here, or shaped like the service's own: base64 JSON with ``Files`` (SPEC ids)."""
+        """Issued here, or shaped like the service's own: base64 JSON with ``Files`` (API reference ids)."""
         if not isinstance(value, str) or not value:
             return False
         if value in self.media:

@@ -15,7 +15,7 @@ from ._throttle import Counter, ThrottleMethod, WindowStats, make_counter
 
 __all__ = ["AccessGrant", "Connector", "Group", "PinMessage", "RefreshGrant", "Tenant", "World"]
 
-#: Every scope in the SPEC's grantedScope sample, granted by default.
+#: Every scope in the API reference's grantedScope sample, granted by default.
 ALL_SCOPES = (
     "groupinfo.read,groupinfo.write,groupinfo.remove,groupinfo.update,groupmember.read,"
     "groupmember.write,groupmember.remove,textmessage.read,action.read,action.write,action.update,"
@@ -173,7 +173,7 @@ class World:
         return connector
 
     def new_id(self) -> str:
-        """A GUID; every third one carries the ``@1`` suffix the samples show (SPEC ids)."""
+        """A GUID; every third one carries the ``@1`` suffix the samples show (API reference ids)."""
         value = str(uuid.uuid4())
         return value + "@1" if next(self._ids) % 3 == 0 else value
 

@@ -14,7 +14,7 @@ import httpx
 
 __all__ = ["EVENT_TYPES", "Webhook", "WebhookHub"]
 
-#: The 13 documented event names, the 4 the Postman sample adds (SPEC inconsistency 42).
+#: The 13 documented event names, the 4 the Postman sample adds (sources' inconsistency 42).
 EVENT_TYPES = frozenset(
     {
         "ActionCreated", "ActionResponse", "SurveyCreated", "JobCreated", "SurveyResponse",
@@ -114,7 +114,7 @@ class WebhookHub:
         found = []
         for hook in self.hooks.values():
             if hook.active and hook.validity <= now:
-                hook.active = False  # expired webhooks become inactive (SPEC G-11)
+                hook.active = False  # expired webhooks become inactive (API G-11)
             if (
                 hook.active
                 and hook.object_type.lower() == object_type.lower()
@@ -151,7 +151,7 @@ class WebhookHub:
 
     async def _deliver(self, hook: Webhook, envelope: dict[str, Any]) -> None:
         headers = {"kz-callback-token": hook.callback_token} if hook.callback_token else {}
-        for attempt in range(7):  # the first try and up to 6 retries (SPEC "Retries")
+        for attempt in range(7):  # the first try and up to 6 retries (API reference, "Retries")
             if attempt:
                 await asyncio.sleep(self.retry_unit * 2 ** (attempt - 1))
             status: int | None = None
