@@ -10,7 +10,7 @@ import contextlib
 import logging
 import math
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -264,25 +264,20 @@ def test_the_log_filter_scrubs_the_sdk_child_loggers_and_tracebacks(
 # -- a misbehaving server (causes 3, 6, 7) ------------------------------------------------------
 
 
-async def test_timeout_bounds_the_whole_answer_not_each_read() -> None:
-    """A server that trickles one byte every 0.2 s used to keep a call with timeout=0.5 alive
-    for seconds: the timeout is now a deadline for the whole exchange (a real socket)."""
-
+@contextlib.asynccontextmanager
+async def _raw_server(
+    answer: Callable[[asyncio.StreamWriter, asyncio.Event], Awaitable[None]],
+) -> AsyncIterator[int]:
+    """A loopback HTTP server that reads a request's head, then lets ``answer`` write (until the
+    event is set); yields its port, and leaves no connection or task behind."""
     done = asyncio.Event()
     handlers: list[asyncio.Task[None]] = []
 
-    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         handlers.append(asyncio.current_task())  # type: ignore[arg-type]
         try:
             await reader.readuntil(b"\r\n\r\n")
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-            writer.write(b"Content-Length: 40\r\n\r\n")
-            for _ in range(40):
-                if done.is_set():
-                    break
-                writer.write(b" ")
-                await writer.drain()
-                await asyncio.sleep(0.2)
+            await answer(writer, done)
         except ConnectionError:
             pass
         finally:
@@ -290,20 +285,37 @@ async def test_timeout_bounds_the_whole_answer_not_each_read() -> None:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    loop = asyncio.get_running_loop()
-    start = loop.time()
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
     try:
-        with pytest.raises(RequestTimeoutError):
-            await request_pin(
-                "app", "+911234567890", api_root=f"http://127.0.0.1:{port}", timeout=0.5
-            )
+        yield server.sockets[0].getsockname()[1]
     finally:
         done.set()
         await asyncio.gather(*handlers, return_exceptions=True)
         server.close()
         await server.wait_closed()
+
+
+async def test_timeout_bounds_the_whole_answer_not_each_read() -> None:
+    """A server that trickles one byte every 0.2 s used to keep a call with timeout=0.5 alive
+    for seconds: the timeout is now a deadline for the whole exchange (a real socket)."""
+
+    async def trickle(writer: asyncio.StreamWriter, done: asyncio.Event) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Content-Length: 40\r\n\r\n")
+        for _ in range(40):
+            if done.is_set():
+                break
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    async with _raw_server(trickle) as port:
+        with pytest.raises(RequestTimeoutError):
+            await request_pin(
+                "app", "+911234567890", api_root=f"http://127.0.0.1:{port}", timeout=0.5
+            )
     assert loop.time() - start < 1.5
 
 
@@ -376,49 +388,31 @@ async def test_the_receiver_answers_400_to_a_deeply_nested_body() -> None:
 async def test_answers_over_the_size_cap_are_not_read(declared: bool) -> None:
     """A 64 MiB answer (declared, or chunked without a length) to a client capped at 1 MiB:
     a typed error once the cap is passed, not 64 MiB read into memory (a real socket)."""
-    done = asyncio.Event()
-    handlers: list[asyncio.Task[None]] = []
     sent = 0
 
-    async def huge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def huge(writer: asyncio.StreamWriter, done: asyncio.Event) -> None:
         nonlocal sent
-        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
         chunk = b"x" * 65536
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            if declared:
-                writer.write(head + b"Content-Length: %d\r\n\r\n" % (1024 * len(chunk)))
-            else:
-                writer.write(head + b"Transfer-Encoding: chunked\r\n\r\n")
-            for _ in range(1024):
-                if done.is_set():
-                    break
-                writer.write(chunk if declared else b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                await writer.drain()
-                sent += len(chunk)
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        if declared:
+            writer.write(head + b"Content-Length: %d\r\n\r\n" % (1024 * len(chunk)))
+        else:
+            writer.write(head + b"Transfer-Encoding: chunked\r\n\r\n")
+        for _ in range(1024):
+            if done.is_set():
+                break
+            writer.write(chunk if declared else b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+            sent += len(chunk)
 
-    server = await asyncio.start_server(huge, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = KaizalaClient(
-        Credentials("app", "secret-value", "refresh-value"),
-        api_root=f"http://127.0.0.1:{port}",
-        limits=RateLimits.unlimited(),
-        max_response_bytes=1024 * 1024,
-    )
-    try:
+    async with _raw_server(huge) as port:
+        client = KaizalaClient(
+            Credentials("app", "secret-value", "refresh-value"),
+            api_root=f"http://127.0.0.1:{port}",
+            limits=RateLimits.unlimited(),
+            max_response_bytes=1024 * 1024,
+        )
         with pytest.raises(UnexpectedResponseError, match="larger than 1048576 bytes"):
             async with client:
                 pass
-    finally:
-        done.set()
-        await asyncio.gather(*handlers, return_exceptions=True)
-        server.close()
-        await server.wait_closed()
     assert sent < 16 * 1024 * 1024  # stopped early: the client hung up
