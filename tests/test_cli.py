@@ -69,9 +69,9 @@ def test_login_then_every_api_subcommand(
     assert created.exit_code == 0, created.output
     gid = created.output.strip().splitlines()[-1]
     listed = runner.invoke(app, ["groups", "list", "--json"], env=env)
-    assert {"groupId": gid, "groupName": "Ops"} in [
-        json.loads(x) for x in listed.output.splitlines()
-    ]
+    rows = [json.loads(x) for x in listed.output.splitlines()]
+    ops = next(r for r in rows if r["groupId"] == gid)
+    assert ops["groupName"] == "Ops" and len(ops) > 2  # the full model, not two fields
     added = runner.invoke(app, ["members", "add", gid, "+919652000002"], env=env)
     assert added.exit_code == 0 and "all added" in added.output
     members = runner.invoke(app, ["members", "list", gid], env=env)
@@ -208,3 +208,50 @@ def test_service_text_is_printed_literally_not_as_markup(
     assert listed.exit_code == 0, listed.output
     assert "[/x]" in listed.output and "[bold red]Alert" in listed.output
     assert "Traceback" not in listed.output
+
+
+def test_version_and_short_help() -> None:
+    runner = CliRunner()
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.strip().startswith("kaizala 0.")
+    short = runner.invoke(app, ["groups", "-h"])
+    assert short.exit_code == 0 and "list" in short.output
+
+
+def test_api_calls_any_endpoint_and_json_lists_every_field(
+    env: dict[str, str], emulator: tuple[dict[str, str], str]
+) -> None:
+    """`kaizala api` for a GET and a POST; `--json` on the data commands prints full models.
+    A portal refresh token in KAIZALA_REFRESH_TOKEN is enough: no login."""
+    credentials, _ = emulator
+    env = {**env, "KAIZALA_REFRESH_TOKEN": credentials["refreshToken"]}
+    runner = CliRunner()
+    created = runner.invoke(app, ["groups", "create", "Night shift"], env=env)
+    assert created.exit_code == 0, created.output
+    gid = created.output.strip().splitlines()[-1]
+    got = runner.invoke(app, ["api", "GET", f"/groups/{gid}"], env=env)
+    assert got.exit_code == 0, got.output
+    body = json.loads(got.output)  # the service's own answer: G3 wraps the group in "groups"
+    group = body["groups"][0] if "groups" in body else body
+    assert group["groupName"] == "Night shift"
+    posted = runner.invoke(
+        app, ["api", "POST", f"/groups/{gid}/messages", "-f", "message=hello from api"], env=env
+    )
+    assert posted.exit_code == 0, posted.output
+    assert json.loads(posted.output)["referenceId"]
+    for command in (["members", "list", gid, "--json"], ["webhooks", "list", gid, "--json"]):
+        listed = runner.invoke(app, command, env=env)
+        assert listed.exit_code == 0, listed.output
+        for line in listed.output.splitlines():
+            assert isinstance(json.loads(line), dict)
+    members = [json.loads(x) for x in runner.invoke(app, ["members", "list", gid, "--json"],
+                                                     env=env).output.splitlines()]  # fmt: skip
+    assert members and all("mobileNumber" in m for m in members)
+    bad = runner.invoke(app, ["api", "GET", "/groups", "-f", "oops"], env=env)
+    assert bad.exit_code == 2 and "key=value" in bad.output
+
+
+def test_whoami_before_login_says_what_to_do(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(app, ["whoami"], env=env)
+    assert result.exit_code == 2
+    assert "kaizala login" in result.output

@@ -33,24 +33,35 @@ from kaizala_async import (
     ThrottledError,
     TransportError,
     ValidationError,
+    __version__,
     login_with_pin,
 )
 from kaizala_async._constants import API_ROOT
+from kaizala_async._converter import unstructure
+from kaizala_async._secrets import redact
 
 T = TypeVar("T")
 
 EXIT_API, EXIT_INPUT, EXIT_AUTH, EXIT_THROTTLED, EXIT_NETWORK, EXIT_INCOMPLETE = 1, 2, 3, 4, 5, 6
 
+_HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     name="kaizala",
     help="Kaizala from the shell: a one-command demo, a local emulator, and the API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings=_HELP,
 )
-groups_app = typer.Typer(help="List and create groups.", no_args_is_help=True)
-members_app = typer.Typer(help="List and add group members.", no_args_is_help=True)
-webhooks_app = typer.Typer(help="List, add and delete webhooks on a group.", no_args_is_help=True)
+groups_app = typer.Typer(
+    help="List and create groups.", no_args_is_help=True, context_settings=_HELP
+)
+members_app = typer.Typer(
+    help="List and add group members.", no_args_is_help=True, context_settings=_HELP
+)
+webhooks_app = typer.Typer(
+    help="List, add and delete webhooks on a group.", no_args_is_help=True, context_settings=_HELP
+)
 app.add_typer(groups_app, name="groups")
 app.add_typer(members_app, name="members")
 app.add_typer(webhooks_app, name="webhooks")
@@ -67,6 +78,30 @@ ApiRoot = Annotated[
     str | None, typer.Option("--api-root", help="token service URL [env KAIZALA_API_ROOT]")
 ]
 TokenFile = Annotated[Path | None, typer.Option("--token-file", help="where the refresh token is kept [env KAIZALA_TOKEN_FILE]")]  # fmt: skip
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"kaizala {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
+    ] = False,
+) -> None:
+    """Kaizala from the shell: a one-command demo, a local emulator, and the API."""
+
+
+def _emit_json(model: object) -> None:
+    """One JSON line with every field of ``model`` (camelCase, as the service spells them);
+    secrets it holds are printed as ``***``."""
+    print(redact(json.dumps(unstructure(model), default=str)))
+
+
+JsonOutput = Annotated[bool, typer.Option("--json", help="one JSON object per line, every field")]
 
 
 def _config_file() -> dict[str, Any]:
@@ -107,7 +142,12 @@ def _client(app_id: str | None, api_root: str | None, token_file: Path | None) -
         )
     if not s["application_secret"]:
         raise ValidationError("application_secret", "set KAIZALA_APPLICATION_SECRET (never a flag)")
-    credentials = Credentials(s["application_id"], s["application_secret"])
+    # A refresh token from the portal can come from the environment; otherwise the token file.
+    credentials = Credentials(
+        s["application_id"],
+        s["application_secret"],
+        os.environ.get("KAIZALA_REFRESH_TOKEN") or None,
+    )
     return KaizalaClient(
         credentials, api_root=s["api_root"], token_store=FileTokenStore(s["token_file"])
     )
@@ -118,7 +158,8 @@ def _run(work: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(work())  # type: ignore[arg-type]
     except ValidationError as exc:
-        err.print(f"error: {exc}")
+        hint = "; run `kaizala login` first" if exc.argument == "credentials" else ""
+        err.print(f"error: {exc}{hint}")
         raise typer.Exit(EXIT_INPUT) from None
     except (AuthenticationError, PermissionDeniedError) as exc:
         err.print(f"authentication failed: {exc}")
@@ -214,7 +255,7 @@ def groups_list(
         async with _client(application_id, api_root, token_file) as client:
             async for g in client.groups.list():
                 if json_output:
-                    print(json.dumps({"groupId": g.group_id, "groupName": g.group_name}))
+                    _emit_json(g)
                 else:
                     out.print(f"{g.group_id}  {g.group_name}")
 
@@ -245,6 +286,7 @@ def groups_create(
 @members_app.command("list")
 def members_list(
     group_id: str,
+    json_output: JsonOutput = False,
     application_id: AppId = None,
     api_root: ApiRoot = None,
     token_file: TokenFile = None,
@@ -254,7 +296,10 @@ def members_list(
     async def work() -> None:
         async with _client(application_id, api_root, token_file) as client:
             async for m in client.members.list(group_id):
-                out.print(f"{m.id}  {m.mobile_number}  {m.role}")
+                if json_output:
+                    _emit_json(m)
+                else:
+                    out.print(f"{m.id}  {m.mobile_number}  {m.role}")
 
     _run(work)
 
@@ -298,6 +343,7 @@ def send(
 @webhooks_app.command("list")
 def webhooks_list(
     group_id: str,
+    json_output: JsonOutput = False,
     application_id: AppId = None,
     api_root: ApiRoot = None,
     token_file: TokenFile = None,
@@ -307,6 +353,9 @@ def webhooks_list(
     async def work() -> None:
         async with _client(application_id, api_root, token_file) as client:
             async for w in client.webhooks.list(group_id, "Group"):
+                if json_output:
+                    _emit_json(w)
+                    continue
                 state = "active" if w.active is not False else "disabled"
                 out.print(f"{w.id}  {w.callback_url}  {','.join(w.events)}  {state}")
 
@@ -427,6 +476,55 @@ def fanout(
     else:
         out.print(" ".join(f"{k}={v}" for k, v in summary.items()))
     raise typer.Exit(0 if report.ok else EXIT_INCOMPLETE)
+
+
+@app.command(context_settings=_HELP)
+def api(
+    method: Annotated[str, typer.Argument(help="GET, POST, PUT, DELETE or PATCH")],
+    path: Annotated[str, typer.Argument(help="the path after /v1, e.g. /groups")],
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            "-f",
+            help="key=value: a query parameter for GET and DELETE, "
+            "else a JSON body field (repeatable; values that parse as JSON are JSON)",
+        ),
+    ] = None,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Call any endpoint with the client's token, pacing and retries (like `gh api`); print
+    the answer's JSON."""
+    values: dict[str, Any] = {}
+    for item in field or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            err.print(f"error: field: {item!r} is not key=value")
+            raise typer.Exit(EXIT_INPUT)
+        try:
+            values[key] = json.loads(raw)
+        except ValueError:
+            values[key] = raw
+    verb = method.upper()
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            if verb in {"GET", "DELETE"}:
+                params = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+                response = await client.request(verb, path, params=params or None)
+            else:
+                response = await client.request(verb, path, json=values)
+        if response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                print(redact(response.text))
+            else:
+                print(redact(json.dumps(body, indent=2)))
+
+    _run(work)
 
 
 def main() -> None:

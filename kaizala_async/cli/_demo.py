@@ -112,7 +112,7 @@ async def run_demo(console: Console, groups: int = 200) -> bool:
     throttled = sum(c["throttled"] for c in stats["connectors"].values())
     elapsed = report.elapsed
     rate = (report.sent - 1) / elapsed if report.sent > 1 and elapsed > 0 else 0.0
-    table = Table(title="kaizala demo: summary")
+    table = Table(title="kaizala demo: summary", show_header=False)
     table.add_column("")
     table.add_column("", justify="right")
     table.add_row("groups", str(groups))
