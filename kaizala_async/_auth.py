@@ -121,6 +121,11 @@ class StoredTokens:
     refresh_token: Secret = attrs.field(repr=False)
     endpoint_url: str | None = None
     origin: str = ""
+    #: The last access token, its expiry (seconds since the epoch) and lifetime: a new process
+    #: (the next ``kaizala`` command) reuses it while it is valid instead of fetching another.
+    access_token: Secret | None = attrs.field(default=None, repr=False)
+    access_token_expiry: float | None = None
+    access_token_lifetime: float | None = None
 
 
 @runtime_checkable
@@ -194,20 +199,34 @@ class FileTokenStore:
         entry = self._read_all().get(application_id)
         if not isinstance(entry, dict) or not entry.get("refreshToken"):
             return None
+        access, expiry, lifetime = (entry.get(k) for k in ("accessToken", "accessTokenExpiry",
+                                                            "accessTokenLifetime"))  # fmt: skip
+        usable = (
+            isinstance(access, str) and access
+            and isinstance(expiry, int | float) and isinstance(lifetime, int | float)
+        )  # fmt: skip
         return StoredTokens(
             application_id=application_id,
             refresh_token=Secret(str(entry["refreshToken"])),
             endpoint_url=entry.get("endpointUrl") or None,
             origin=str(entry.get("origin", "")),
+            access_token=Secret(access) if usable else None,  # type: ignore[arg-type]
+            access_token_expiry=float(expiry) if usable else None,  # type: ignore[arg-type]
+            access_token_lifetime=float(lifetime) if usable else None,  # type: ignore[arg-type]
         )
 
     def _save(self, tokens: StoredTokens) -> None:
         data = self._read_all()
-        data[tokens.application_id] = {
+        entry: dict[str, Any] = {
             "refreshToken": tokens.refresh_token.reveal(),
             "endpointUrl": tokens.endpoint_url,
             "origin": tokens.origin,
         }
+        if tokens.access_token is not None and tokens.access_token_expiry is not None:
+            entry["accessToken"] = tokens.access_token.reveal()
+            entry["accessTokenExpiry"] = tokens.access_token_expiry
+            entry["accessTokenLifetime"] = tokens.access_token_lifetime
+        data[tokens.application_id] = entry
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)  # mode 0600
@@ -296,11 +315,31 @@ class TokenManager:
             self._refresh_token = stored.refresh_token
             self._origin = stored.origin
             self._stored_endpoint = stored.endpoint_url
+            self._adopt(stored)
         if self._refresh_token is None:
             raise ValidationError(
                 "credentials",
                 f"no refresh_token given and none stored for {self._credentials.application_id!r}",
             )
+
+    def _adopt(self, stored: StoredTokens) -> None:
+        """Reuse a stored access token that is still valid (another process fetched it)."""
+        access, expiry = stored.access_token, stored.access_token_expiry
+        lifetime = stored.access_token_lifetime
+        if access is None or expiry is None or not lifetime or not stored.endpoint_url:
+            return
+        remaining = expiry - self._wall()
+        if remaining <= 0:
+            return
+        current = _Current(
+            access_token=access,
+            endpoint_url=stored.endpoint_url,
+            expires_at=self._loop_time() + remaining,
+            lifetime=lifetime,
+        )
+        if self._loop_time() < current.stale_at:
+            self._current = current
+            self._stored_endpoint = None
 
     def _loop_time(self) -> float:
         return asyncio.get_running_loop().time()
@@ -392,12 +431,19 @@ class TokenManager:
     async def _save(self) -> None:
         if self._store is None or self._refresh_token is None:
             return
+        current = self._current
+        expiry = None
+        if current is not None:
+            expiry = self._wall() + (current.expires_at - self._loop_time())
         await self._store.save(
             StoredTokens(
                 application_id=self._credentials.application_id,
                 refresh_token=self._refresh_token,
                 endpoint_url=self.endpoint_url,
                 origin=self._origin,
+                access_token=current.access_token if current else None,
+                access_token_expiry=expiry,
+                access_token_lifetime=current.lifetime if current else None,
             )
         )
 

@@ -255,3 +255,28 @@ def test_whoami_before_login_says_what_to_do(env: dict[str, str]) -> None:
     result = CliRunner().invoke(app, ["whoami"], env=env)
     assert result.exit_code == 2
     assert "kaizala login" in result.output
+
+
+def test_a_second_command_makes_no_token_call(
+    env: dict[str, str], emulator: tuple[dict[str, str], str]
+) -> None:
+    """The access token is kept in the token file (0600) with its expiry: the next command
+    reuses it. Counted by the emulator (every call counts, the token call too)."""
+    credentials, root = emulator
+    env = {**env, "KAIZALA_REFRESH_TOKEN": credentials["refreshToken"]}
+    runner = CliRunner()
+
+    def calls() -> int:
+        stats = httpx.get(f"{root}/_emulator/stats").json()
+        return int(stats["connectors"][credentials["applicationId"]]["calls"])
+
+    before = calls()
+    first = runner.invoke(app, ["groups", "list"], env=env)
+    assert first.exit_code == 0, first.output
+    middle = calls()
+    second = runner.invoke(app, ["groups", "list"], env=env)
+    assert second.exit_code == 0, second.output
+    assert middle - before == 2  # a token call and the listing
+    assert calls() - middle == 1  # the listing alone
+    token_file = Path(env["KAIZALA_TOKEN_FILE"])
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"

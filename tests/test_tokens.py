@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -156,13 +157,44 @@ def test_rotation_is_saved_with_mode_0600_and_used_next_time(
     assert REFRESH not in path.read_text()
 
     # A new process with the original credentials and the same store uses the rotated token
-    # (the original is no longer valid at the fake).
+    # (the original is no longer valid at the fake). The stored access token is dropped first,
+    # so that the new process has to fetch one (else it would reuse it: see the next test).
+    data = json.loads(path.read_text())
+    assert data[APP_ID]["accessToken"]
+    del data[APP_ID]["accessToken"]
+    path.write_text(json.dumps(data))
+
     async def again() -> None:
         async with make_client(fake, token_store=FileTokenStore(path)) as client:
             await client.request("GET", "/groups")
 
     run_virtual(again)
     assert fake.calls[-2].headers["refreshtoken"] == "rotated-2"
+
+
+def test_a_new_process_reuses_a_valid_stored_access_token(
+    fake: FakeKaizala, tmp_path: Path
+) -> None:
+    """The next `kaizala` command (a new process, a new client) makes no token call while the
+    stored access token is valid, and fetches one once it is not."""
+    path = tmp_path / "tokens.json"
+    store = FileTokenStore(path)
+
+    async def one_call() -> None:
+        async with make_client(fake, token_store=store) as client:
+            await client.request("GET", "/groups")
+
+    run_virtual(one_call)
+    assert fake.token_calls == 1
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    run_virtual(one_call)
+    assert fake.token_calls == 1  # reused: no second token call
+    assert len(fake.resource_calls()) == 2
+    data = json.loads(path.read_text())
+    data[APP_ID]["accessTokenExpiry"] = time.time() - 1  # expired meanwhile
+    path.write_text(json.dumps(data))
+    run_virtual(one_call)
+    assert fake.token_calls == 2
 
 
 def test_a_newer_refresh_token_in_credentials_beats_the_store(fake: FakeKaizala) -> None:
