@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import baselines, connectors, fanout, overhead, pacing, shared, tokens
+from . import baselines, cli, connectors, fanout, overhead, pacing, shared, tokens
 from ._common import SERIES
 from ._plot import plot
 
@@ -25,6 +25,7 @@ SCENARIOS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
     "token-renewal": tokens.renewal_under_load,
     "redis-fleet": shared.fleet,
     "pacing-stress": pacing.pacing_stress,
+    "cli-loop": cli.cli_loop,
 }
 
 

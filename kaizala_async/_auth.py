@@ -126,6 +126,9 @@ class StoredTokens:
     access_token: Secret | None = attrs.field(default=None, repr=False)
     access_token_expiry: float | None = None
     access_token_lifetime: float | None = None
+    #: When the connector's recent calls ended (seconds since the epoch): the next process
+    #: paces from them instead of counting its budget as just used.
+    recent_calls: tuple[float, ...] = ()
 
 
 @runtime_checkable
@@ -213,6 +216,9 @@ class FileTokenStore:
             access_token=Secret(access) if usable else None,  # type: ignore[arg-type]
             access_token_expiry=float(expiry) if usable else None,  # type: ignore[arg-type]
             access_token_lifetime=float(lifetime) if usable else None,  # type: ignore[arg-type]
+            recent_calls=tuple(
+                float(t) for t in entry.get("recentCalls") or () if isinstance(t, int | float)
+            ),
         )
 
     def _save(self, tokens: StoredTokens) -> None:
@@ -226,6 +232,8 @@ class FileTokenStore:
             entry["accessToken"] = tokens.access_token.reveal()
             entry["accessTokenExpiry"] = tokens.access_token_expiry
             entry["accessTokenLifetime"] = tokens.access_token_lifetime
+        if tokens.recent_calls:
+            entry["recentCalls"] = list(tokens.recent_calls)
         data[tokens.application_id] = entry
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -290,6 +298,8 @@ class TokenManager:
         self._origin = _fingerprint(credentials.refresh_token) if credentials.refresh_token else ""
         self._stored_endpoint: str | None = None
         self._current: _Current | None = None
+        #: Recent call ends (epoch seconds): loaded from the store, saved back on close.
+        self.recent_calls: tuple[float, ...] = ()
         self._lock = asyncio.Lock()
         self.refreshes = 0  # successful A3 calls
         self.rotations = 0  # refresh tokens replaced
@@ -315,6 +325,7 @@ class TokenManager:
             self._refresh_token = stored.refresh_token
             self._origin = stored.origin
             self._stored_endpoint = stored.endpoint_url
+            self.recent_calls = stored.recent_calls
             self._adopt(stored)
         if self._refresh_token is None:
             raise ValidationError(
@@ -444,8 +455,15 @@ class TokenManager:
                 access_token=current.access_token if current else None,
                 access_token_expiry=expiry,
                 access_token_lifetime=current.lifetime if current else None,
+                recent_calls=self.recent_calls,
             )
         )
+
+    async def save_recent(self, recent_calls: tuple[float, ...]) -> None:
+        """Keep ``recent_calls`` with the tokens (when the client closes)."""
+        self.recent_calls = recent_calls
+        if recent_calls:
+            await self._save()
 
     async def run_renewal(self) -> None:
         """Renew the access token before it expires, forever (run in the client's task group)."""

@@ -125,6 +125,21 @@ class Budget:
             if self.ledger is not None:
                 self.ledger.start()
 
+    def seed(self, ends: list[float]) -> None:
+        """Calls an earlier process made that ended at ``ends`` (loop time): counted in the
+        ledger. Knowing them, a budget that has granted nothing yet drops its pre-charge."""
+        if self.ledger is None:
+            return
+        for end in sorted(ends):
+            self.ledger.start()
+            self.ledger.end(end)
+        if self.ledger.in_flight == 0 and len(self.ledger.ends()) == len(ends):
+            self._log.clear()  # nothing granted here yet: the pre-charge was only a guess
+
+    def recent_ends(self) -> list[float]:
+        """Ends of the recent calls (loop time), oldest first."""
+        return self.ledger.ends() if self.ledger is not None else []
+
     def finish(self, at: float, *, abandoned: bool = False) -> None:
         """A call granted by this budget ended at ``at``; ``abandoned``: without an answer, so it
         may still reach the server, and is held for one more period."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, Self
 
@@ -21,7 +22,7 @@ from ._constants import (
     MAX_RETRY_AFTER,
     USER_AGENT,
 )
-from ._errors import ValidationError
+from ._errors import KaizalaError, ValidationError
 from ._fanout import (
     FanOutProgress,
     FanOutReport,
@@ -122,6 +123,7 @@ class KaizalaClient:
         self._transport: Transport | None = None
         self._tokens: TokenManager | None = None
         self._used = False
+        self._opened = False
         #: Resource namespaces (API reference endpoint families); usable inside ``async with``.
         self.users = UsersResource(self)
         self.groups = GroupsResource(self)
@@ -167,6 +169,7 @@ class KaizalaClient:
         if self._used:
             raise RuntimeError("a KaizalaClient can be entered once; create a new one")
         self._used = True
+        self._opened = False
         install_log_redaction()
         async with contextlib.AsyncExitStack() as stack:
             http = await stack.enter_async_context(
@@ -196,11 +199,15 @@ class KaizalaClient:
             )
             stack.callback(self._forget)
             await tokens.load()
+            if tokens.recent_calls:
+                self._limiter.seed(tokens.recent_calls, time.time())
+            stack.push_async_callback(self._save_recent, tokens)
             await tokens.access()
             group = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(group.cancel_scope.cancel)  # runs first on exit: stop renewal
             group.start_soon(tokens.run_renewal, name="kaizala-token-renewal")
             self._stack = stack.pop_all()
+            self._opened = True
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -210,6 +217,16 @@ class KaizalaClient:
 
     def _forget(self) -> None:
         self._transport = None
+
+    async def _save_recent(self, tokens: TokenManager) -> None:
+        """On close: the connector's recent calls go into the token store, for the next process."""
+        if self._store is None or not self._opened or not self._limiter.is_open:
+            return
+        recent = tuple(self._limiter.recent_ends_wall(time.time()))
+        try:
+            await tokens.save_recent(recent)
+        except (KaizalaError, OSError) as exc:  # closing must not fail for a cache
+            log.warning("could not save recent calls to the token store: %s", type(exc).__name__)
 
     def _require(self) -> Transport:
         if self._transport is None:

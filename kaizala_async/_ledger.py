@@ -74,6 +74,10 @@ class CallLedger:
             bisect.insort(ends, at)
         self._ready = None
 
+    def ends(self) -> list[float]:
+        """The recorded ends (sorted), for handing on to the next process."""
+        return list(self._ends)
+
     def ready_at(self, now: float) -> float:
         """The earliest time a new call may be granted (``inf``: not before a call ends)."""
         if self._ready is None:

@@ -33,7 +33,7 @@ import logging
 import math
 import weakref
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import attrs
@@ -449,6 +449,23 @@ class RateLimiter:
         """
         if self._dispatcher is not None and self._lane is not None:
             self._dispatcher.release(self._lane, abandoned=abandoned)
+
+    def seed(self, ends_wall: Iterable[float], wall_now: float) -> None:
+        """Count the calls an earlier process of this connector made (their ends, seconds since
+        the epoch): pacing continues from the truth instead of a pre-charged spacing."""
+        dispatcher, lane = self._parts()
+        now = dispatcher._loop.time()
+        horizon = 2 * lane.budget.window
+        ends = [now - (wall_now - e) for e in ends_wall if 0 <= wall_now - e <= horizon]
+        lane.budget.seed(ends)
+        if isinstance(dispatcher._tenant, Budget):
+            dispatcher._tenant.seed(ends)
+
+    def recent_ends_wall(self, wall_now: float) -> list[float]:
+        """This client's recent call ends as seconds since the epoch (for the token store)."""
+        dispatcher, lane = self._parts()
+        now = dispatcher._loop.time()
+        return [wall_now - (now - e) for e in lane.budget.recent_ends() if e <= now]
 
     def pause(self, seconds: float) -> None:
         """Pause the whole tenant for ``seconds`` from now (a 429's Retry-After)."""

@@ -99,6 +99,7 @@ def test_login_then_every_api_subcommand(
         (["whoami"], {"KAIZALA_APPLICATION_SECRET": "wrong-secret"}, 3, "authentication failed"),
         (["whoami"], {"KAIZALA_API_ROOT": "http://127.0.0.1:9"}, 5, "network failure"),
         (["send", "g", ""], {}, 2, "text"),
+        (["whoami"], {"KAIZALA_LIMITS": "fast"}, 2, "KAIZALA_LIMITS"),
     ],
 )
 def test_bad_input_gives_one_line_and_its_exit_code(

@@ -290,3 +290,35 @@ def test_nothing_outlives_the_async_with_on_a_real_socket(fake: FakeKaizala) -> 
         await serving
 
     asyncio.run(main())
+
+
+def test_a_new_process_paces_from_the_last_ones_calls(fake: FakeKaizala, tmp_path: Path) -> None:
+    """The token store keeps when the connector's recent calls ended. A new client counts them
+    (no doubling up on the previous process's window) and, knowing them, does not pre-charge:
+    with nothing recent its first call goes at once."""
+    path = tmp_path / "tokens.json"
+    limits = RateLimits(connector=Rate(2, 10.0), tenant=None, jitter=0.0)
+
+    async def calls(n: int) -> list[float]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        async with make_client(fake, token_store=FileTokenStore(path), limits=limits) as client:
+            sent = []
+            for _ in range(n):
+                await client.request("GET", "/groups")
+                sent.append(loop.time() - start)
+            return sent
+
+    first = run_virtual(lambda: calls(1))
+    assert first[0] >= 5.0  # no history yet: pre-charged, one spacing
+    assert json.loads(path.read_text())[APP_ID]["recentCalls"]
+    # At once again: the token call and one call of the first process count; N = 2, so the
+    # next call waits for a whole window after them (a fresh pre-charge would have allowed it
+    # after one spacing: three calls in ten seconds).
+    second = run_virtual(lambda: calls(1))
+    assert second[0] >= 9.9
+    data = json.loads(path.read_text())
+    data[APP_ID]["recentCalls"] = [time.time() - 3600]  # long ago
+    path.write_text(json.dumps(data))
+    third = run_virtual(lambda: calls(1))
+    assert third[0] < 1.0  # the history is known and old: no pre-charge

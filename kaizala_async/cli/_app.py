@@ -29,6 +29,8 @@ from kaizala_async import (
     KaizalaClient,
     KaizalaError,
     PermissionDeniedError,
+    Rate,
+    RateLimits,
     StoredTokens,
     ThrottledError,
     TransportError,
@@ -149,8 +151,29 @@ def _client(app_id: str | None, api_root: str | None, token_file: Path | None) -
         os.environ.get("KAIZALA_REFRESH_TOKEN") or None,
     )
     return KaizalaClient(
-        credentials, api_root=s["api_root"], token_store=FileTokenStore(s["token_file"])
+        credentials,
+        api_root=s["api_root"],
+        token_store=FileTokenStore(s["token_file"]),
+        limits=_limits(os.environ.get("KAIZALA_LIMITS")),
     )
+
+
+def _limits(text: str | None) -> RateLimits | None:
+    """``KAIZALA_LIMITS=100/1,300/1``: the connector's and the tenant's limits, for an emulator
+    with scaled limits (the real ones by default)."""
+    if not text:
+        return None
+    try:
+        connector, tenant = (part.strip().split("/") for part in text.split(","))
+        return RateLimits(
+            connector=Rate(int(connector[0]), float(connector[1])),
+            tenant=Rate(int(tenant[0]), float(tenant[1])),
+        )
+    except (ValueError, TypeError):
+        raise ValidationError(
+            "KAIZALA_LIMITS",
+            f"must be CONNECTOR/SECONDS,TENANT/SECONDS, e.g. 100/1,300/1, not {text!r}",
+        ) from None
 
 
 def _run(work: Callable[[], Awaitable[T]]) -> T:
