@@ -100,6 +100,25 @@ def test_login_then_every_api_subcommand(
         (["whoami"], {"KAIZALA_API_ROOT": "http://127.0.0.1:9"}, 5, "network failure"),
         (["send", "g", ""], {}, 2, "text"),
         (["whoami"], {"KAIZALA_LIMITS": "fast"}, 2, "KAIZALA_LIMITS"),
+        (
+            ["webhooks", "add", "g", "https://hooks.example.com/k/", "--event", "NoSuchEvent"],
+            {"KAIZALA_CALLBACK_TOKEN": "a-long-random-value"},
+            2,
+            "unknown event type",
+        ),
+        (
+            [
+                "webhooks",
+                "add",
+                "g",
+                "https://hooks.example.com/k/",
+                "--event",
+                "TextMessageCreated",
+            ],
+            {"KAIZALA_CALLBACK_TOKEN": ""},
+            2,
+            "KAIZALA_CALLBACK_TOKEN",
+        ),
     ],
 )
 def test_bad_input_gives_one_line_and_its_exit_code(
@@ -281,3 +300,11 @@ def test_a_second_command_makes_no_token_call(
     assert calls() - middle == 1  # the listing alone
     token_file = Path(env["KAIZALA_TOKEN_FILE"])
     assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_emulator_help_lists_its_options() -> None:
+    result = CliRunner().invoke(app, ["emulator", "-h"])
+    assert result.exit_code == 0
+    for option in ("--connector-limit", "--throttle", "--network", "--port"):
+        assert option in result.output
+    assert "kaizala emulator" in result.output

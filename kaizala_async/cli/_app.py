@@ -20,8 +20,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from kaizala_async import (
+    EVENT_TYPES,
     AuthenticationError,
     Credentials,
     FanOutProgress,
@@ -213,14 +216,17 @@ def demo(
     raise typer.Exit(0 if ok else EXIT_INCOMPLETE)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                      "help_option_names": []},
+    add_help_option=False,
+)  # fmt: skip
 def emulator(ctx: typer.Context) -> None:
-    """Run the Kaizala emulator on loopback and print its API root. Options: --host --port
-    --throttle --connector-limit N/SECONDS --tenant-limit N/SECONDS --token-ttl --fault-rate
-    --seed --connectors (see ``kaizala emulator --help``)."""
+    """Run the Kaizala emulator on loopback and print its API root (``kaizala emulator -h``
+    lists its options: host, port, counting method, limits, token lifetime, faults, network)."""
     from kaizala_async.emulator.__main__ import main as emulator_main
 
-    raise typer.Exit(emulator_main(list(ctx.args)))
+    raise typer.Exit(emulator_main(list(ctx.args), prog="kaizala emulator"))
 
 
 @app.command()
@@ -390,12 +396,26 @@ def webhooks_add(
     group_id: str,
     url: str,
     event: Annotated[list[str], typer.Option(help="an event type (repeatable)")],
+    no_token: Annotated[
+        bool, typer.Option("--no-token", help="register without a callback token")
+    ] = False,
     application_id: AppId = None,
     api_root: ApiRoot = None,
     token_file: TokenFile = None,
 ) -> None:
     """Register a webhook on a group (the receiver must answer the handshake). The callback
-    token is read from KAIZALA_CALLBACK_TOKEN."""
+    token is read from KAIZALA_CALLBACK_TOKEN (required: without one anybody could post events
+    to your receiver; --no-token to register without)."""
+    unknown = [e for e in event if e not in EVENT_TYPES]
+    if unknown:
+        err.print(f"error: event: unknown event type(s) {', '.join(unknown)}; "
+                  f"one of {', '.join(EVENT_TYPES)}")  # fmt: skip
+        raise typer.Exit(EXIT_INPUT)
+    callback_token = os.environ.get("KAIZALA_CALLBACK_TOKEN") or None
+    if callback_token is None and not no_token:
+        err.print("error: callback token: set KAIZALA_CALLBACK_TOKEN (the receiver checks it), "
+                  "or give --no-token to register a webhook anybody can post to")  # fmt: skip
+        raise typer.Exit(EXIT_INPUT)
 
     async def work() -> None:
         async with _client(application_id, api_root, token_file) as client:
@@ -404,7 +424,7 @@ def webhooks_add(
                 "Group",
                 event,
                 url,
-                callback_token=os.environ.get("KAIZALA_CALLBACK_TOKEN"),
+                callback_token=callback_token,
             )
         print(hook.webhook_id)
 
@@ -472,33 +492,102 @@ def fanout(
         except (OSError, ValueError, KeyError, TypeError) as exc:
             err.print(f"error: action_file: not a usable announcement: {exc}")
             raise typer.Exit(EXIT_INPUT) from None
-    interactive = out.is_terminal and not json_output
+    interactive = err.is_terminal and not json_output
+    total = None if groups == "-" else sum(1 for _ in _read_groups(groups))
+    state: dict[str, Any] = {"progress": None, "client": None}
 
     async def work() -> Any:
-        last = 0.0
-
-        def progress(p: FanOutProgress) -> None:
-            nonlocal last
-            if not interactive and p.elapsed - last >= 5:
-                last = p.elapsed
-                err.print(f"{p.done} done, {p.sent} sent, {p.rate:.1f}/s")
-
         async with _client(application_id, api_root, token_file) as client:
-            return await client.fan_out(
-                _read_groups(groups), text=text, action=action, journal=journal,
-                concurrency=concurrency, on_progress=progress,
-            )  # fmt: skip
+            state["client"] = client
+            with _FanOutDisplay(total, interactive, client) as display:
 
-    report = _run(work)
-    summary = {
+                def progress(p: FanOutProgress) -> None:
+                    state["progress"] = p
+                    display.update(p)
+
+                return await client.fan_out(
+                    _read_groups(groups), text=text, action=action, journal=journal,
+                    concurrency=concurrency, on_progress=progress,
+                )  # fmt: skip
+
+    try:
+        report = _run(work)
+    except KeyboardInterrupt:
+        p = state["progress"]
+        done = f"{p.sent} sent, {p.failed} failed, {p.unknown} unknown" if p else "nothing sent"
+        again = (f"run the same command again (same --journal {journal}) to send the rest"
+                 if journal else "nothing was recorded: next time give --journal to resume")  # fmt: skip
+        err.print(f"interrupted: {done}; {again}")
+        raise typer.Exit(130) from None
+    summary: dict[str, Any] = {
         "sent": report.sent, "failed": report.failed, "skipped": report.skipped,
         "unknown": report.unknown, "seconds": round(report.elapsed, 3),
     }  # fmt: skip
     if json_output:
+        summary["failures"] = [
+            {"groupId": f.group_id, "error": str(f.error), "retriable": f.retriable}
+            for f in report.failures
+        ]
+        summary["unknowns"] = [{"groupId": u.group_id, "reason": u.reason} for u in report.unknowns]
         print(json.dumps(summary))
     else:
         out.print(" ".join(f"{k}={v}" for k, v in summary.items()))
+        _print_problems(report)
     raise typer.Exit(0 if report.ok else EXIT_INCOMPLETE)
+
+
+class _FanOutDisplay:
+    """A live progress bar on a terminal (rate, time left, 429s, in flight); a plain line every
+    5 s otherwise. Writes to stderr, so stdout keeps only the result."""
+
+    def __init__(self, total: int | None, interactive: bool, client: KaizalaClient) -> None:
+        self._interactive = interactive
+        self._client = client
+        self._last = 0.0
+        self._bar: Progress | None = None
+        self._task: Any = None
+        if interactive:
+            self._bar = Progress(
+                TextColumn("sending"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]:.1f}/s"), TimeRemainingColumn(),
+                TextColumn("429s {task.fields[throttled]}  in flight {task.fields[in_flight]}"),
+                console=err, transient=False,
+            )  # fmt: skip
+            self._task = self._bar.add_task("fan-out", total=total, rate=0.0, throttled=0,
+                                            in_flight=0)  # fmt: skip
+
+    def __enter__(self) -> _FanOutDisplay:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, p: FanOutProgress) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=p.done, rate=p.rate,
+                             throttled=self._client.stats.throttled, in_flight=p.in_flight)  # fmt: skip
+        elif p.elapsed - self._last >= 5:
+            self._last = p.elapsed
+            err.print(f"{p.done} done, {p.sent} sent, {p.in_flight} in flight, {p.rate:.1f}/s")
+
+
+def _print_problems(report: Any) -> None:
+    """The targets that failed or whose fate is unknown, one row each."""
+    rows = [(f.group_id, "failed", str(f.error)) for f in report.failures]
+    rows += [(u.group_id, "unknown", u.reason) for u in report.unknowns]
+    if not rows:
+        return
+    if out.is_terminal:
+        table = Table("group", "outcome", "why")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+    else:
+        for row in rows:
+            out.print("\t".join(row))
 
 
 @app.command(context_settings=_HELP)

@@ -30,10 +30,8 @@ def _network(text: str) -> NetworkProfile:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m kaizala_async.emulator", description="Run the Kaizala emulator on loopback."
-    )
+def main(argv: list[str] | None = None, prog: str = "python -m kaizala_async.emulator") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="Run the Kaizala emulator on loopback.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port (0 picks a free one)")
     parser.add_argument("--throttle", choices=THROTTLE_METHODS, default="sliding-log")

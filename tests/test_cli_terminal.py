@@ -1,0 +1,85 @@
+"""`kaizala fanout` in a real pseudo-terminal: the live progress bar and Ctrl-C."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pexpect
+import pytest
+
+from kaizala_async.emulator import EmulatorProcess, emulator_process
+
+GROUPS = 60
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorProcess]:
+    with emulator_process("--connector-limit", "100/1", "--tenant-limit", "300/1") as emu:
+        yield emu
+
+
+def _spawn(emu: EmulatorProcess, tmp_path: Path, *extra: str) -> pexpect.spawn:
+    answer = httpx.post(f"{emu.root}/_emulator/groups",
+                        json={"count": GROUPS, "mobileNumber": "+911234567890"})  # fmt: skip
+    listing = tmp_path / "groups.txt"
+    listing.write_text("\n".join(answer.json()["groupIds"]))
+    c = emu.credentials[0]
+    env = {
+        **os.environ,
+        "KAIZALA_APPLICATION_ID": c["applicationId"],
+        "KAIZALA_APPLICATION_SECRET": c["applicationSecret"],
+        "KAIZALA_REFRESH_TOKEN": c["refreshToken"],
+        "KAIZALA_API_ROOT": emu.root,
+        "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
+        "KAIZALA_CONFIG": str(tmp_path / "absent.json"),
+        "KAIZALA_LIMITS": "15/1,45/1",  # slower than the emulator: a few seconds to watch
+        "TERM": "xterm-256color",
+    }
+    command = ["-m", "kaizala_async.cli", "fanout", "--groups", str(listing), "--text", "hi",
+               "--journal", str(tmp_path / "run.journal"), *extra]  # fmt: skip
+    return pexpect.spawn(sys.executable, command, env=env, encoding="utf-8", timeout=60,
+                         dimensions=(30, 140))  # fmt: skip
+
+
+def _counts(child: pexpect.spawn, until: int) -> list[int]:
+    """Progress counts drawn on the terminal, until one reaches ``until``."""
+    seen: list[int] = []
+    while not seen or seen[-1] < until:
+        child.expect(re.compile(rf"(\d+)/{GROUPS}"))
+        seen.append(int(child.match.group(1)))
+    return seen
+
+
+def test_the_progress_bar_is_drawn_and_updated(emulator: EmulatorProcess, tmp_path: Path) -> None:
+    child = _spawn(emulator, tmp_path)
+    screen = io.StringIO()
+    child.logfile_read = screen
+    seen = _counts(child, GROUPS)
+    child.expect("sent=60")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert len(set(seen)) >= 5  # redrawn as it went, not one line at the end
+    drawn = screen.getvalue()
+    assert "429s 0" in drawn and "in flight" in drawn and "/s" in drawn
+
+
+def test_ctrl_c_prints_a_summary_and_how_to_resume(
+    emulator: EmulatorProcess, tmp_path: Path
+) -> None:
+    child = _spawn(emulator, tmp_path)
+    _counts(child, 10)
+    child.sendintr()
+    child.expect("interrupted: ")
+    child.expect(r"\d+ sent")
+    child.expect("same --journal")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Traceback" not in (child.before or "")
