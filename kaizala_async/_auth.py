@@ -221,6 +221,17 @@ class FileTokenStore:
             ),
         )
 
+    async def delete(self, application_id: str) -> bool:
+        """Forget the tokens of ``application_id`` (a logout); True if there were any."""
+        return await anyio.to_thread.run_sync(self._delete, application_id)
+
+    def _delete(self, application_id: str) -> bool:
+        data = self._read_all()
+        if data.pop(application_id, None) is None:
+            return False
+        self._write_all(data)
+        return True
+
     def _save(self, tokens: StoredTokens) -> None:
         data = self._read_all()
         entry: dict[str, Any] = {
@@ -235,6 +246,9 @@ class FileTokenStore:
         if tokens.recent_calls:
             entry["recentCalls"] = list(tokens.recent_calls)
         data[tokens.application_id] = entry
+        self._write_all(data)
+
+    def _write_all(self, data: dict[str, Any]) -> None:
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)  # mode 0600

@@ -308,3 +308,28 @@ def test_emulator_help_lists_its_options() -> None:
     for option in ("--connector-limit", "--throttle", "--network", "--port"):
         assert option in result.output
     assert "kaizala emulator" in result.output
+
+
+def test_auth_login_with_a_token_on_stdin_status_and_logout(
+    env: dict[str, str], emulator: tuple[dict[str, str], str]
+) -> None:
+    credentials, _ = emulator
+    runner = CliRunner()
+    saved = runner.invoke(app, ["auth", "login", "--with-token"], env=env,
+                          input=credentials["refreshToken"] + "\n")  # fmt: skip
+    assert saved.exit_code == 0, saved.output
+    assert credentials["refreshToken"] not in saved.output
+    token_file = Path(env["KAIZALA_TOKEN_FILE"])
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+    who = runner.invoke(app, ["whoami"], env=env)
+    assert who.exit_code == 0 and "+911234567890" in who.output
+    status = runner.invoke(app, ["auth", "status"], env=env)
+    assert status.exit_code == 0 and "access token valid" in status.output
+    for secret in json.loads(token_file.read_text()).values():
+        assert str(secret.get("refreshToken")) not in status.output
+    gone = runner.invoke(app, ["auth", "logout"], env=env)
+    assert gone.exit_code == 0 and "logged out" in gone.output
+    after = runner.invoke(app, ["auth", "status"], env=env)
+    assert after.exit_code == 3 and "kaizala auth login" in after.output
+    both = runner.invoke(app, ["auth", "login"], env=env)
+    assert both.exit_code == 2

@@ -83,3 +83,78 @@ def test_ctrl_c_prints_a_summary_and_how_to_resume(
     child.close()
     assert child.exitstatus == 130
     assert "Traceback" not in (child.before or "")
+
+
+async def test_listen_receives_prints_and_forwards_an_event(
+    emulator: EmulatorProcess, tmp_path: Path
+) -> None:
+    """`kaizala listen --forward-to`: a TextMessageCreated sent to the group arrives, is printed
+    and reaches the user's app; Ctrl-C deletes the webhook and exits 0."""
+    import asyncio
+    import json
+
+    from kaizala_async._asgi import serve_loopback
+
+    received: list[dict[str, object]] = []
+
+    async def app(scope: dict[str, object], receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        received.append(json.loads(body))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async with httpx.AsyncClient() as http:
+        created = await http.post(f"{emulator.root}/_emulator/groups",
+                                  json={"count": 1, "mobileNumber": "+911234567890"})  # fmt: skip
+    group = created.json()["groupIds"][0]
+    c = emulator.credentials[0]
+    env = {**os.environ, "KAIZALA_APPLICATION_ID": c["applicationId"],
+           "KAIZALA_APPLICATION_SECRET": c["applicationSecret"],
+           "KAIZALA_REFRESH_TOKEN": c["refreshToken"], "KAIZALA_API_ROOT": emulator.root,
+           "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
+           "KAIZALA_CONFIG": str(tmp_path / "absent.json")}  # fmt: skip
+    async with serve_loopback(app) as origin:
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "kaizala_async.cli", "listen", "--group", group, "--forward-to", f"{origin}/hook"],
+            env=env, encoding="utf-8", timeout=30,
+        )  # fmt: skip
+        await asyncio.to_thread(child.expect, "listening on")
+        token = await asyncio.to_thread(_token, emulator, env)
+        answer = await asyncio.to_thread(
+            httpx.post, f"{emulator.root}/v1/groups/{group}/messages",
+            json={"message": "hello listener"}, headers={"accessToken": token},
+        )  # fmt: skip
+        assert answer.status_code == 200
+        await asyncio.to_thread(child.expect, r"TextMessageCreatedEvent\s+\S+\s+-> 204")
+        async with httpx.AsyncClient() as http:
+            during = await http.get(f"{emulator.root}/v1/webhook",
+                                    params={"objectId": group, "objectType": "Group"},
+                                    headers={"accessToken": token})  # fmt: skip
+        assert len(during.json()["webhooks"]) == 1  # registered while listening ...
+        child.sendintr()
+        await asyncio.to_thread(child.expect, pexpect.EOF)
+        child.close()
+    assert child.exitstatus == 0
+    assert [e.get("eventType") for e in received] == ["TextMessageCreated"]
+    async with httpx.AsyncClient() as http:
+        listed = await http.get(f"{emulator.root}/v1/webhook",
+                                params={"objectId": group, "objectType": "Group"},
+                                headers={"accessToken": token})  # fmt: skip
+    hooks = listed.json()
+    assert hooks["webhooks"] == []  # ... and deleted on Ctrl-C
+
+
+def _token(emulator: EmulatorProcess, env: dict[str, str]) -> str:
+    c = emulator.credentials[0]
+    answer = httpx.get(f"{emulator.root}/v1/accessToken", headers={
+        "applicationId": c["applicationId"], "applicationSecret": c["applicationSecret"],
+        "refreshToken": c["refreshToken"]})  # fmt: skip
+    return str(answer.json()["accessToken"])

@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -34,6 +35,7 @@ from kaizala_async import (
     PermissionDeniedError,
     Rate,
     RateLimits,
+    Secret,
     StoredTokens,
     ThrottledError,
     TransportError,
@@ -55,7 +57,7 @@ app = typer.Typer(
     help="Kaizala from the shell: a one-command demo, a local emulator, and the API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     context_settings=_HELP,
 )
 groups_app = typer.Typer(
@@ -67,6 +69,11 @@ members_app = typer.Typer(
 webhooks_app = typer.Typer(
     help="List, add and delete webhooks on a group.", no_args_is_help=True, context_settings=_HELP
 )
+auth_app = typer.Typer(
+    help="Log in, see who you are logged in as, log out.", no_args_is_help=True,
+    context_settings=_HELP,
+)  # fmt: skip
+app.add_typer(auth_app, name="auth")
 app.add_typer(groups_app, name="groups")
 app.add_typer(members_app, name="members")
 app.add_typer(webhooks_app, name="webhooks")
@@ -255,6 +262,91 @@ def login(
 
     _run(work)
     out.print(f"logged in; refresh token saved to {s['token_file']}")
+
+
+@auth_app.command("login")
+def auth_login(
+    mobile: Annotated[
+        str | None,
+        typer.Option("--mobile", help="your number for the PIN flow, e.g. +911234567890"),
+    ] = None,
+    with_token: Annotated[
+        bool, typer.Option("--with-token", help="read a refresh token from stdin (from the portal)")
+    ] = False,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Log in: the PIN flow (--mobile), or a refresh token read from stdin (--with-token, as
+    `gh auth login --with-token`). The token is saved (file mode 0600), never printed."""
+    if with_token == (mobile is not None):
+        err.print("error: give exactly one of --mobile and --with-token")
+        raise typer.Exit(EXIT_INPUT)
+    if mobile is not None:
+        login(mobile, application_id, api_root, token_file)
+        return
+    s = _settings(application_id, api_root, token_file)
+    if not s["application_id"]:
+        err.print("error: application_id: give --application-id or set KAIZALA_APPLICATION_ID")
+        raise typer.Exit(EXIT_INPUT)
+    token = sys.stdin.readline().strip()
+    if not token or any(c.isspace() for c in token):
+        err.print("error: refresh token: expected one token on stdin")
+        raise typer.Exit(EXIT_INPUT)
+
+    async def work() -> None:
+        await FileTokenStore(s["token_file"]).save(
+            StoredTokens(application_id=s["application_id"], refresh_token=Secret(token))
+        )
+
+    _run(work)
+    out.print(f"refresh token saved to {s['token_file']}")
+
+
+@auth_app.command("status")
+def auth_status(
+    application_id: AppId = None, api_root: ApiRoot = None, token_file: TokenFile = None
+) -> None:
+    """What is stored for the connector (never the tokens themselves)."""
+    s = _settings(application_id, api_root, token_file)
+    if not s["application_id"]:
+        err.print("error: application_id: give --application-id or set KAIZALA_APPLICATION_ID")
+        raise typer.Exit(EXIT_INPUT)
+
+    async def work() -> StoredTokens | None:
+        return await FileTokenStore(s["token_file"]).load(s["application_id"])
+
+    stored = _run(work)
+    if stored is None:
+        out.print(f"not logged in for {s['application_id']} ({s['token_file']}); "
+                  "run `kaizala auth login`")  # fmt: skip
+        raise typer.Exit(EXIT_AUTH)
+    out.print(f"connector {s['application_id']}: refresh token stored in {s['token_file']}")
+    if stored.endpoint_url:
+        out.print(f"endpoint {stored.endpoint_url}")
+    expiry = stored.access_token_expiry
+    if stored.access_token is not None and expiry is not None and expiry > time.time():
+        minutes = (expiry - time.time()) / 60
+        out.print(f"access token valid for {minutes:.0f} more minutes")
+    else:
+        out.print("no valid access token stored (the next command fetches one)")
+
+
+@auth_app.command("logout")
+def auth_logout(
+    application_id: AppId = None, api_root: ApiRoot = None, token_file: TokenFile = None
+) -> None:
+    """Forget the connector's stored tokens."""
+    s = _settings(application_id, api_root, token_file)
+    if not s["application_id"]:
+        err.print("error: application_id: give --application-id or set KAIZALA_APPLICATION_ID")
+        raise typer.Exit(EXIT_INPUT)
+
+    async def work() -> bool:
+        return await FileTokenStore(s["token_file"]).delete(s["application_id"])
+
+    removed = _run(work)
+    out.print("logged out" if removed else "was not logged in")
 
 
 @app.command()
@@ -588,6 +680,41 @@ def _print_problems(report: Any) -> None:
     else:
         for row in rows:
             out.print("\t".join(row))
+
+
+@app.command()
+def listen(
+    group: Annotated[list[str], typer.Option("--group", help="a group id (repeatable)")],
+    forward_to: Annotated[
+        str | None, typer.Option("--forward-to", help="POST each event, as received, to this URL")
+    ] = None,
+    port: Annotated[int, typer.Option(help="the local port to listen on (0: a free one)")] = 0,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="the URL the service should call (a tunnel to the "
+            "port); default: the loopback URL, which an emulator can reach",
+        ),
+    ] = None,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Receive a group's events here, print each one, forward it to your app (like `stripe
+    listen`); the webhooks are deleted on Ctrl-C."""
+    from ._listen import listen as run
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            await run(client, group, forward_to=forward_to, port=port, public_url=public_url,
+                      show=out.print)  # fmt: skip
+
+    try:
+        _run(work)
+    except KeyboardInterrupt:
+        err.print("stopped; the webhooks were deleted")
+        raise typer.Exit(0) from None
 
 
 @app.command(context_settings=_HELP)
