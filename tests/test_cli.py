@@ -333,3 +333,30 @@ def test_auth_login_with_a_token_on_stdin_status_and_logout(
     assert after.exit_code == 3 and "kaizala auth login" in after.output
     both = runner.invoke(app, ["auth", "login"], env=env)
     assert both.exit_code == 2
+
+
+def test_every_data_command_speaks_json_and_fields_selects(
+    env: dict[str, str], emulator: tuple[dict[str, str], str]
+) -> None:
+    """`--json` on every command that prints data: one object per line with the model's
+    fields; `--fields` keeps only the named ones."""
+    credentials, _ = emulator
+    env = {**env, "KAIZALA_REFRESH_TOKEN": credentials["refreshToken"]}
+    runner = CliRunner()
+
+    def lines(*args: str) -> list[dict[str, object]]:
+        result = runner.invoke(app, list(args), env=env)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.output.splitlines() if line.strip()]
+
+    (me,) = lines("whoami", "--json")
+    assert me["mobileNumber"] == "+911234567890"
+    (created,) = lines("groups", "create", "Json team", "--json")
+    gid = str(created["groupId"])
+    (sent,) = lines("send", gid, "hello", "--json")
+    assert sent["referenceId"]
+    picked = lines("groups", "list", "--json", "--fields", "groupId,groupName")
+    assert all(set(row) == {"groupId", "groupName"} for row in picked)
+    assert {"groupId": gid, "groupName": "Json team"} in picked
+    (member, *_) = lines("members", "list", gid, "--json", "--fields", "mobileNumber")
+    assert set(member) == {"mobileNumber"}

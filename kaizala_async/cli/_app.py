@@ -80,8 +80,8 @@ app.add_typer(webhooks_app, name="webhooks")
 
 # The service's text (group names, messages) is printed literally: never read as rich markup
 # ("[/x]" used to crash a listing), never highlighted.
-out = Console(markup=False, highlight=False)
-err = Console(stderr=True, markup=False, highlight=False)
+out = Console(markup=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 
 AppId = Annotated[
     str | None, typer.Option("--application-id", help="connector id [env KAIZALA_APPLICATION_ID]")
@@ -107,13 +107,23 @@ def _main(
     """Kaizala from the shell: a one-command demo, a local emulator, and the API."""
 
 
-def _emit_json(model: object) -> None:
-    """One JSON line with every field of ``model`` (camelCase, as the service spells them);
-    secrets it holds are printed as ``***``."""
-    print(redact(json.dumps(unstructure(model), default=str)))
+def _emit_json(model: object, fields: str | None = None) -> None:
+    """One JSON line with every field of ``model`` (camelCase, as the service spells them), or
+    only ``fields`` (comma-separated); secrets it holds are printed as ``***``."""
+    data = unstructure(model)
+    if fields and isinstance(data, dict):
+        wanted = [f.strip() for f in fields.split(",") if f.strip()]
+        data = {k: data.get(k) for k in wanted}
+    print(redact(json.dumps(data, default=str)))
 
 
 JsonOutput = Annotated[bool, typer.Option("--json", help="one JSON object per line, every field")]
+Fields = Annotated[
+    str | None,
+    typer.Option(
+        "--fields", help="with --json: only these fields, comma-separated (e.g. groupId,groupName)"
+    ),
+]
 
 
 def _config_file() -> dict[str, Any]:
@@ -351,21 +361,29 @@ def auth_logout(
 
 @app.command()
 def whoami(
-    application_id: AppId = None, api_root: ApiRoot = None, token_file: TokenFile = None
+    json_output: JsonOutput = False,
+    fields: Fields = None,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
 ) -> None:
     """Show the user the saved token belongs to."""
 
     async def work() -> None:
         async with _client(application_id, api_root, token_file) as client:
             me = await client.users.me()
-        out.print(f"{me.name or ''} {me.mobile_number or ''} (user id {me.id})".strip())
+        if json_output:
+            _emit_json(me, fields)
+        else:
+            out.print(f"{me.name or ''} {me.mobile_number or ''} (user id {me.id})".strip())
 
     _run(work)
 
 
 @groups_app.command("list")
 def groups_list(
-    json_output: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
+    json_output: JsonOutput = False,
+    fields: Fields = None,
     application_id: AppId = None,
     api_root: ApiRoot = None,
     token_file: TokenFile = None,
@@ -376,7 +394,7 @@ def groups_list(
         async with _client(application_id, api_root, token_file) as client:
             async for g in client.groups.list():
                 if json_output:
-                    _emit_json(g)
+                    _emit_json(g, fields)
                 else:
                     out.print(f"{g.group_id}  {g.group_name}")
 
@@ -388,6 +406,7 @@ def groups_create(
     name: str,
     welcome: Annotated[str, typer.Option(help="welcome message")] = "Welcome",
     member: Annotated[list[str] | None, typer.Option(help="a member's number (repeatable)")] = None,
+    json_output: JsonOutput = False,
     application_id: AppId = None,
     api_root: ApiRoot = None,
     token_file: TokenFile = None,
@@ -397,7 +416,10 @@ def groups_create(
     async def work() -> None:
         async with _client(application_id, api_root, token_file) as client:
             created = await client.groups.create(name, welcome, members=member or [])
-        print(created.group_id)
+        if json_output:
+            _emit_json(created)
+        else:
+            print(created.group_id)
         if created.members_added is False:
             err.print("warning: some members could not be added")
 
@@ -408,6 +430,7 @@ def groups_create(
 def members_list(
     group_id: str,
     json_output: JsonOutput = False,
+    fields: Fields = None,
     application_id: AppId = None,
     api_root: ApiRoot = None,
     token_file: TokenFile = None,
@@ -418,7 +441,7 @@ def members_list(
         async with _client(application_id, api_root, token_file) as client:
             async for m in client.members.list(group_id):
                 if json_output:
-                    _emit_json(m)
+                    _emit_json(m, fields)
                 else:
                     out.print(f"{m.id}  {m.mobile_number}  {m.role}")
 
@@ -447,6 +470,7 @@ def members_add(
 def send(
     group_id: str,
     text: str,
+    json_output: JsonOutput = False,
     application_id: AppId = None,
     api_root: ApiRoot = None,
     token_file: TokenFile = None,
@@ -456,7 +480,10 @@ def send(
     async def work() -> None:
         async with _client(application_id, api_root, token_file) as client:
             sent = await client.messages.send(group_id, text)
-        print(sent.reference_id)
+        if json_output:
+            _emit_json(sent)
+        else:
+            print(sent.reference_id)
 
     _run(work)
 
@@ -465,6 +492,7 @@ def send(
 def webhooks_list(
     group_id: str,
     json_output: JsonOutput = False,
+    fields: Fields = None,
     application_id: AppId = None,
     api_root: ApiRoot = None,
     token_file: TokenFile = None,
@@ -475,7 +503,7 @@ def webhooks_list(
         async with _client(application_id, api_root, token_file) as client:
             async for w in client.webhooks.list(group_id, "Group"):
                 if json_output:
-                    _emit_json(w)
+                    _emit_json(w, fields)
                     continue
                 state = "active" if w.active is not False else "disabled"
                 out.print(f"{w.id}  {w.callback_url}  {','.join(w.events)}  {state}")
@@ -491,6 +519,7 @@ def webhooks_add(
     no_token: Annotated[
         bool, typer.Option("--no-token", help="register without a callback token")
     ] = False,
+    json_output: JsonOutput = False,
     application_id: AppId = None,
     api_root: ApiRoot = None,
     token_file: TokenFile = None,
@@ -518,7 +547,10 @@ def webhooks_add(
                 url,
                 callback_token=callback_token,
             )
-        print(hook.webhook_id)
+        if json_output:
+            _emit_json(hook)
+        else:
+            print(hook.webhook_id)
 
     _run(work)
 
