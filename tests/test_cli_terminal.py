@@ -158,3 +158,28 @@ def _token(emulator: EmulatorProcess, env: dict[str, str]) -> str:
         "applicationId": c["applicationId"], "applicationSecret": c["applicationSecret"],
         "refreshToken": c["refreshToken"]})  # fmt: skip
     return str(answer.json()["accessToken"])
+
+
+def test_a_group_named_like_markup_lists_literally_on_a_terminal(
+    emulator: EmulatorProcess, tmp_path: Path
+) -> None:
+    c = emulator.credentials[0]
+    env = {**os.environ, "KAIZALA_APPLICATION_ID": c["applicationId"],
+           "KAIZALA_APPLICATION_SECRET": c["applicationSecret"],
+           "KAIZALA_REFRESH_TOKEN": c["refreshToken"], "KAIZALA_API_ROOT": emulator.root,
+           "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
+           "KAIZALA_CONFIG": str(tmp_path / "absent.json"), "TERM": "xterm-256color"}  # fmt: skip
+    for name in ("[/x]", "[bold red]Alert"):
+        child = pexpect.spawn(sys.executable, ["-m", "kaizala_async.cli", "groups", "create", name],
+                              env=env, encoding="utf-8", timeout=30)  # fmt: skip
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+    child = pexpect.spawn(sys.executable, ["-m", "kaizala_async.cli", "groups", "list"], env=env,
+                          encoding="utf-8", timeout=30)  # fmt: skip
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "[/x]" in child.before and "[bold red]Alert" in child.before
+    assert "\x1b[1;31m" not in child.before  # not styled bold red
+    assert "Traceback" not in child.before
