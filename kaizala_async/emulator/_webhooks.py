@@ -100,9 +100,10 @@ class WebhookHub:
         Returns None when valid, else why not."""
         token = secrets.token_hex(16)
         try:
-            response = await self._client().get(
-                url, params={"validationToken": token}, timeout=self.handshake_timeout
-            )
+            # Added to the URL's own query, which must reach the receiver too (httpx's params=
+            # would replace it).
+            target = httpx.URL(url).copy_merge_params({"validationToken": token})
+            response = await self._client().get(target, timeout=self.handshake_timeout)
         except httpx.HTTPError as exc:
             return f"callback URL did not answer the validation request ({type(exc).__name__})"
         if response.status_code >= 300 or response.text.strip() != token:

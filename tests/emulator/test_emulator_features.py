@@ -332,3 +332,29 @@ def test_actions_responses_and_subgroups_raise_their_events_and_latency_is_injec
     assert created["data"]["actionId"] and created["data"]["surveyTitle"] == "S"
     added = next(e for e in delivered if e["eventType"] == "GroupAdded")
     assert added["data"]["groupName"] == "Child"
+
+
+async def test_the_validation_handshake_keeps_the_callback_urls_own_query() -> None:
+    """K1: a callback URL with a query of its own (a tenant, a key) gets it back with the
+    validationToken; httpx's params= used to replace it."""
+    seen: list[str] = []
+
+    async def receiver(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        query = scope["query_string"].decode()
+        seen.append(query)
+        token = dict(pair.split("=", 1) for pair in query.split("&")).get("validationToken", "")
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": token.encode()})
+
+    transport = httpx.ASGITransport(app=receiver)
+    async with Emulator(EmulatorConfig.fast(), webhook_transport=transport) as emu:
+        group = emu.create_groups(1)[0]
+        async with emu.client() as client:
+            await client.webhooks.register(
+                group, "Group", ["TextMessageCreated"], "https://hooks.example.com/k?tenant=abc",
+                callback_token="a-long-random-value",
+            )  # fmt: skip
+    assert seen and "tenant=abc" in seen[0] and "validationToken=" in seen[0]
