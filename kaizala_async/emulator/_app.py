@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import email.utils
 import json
 import math
@@ -346,20 +347,18 @@ class EmulatorApp:
         return answer
 
     def throttle(self, connector: Connector) -> None:
+        """Both scopes are asked first and a call refused by either is counted by neither (the
+        throttle module's rule: refused calls are not counted)."""
         now = self.now()
-        ok_c, wait_c = connector.counter.check(now)
-        if not ok_c:
+        ok_c, wait_c = copy.deepcopy(connector.counter).check(now)
+        ok_t, wait_t = copy.deepcopy(connector.tenant.counter).check(now)
+        if not (ok_c and ok_t):
             connector.stats.reject()
             connector.tenant.stats.reject()
-            raise HTTPError(429, _too_many(), {"retry-after": str(wait_c)})
-        ok_t, wait_t = connector.tenant.counter.check(now)
-        if not ok_t:
-            # The connector's counter has already counted this refused call (counters cannot
-            # un-count), so the emulator is slightly stricter here than a service that checks
-            # both scopes before counting.
-            connector.stats.reject()
-            connector.tenant.stats.reject()
-            raise HTTPError(429, _too_many(), {"retry-after": str(wait_t)})
+            wait = max(wait_c if not ok_c else 0, wait_t if not ok_t else 0)
+            raise HTTPError(429, _too_many(), {"retry-after": str(wait)})
+        connector.counter.check(now)
+        connector.tenant.counter.check(now)
         connector.stats.accept(now)
         connector.tenant.stats.accept(now)
 

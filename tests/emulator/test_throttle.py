@@ -103,3 +103,27 @@ def test_gcra_admits_exactly_what_a_full_token_bucket_admits(arrivals: list[floa
 def test_unknown_method_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown throttle method"):
         make_counter("leaky", Rate(1, 1.0))  # type: ignore[arg-type]
+
+
+def test_a_call_refused_by_the_tenant_does_not_use_up_the_connector() -> None:
+    """Refused calls are counted by neither scope: a call the tenant refuses leaves the
+    connector's own budget as it was (it used to be counted there first)."""
+    from kaizala_async.emulator import Emulator, EmulatorConfig
+    from kaizala_async.emulator._app import HTTPError
+
+    clock = [0.0]
+    emu = Emulator(
+        EmulatorConfig(connector_limit=Rate(3, 100.0), tenant_limit=Rate(2, 10.0)),
+        clock=lambda: clock[0],
+    )
+    connector = emu.create_connector()
+    emu.app.throttle(connector)
+    emu.app.throttle(connector)
+    clock[0] = 1.0
+    with pytest.raises(HTTPError) as refused:
+        emu.app.throttle(connector)  # the tenant is full: 429 ...
+    assert refused.value.status == 429
+    clock[0] = 11.0
+    emu.app.throttle(connector)  # ... and the connector still has its third call
+    stats = emu.stats()["connectors"][connector.application_id]
+    assert stats["calls"] == 3 and stats["throttled"] == 1
