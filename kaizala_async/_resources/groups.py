@@ -49,7 +49,7 @@ class GroupsResource(Resource):
         name: str,
         welcome_message: str,
         *,
-        members: Iterable[str] = (),
+        members: Iterable[str] | None = None,
         group_type: GroupType = "Group",
         short_description: str | None = None,
         long_description: str | None = None,
@@ -57,14 +57,16 @@ class GroupsResource(Resource):
         """Create a group (``ConnectGroup`` for a managed public group) with up to 100 members.
 
         The token's user becomes its admin. ``CreatedGroup.members_added`` is False when some
-        number could not be added: the group exists all the same.
+        number could not be added: the group exists all the same. ``members`` is sent only when
+        given.
         """
         body: dict[str, Any] = {
             "name": check_text(name, "name"),
             "welcomeMessage": check_text(welcome_message, "welcome_message"),
-            "members": phone_list(members, "members", most=MAX_GROUP_MEMBERS),
             "groupType": _group_type(group_type),
         }
+        if members is not None:
+            body["members"] = phone_list(members, "members", most=MAX_GROUP_MEMBERS)
         if optional_text(short_description, "short_description") is not None:
             body["shortDescriptionString"] = short_description
         if optional_text(long_description, "long_description") is not None:
@@ -72,23 +74,34 @@ class GroupsResource(Resource):
         data = await self._send("POST", "/groups", json=body)
         return self._decode(data, CreatedGroup, "POST /groups")
 
-    def list(self, *, fetch_all: bool = False, show_detail: bool = True) -> Paginator[Group]:
-        """Groups the token can see (``fetch_all``: sub-groups too). One request; not paged."""
-        params = {
-            "fetchAllGroups": query_bool(check_bool(fetch_all, "fetch_all")),
-            "showDetail": query_bool(check_bool(show_detail, "show_detail")),
-        }
+    def list(
+        self, *, fetch_all: bool | None = None, show_detail: bool | None = None
+    ) -> Paginator[Group]:
+        """Groups the token can see (``fetch_all``: sub-groups too; ``show_detail``: the counts
+        and flags). One request; not paged. Each option is sent only when given: the plain call
+        is the service's "my groups"."""
+        params: dict[str, str | int] = {}
+        if fetch_all is not None:
+            params["fetchAllGroups"] = query_bool(check_bool(fetch_all, "fetch_all"))
+        if show_detail is not None:
+            params["showDetail"] = query_bool(check_bool(show_detail, "show_detail"))
 
         async def fetch() -> Sequence[Group]:
-            data = await self._send("GET", "/groups", params=params)
+            data = await self._send("GET", "/groups", params=params or None)
             return self._decode_list(data, "groups", Group, "GET /groups")
 
         return single_page(fetch)
 
-    async def get(self, group_id: str) -> Group:
-        """Details of one group (the answer may be wrapped in ``groups`` or bare)."""
+    async def get(self, group_id: str, *, application_id: str | None = None) -> Group:
+        """Details of one group (the answer may be wrapped in ``groups`` or bare).
+
+        ``application_id``: sent as the ``applicationId`` query parameter, which the service's
+        swagger lists (its samples leave it out)."""
         path = f"/groups/{segment(group_id, 'group_id')}"
-        data = await self._send("GET", path)
+        params = None
+        if application_id is not None:
+            params = {"applicationId": check_id(application_id, "application_id")}
+        data = await self._send("GET", path, params=params)
         wrapped = field(data, "groups")
         if isinstance(wrapped, list):
             if not wrapped:
@@ -109,10 +122,13 @@ def _parent_and_children(data: Any) -> list[Any]:
 class SubgroupsResource(Resource):
     """Sub-groups of a group (API S1-S4)."""
 
-    def list(self, group_id: str, *, fetch_all: bool = False) -> Paginator[Group]:
-        """Sub-groups of ``group_id`` (``fetch_all``: the whole hierarchy). Not paged."""
+    def list(self, group_id: str, *, fetch_all: bool | None = None) -> Paginator[Group]:
+        """Sub-groups of ``group_id`` (``fetch_all``: the whole hierarchy, sent only when
+        given). Not paged."""
         path = f"/groups/{segment(group_id, 'group_id')}/subGroups"
-        params = {"fetchAllGroups": query_bool(check_bool(fetch_all, "fetch_all"))}
+        params: dict[str, str | int] | None = None
+        if fetch_all is not None:
+            params = {"fetchAllGroups": query_bool(check_bool(fetch_all, "fetch_all"))}
 
         async def fetch() -> Sequence[Group]:
             data = await self._send("GET", path, params=params)
