@@ -238,6 +238,8 @@ class Content:
             "actionType": action_type,
             "title": title,
         }
+        # Where it happened, as the text-message event says it (API reference K2).
+        where = {"groupId": group_id, "sourceGroupId": group_id, "messageId": action.reference_id}
         if action_type in MEDIA_TYPES.values():
             events.append(
                 (
@@ -251,14 +253,21 @@ class Content:
                         ],
                         "actionType": action_type,
                         "caption": str(body.get("caption") or ""),
+                        **where,
                     },
                 )
             )
         elif action_type == "Announcement":
+            media = [{"mediaUrl": str(m)} for m in body.get("mediaresources") or [] if m]
             events.append(
                 (
                     "Announcement",
-                    {"title": title, "text": str(body.get("message") or ""), "media": []},
+                    {
+                        "title": title,
+                        "text": str(body.get("message") or ""),
+                        "media": media,
+                        **where,
+                    },
                 )
             )
         elif action_type == "Job":

@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from kaizala_async import (
+    AnnouncementAction,
     BadRequestError,
     Credentials,
+    ImageAction,
     KaizalaClient,
     NotFoundError,
     RateLimits,
@@ -358,3 +360,43 @@ async def test_the_validation_handshake_keeps_the_callback_urls_own_query() -> N
                 callback_token="a-long-random-value",
             )  # fmt: skip
     assert seen and "tenant=abc" in seen[0] and "validationToken=" in seen[0]
+
+
+async def test_announcement_and_attachment_events_say_where_and_carry_media() -> None:
+    """K2: like the text-message event, Announcement and AttachmentCreated carry groupId,
+    sourceGroupId and messageId; an announcement's media are in its event."""
+    deliveries: list[dict[str, Any]] = []
+
+    async def receiver(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "GET":
+            query = dict(p.split("=", 1) for p in scope["query_string"].decode().split("&"))
+            body = query["validationToken"].encode()
+        else:
+            deliveries.append(json.loads(await read_body(receive)))
+            body = b""
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    transport = httpx.ASGITransport(app=receiver)
+    async with Emulator(EmulatorConfig.fast(), webhook_transport=transport) as emu:
+        group = emu.create_groups(1)[0]
+        async with emu.client() as client:
+            await client.webhooks.register(group, "Group", ["Announcement", "AttachmentCreated"],
+                                           "https://hooks.example.com/k",
+                                           callback_token="a-long-random-value")  # fmt: skip
+            media = await client.media.upload(b"\x89PNG fake", filename="door.png")
+            sent = await client.actions.send(
+                group, AnnouncementAction(message="Doors open", title="Today",
+                                          media_resources=[media.media_resource]),
+            )  # fmt: skip
+            await client.actions.send(group, ImageAction(media_resource=media.media_resource))
+        await emu.drain_webhooks()
+    by_type = {d["eventType"]: d["data"] for d in deliveries}
+    announcement, attachment = by_type["Announcement"], by_type["AttachmentCreated"]
+    for data in (announcement, attachment):
+        assert data["groupId"] == data["sourceGroupId"] == group
+        assert data["messageId"]
+    assert announcement["messageId"] == sent.reference_id
+    assert [m["mediaUrl"] for m in announcement["media"]] == [media.media_resource]
