@@ -131,6 +131,14 @@ class Group:
             "welcomeMessage": self.welcome_message,
             "currentLevelSubGroupCount": len(self.children),
             "currentLevelParentGroupCount": len(self.parents),
+            # The rest of the documented set (G2, X1): every member of an emulated group is a
+            # provisioned user, listed once.
+            "uniqueUserCount": len(self.members),
+            "currentLevelUnProvisionedUserCount": 0,
+            "unProvisionedUserCount": 0,
+            "isDuplicate": False,
+            "isEditable": self.members.get(caller) == "Admin",
+            "isDetailsReadable": True,
         }
 
 

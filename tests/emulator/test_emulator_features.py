@@ -400,3 +400,25 @@ async def test_announcement_and_attachment_events_say_where_and_carry_media() ->
         assert data["messageId"]
     assert announcement["messageId"] == sent.reference_id
     assert [m["mediaUrl"] for m in announcement["media"]] == [media.media_resource]
+
+
+async def test_group_objects_carry_the_whole_documented_field_set() -> None:
+    """G2 and X1 return every field of the reference's group object (six used to be missing)."""
+    documented = {
+        "groupId", "groupName", "groupImageUrl", "hasSubGroups", "hasParentGroups",
+        "isMappedToTenant", "groupType", "userCount", "currentLevelUserCount", "callerRole",
+        "currentLevelSubGroupCount", "currentLevelParentGroupCount", "uniqueUserCount",
+        "currentLevelUnProvisionedUserCount", "unProvisionedUserCount", "isDuplicate",
+        "isEditable", "isDetailsReadable",
+    }  # fmt: skip
+    async with Emulator(EmulatorConfig.fast()) as emu:
+        emu.create_groups(1)
+        async with emu.client() as client:
+            listed = (await client.request("GET", "/groups")).json()["groups"]
+            found = (
+                await client.request("GET", "/tenant/findGroupsByQuery", params={"query": "Group"})
+            ).json()["groups"]
+    assert listed and found
+    for group in (*listed, *found):
+        assert documented <= set(group), documented - set(group)
+    assert listed[0]["isEditable"] is True
