@@ -407,7 +407,10 @@ class Content:
         summary = self.summary(action)
         details = dict(summary["actionBody"])
         if with_responses:
-            details["responses"] = [{"responseId": rid} | r for rid, r in action.responses.items()]
+            # Stored as received, keys lower-cased for leniency: answered in lowerCamelCase.
+            details["responses"] = [
+                {"responseId": rid} | _camelize(r) for rid, r in action.responses.items()
+            ]
         return {
             "actionType": action.action_type,
             "actionDetails": details,
@@ -583,3 +586,29 @@ def _cursor(query: dict[str, str]) -> int:
 
 def expiry_in(hours: int, now: float) -> str:
     return _iso(now + timedelta(hours=hours).total_seconds())
+
+
+def _camel_table() -> dict[str, str]:
+    """Lower-cased key -> the service's lowerCamelCase, from the SDK's body models' fields."""
+    from kaizala_async._converter import to_camel
+    from kaizala_async._models import actions as bodies
+
+    table = {"responsename": "responseName", "responder": "responder"}
+    for model in vars(bodies).values():
+        if isinstance(model, type) and attrs.has(model):
+            for f in attrs.fields(model):
+                camel = to_camel(f.alias or f.name)
+                table[camel.lower()] = camel
+    return table
+
+
+_CAMEL = _camel_table()
+
+
+def _camelize(value: Any) -> Any:
+    """``value`` with the keys the table knows back in lowerCamelCase (others as they are)."""
+    if isinstance(value, dict):
+        return {_CAMEL.get(k, k): _camelize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camelize(v) for v in value]
+    return value

@@ -14,6 +14,8 @@ from kaizala_async import (
     BadRequestError,
     Credentials,
     ImageAction,
+    JobAction,
+    JobResponseBody,
     KaizalaClient,
     NotFoundError,
     RateLimits,
@@ -422,3 +424,21 @@ async def test_group_objects_carry_the_whole_documented_field_set() -> None:
     for group in (*listed, *found):
         assert documented <= set(group), documented - set(group)
     assert listed[0]["isEditable"] is True
+
+
+async def test_action_details_answer_responses_in_lower_camel_case() -> None:
+    """C3 with responses: the stored response comes back as the service spells it
+    (``isCompleted``), not as the emulator stored it (``iscompleted``)."""
+    async with Emulator(EmulatorConfig.fast()) as emu:
+        group = emu.create_groups(1)[0]
+        async with emu.client() as client:
+            sent = await client.actions.send(
+                group, JobAction(title="Close the store", assigned_to=[MOBILE])
+            )
+            await client.actions.respond(group, sent.action_id, JobResponseBody(is_completed=True))
+            raw = await client.request(
+                "GET", f"/groups/{group}/actions/{sent.action_id}", params={"getDetails": "true"}
+            )
+    responses = raw.json()["actionDetails"]["responses"]
+    assert responses and responses[0]["isCompleted"] is True
+    assert "iscompleted" not in responses[0]
