@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from kaizala_async import FanOutProgress, Rate, RateLimits
-from kaizala_async.cli import _app
+from kaizala_async.cli import _fanout
 from kaizala_async.emulator import Emulator, EmulatorConfig
 
 TARGET = Path(__file__).with_name("cli-fanout.svg")
@@ -21,7 +21,7 @@ TARGET = Path(__file__).with_name("cli-fanout.svg")
 
 async def main() -> None:
     sink = io.StringIO()  # nothing reaches the real terminal
-    _app.err = Console(file=sink, force_terminal=True, width=110)
+    screen = Console(file=sink, force_terminal=True, width=110)
     shot = Console(record=True, width=110, force_terminal=True, file=sink)
     config = EmulatorConfig.fast()
     async with Emulator(config) as emu:
@@ -29,7 +29,7 @@ async def main() -> None:
         limits = RateLimits(connector=Rate(100, 1.0), tenant=Rate(300, 1.0))
         async with emu.client(limits=limits) as client:
             snapshot: list[str] = []
-            with _app._FanOutDisplay(len(groups), True, client) as display:
+            with _fanout._FanOutDisplay(len(groups), True, client, screen) as display:
 
                 def progress(p: FanOutProgress) -> None:
                     display.update(p)

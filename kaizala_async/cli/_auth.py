@@ -1,0 +1,160 @@
+"""``kaizala login``, ``kaizala auth login|status|logout`` and ``kaizala whoami``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from kaizala_async import (
+    FileTokenStore,
+    Secret,
+    StoredTokens,
+    login_with_pin,
+)
+from kaizala_async.cli._app import (
+    EXIT_AUTH,
+    EXIT_INPUT,
+    ApiRoot,
+    AppId,
+    Fields,
+    JsonOutput,
+    TokenFile,
+    _client,
+    _emit_json,
+    _require_application_id,
+    _run,
+    _settings,
+    app,
+    auth_app,
+    err,
+    out,
+)
+
+
+@app.command()
+def login(
+    mobile: Annotated[str, typer.Option("--mobile", help="your number, e.g. +911234567890")],
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Log in with a PIN sent by SMS; save the refresh token (file mode 0600, never printed)."""
+    s = _settings(application_id, api_root, token_file)
+    _require_application_id(s)
+
+    async def work() -> None:
+        result = await login_with_pin(
+            s["application_id"],
+            mobile,
+            pin=lambda: typer.prompt("PIN", hide_input=True),
+            api_root=s["api_root"],
+        )
+        await FileTokenStore(s["token_file"]).save(
+            StoredTokens(application_id=s["application_id"], refresh_token=result.refresh_token)
+        )
+
+    _run(work)
+    out.print(f"logged in; refresh token saved to {s['token_file']}")
+
+
+@auth_app.command("login")
+def auth_login(
+    mobile: Annotated[
+        str | None,
+        typer.Option("--mobile", help="your number for the PIN flow, e.g. +911234567890"),
+    ] = None,
+    with_token: Annotated[
+        bool, typer.Option("--with-token", help="read a refresh token from stdin (from the portal)")
+    ] = False,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Log in: the PIN flow (--mobile), or a refresh token read from stdin (--with-token, as
+    `gh auth login --with-token`). The token is saved (file mode 0600), never printed."""
+    if with_token == (mobile is not None):
+        err.print("error: give exactly one of --mobile and --with-token")
+        raise typer.Exit(EXIT_INPUT)
+    if mobile is not None:
+        login(mobile, application_id, api_root, token_file)
+        return
+    s = _settings(application_id, api_root, token_file)
+    _require_application_id(s)
+    token = sys.stdin.readline().strip()
+    if not token or any(c.isspace() for c in token):
+        err.print("error: refresh token: expected one token on stdin")
+        raise typer.Exit(EXIT_INPUT)
+
+    async def work() -> None:
+        await FileTokenStore(s["token_file"]).save(
+            StoredTokens(application_id=s["application_id"], refresh_token=Secret(token))
+        )
+
+    _run(work)
+    out.print(f"refresh token saved to {s['token_file']}")
+
+
+@auth_app.command("status")
+def auth_status(
+    application_id: AppId = None, api_root: ApiRoot = None, token_file: TokenFile = None
+) -> None:
+    """What is stored for the connector (never the tokens themselves)."""
+    s = _settings(application_id, api_root, token_file)
+    _require_application_id(s)
+
+    async def work() -> StoredTokens | None:
+        return await FileTokenStore(s["token_file"]).load(s["application_id"])
+
+    stored = _run(work)
+    if stored is None:
+        out.print(f"not logged in for {s['application_id']} ({s['token_file']}); "
+                  "run `kaizala auth login`")  # fmt: skip
+        raise typer.Exit(EXIT_AUTH)
+    out.print(f"connector {s['application_id']}: refresh token stored in {s['token_file']}")
+    if stored.endpoint_url:
+        out.print(f"endpoint {stored.endpoint_url}")
+    expiry = stored.access_token_expiry
+    if stored.access_token is not None and expiry is not None and expiry > time.time():
+        minutes = (expiry - time.time()) / 60
+        out.print(f"access token valid for {minutes:.0f} more minutes")
+    else:
+        out.print("no valid access token stored (the next command fetches one)")
+
+
+@auth_app.command("logout")
+def auth_logout(
+    application_id: AppId = None, api_root: ApiRoot = None, token_file: TokenFile = None
+) -> None:
+    """Forget the connector's stored tokens."""
+    s = _settings(application_id, api_root, token_file)
+    _require_application_id(s)
+
+    async def work() -> bool:
+        return await FileTokenStore(s["token_file"]).delete(s["application_id"])
+
+    removed = _run(work)
+    out.print("logged out" if removed else "was not logged in")
+
+
+@app.command()
+def whoami(
+    json_output: JsonOutput = False,
+    fields: Fields = None,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Show the user the saved token belongs to."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            me = await client.users.me()
+        if json_output:
+            _emit_json(me, fields)
+        else:
+            out.print(f"{me.name or ''} {me.mobile_number or ''} (user id {me.id})".strip())
+
+    _run(work)

@@ -1,0 +1,307 @@
+"""The data commands: groups, members, send, webhooks, listen and ``kaizala api``."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any
+
+import typer
+
+from kaizala_async import (
+    EVENT_TYPES,
+)
+from kaizala_async._secrets import redact
+from kaizala_async.cli._app import (
+    _HELP,
+    EXIT_INPUT,
+    ApiRoot,
+    AppId,
+    Fields,
+    JsonOutput,
+    TokenFile,
+    _client,
+    _emit_json,
+    _run,
+    app,
+    err,
+    groups_app,
+    members_app,
+    out,
+    webhooks_app,
+)
+
+
+@groups_app.command("list")
+def groups_list(
+    json_output: JsonOutput = False,
+    fields: Fields = None,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """List the groups the token can see."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            async for g in client.groups.list():
+                if json_output:
+                    _emit_json(g, fields)
+                else:
+                    out.print(f"{g.group_id}  {g.group_name}")
+
+    _run(work)
+
+
+@groups_app.command("create")
+def groups_create(
+    name: str,
+    welcome: Annotated[str, typer.Option(help="welcome message")] = "Welcome",
+    member: Annotated[list[str] | None, typer.Option(help="a member's number (repeatable)")] = None,
+    json_output: JsonOutput = False,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Create a group; print its id."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            created = await client.groups.create(name, welcome, members=member or [])
+        if json_output:
+            _emit_json(created)
+        else:
+            print(created.group_id)
+        if created.members_added is False:
+            err.print("warning: some members could not be added")
+
+    _run(work)
+
+
+@members_app.command("list")
+def members_list(
+    group_id: str,
+    json_output: JsonOutput = False,
+    fields: Fields = None,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """List a group's members."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            async for m in client.members.list(group_id):
+                if json_output:
+                    _emit_json(m, fields)
+                else:
+                    out.print(f"{m.id}  {m.mobile_number}  {m.role}")
+
+    _run(work)
+
+
+@members_app.command("add")
+def members_add(
+    group_id: str,
+    numbers: list[str],
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Add members by phone number."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            added = await client.members.add(group_id, numbers)
+        out.print("all added" if added.all_added else "some numbers were not added")
+
+    _run(work)
+
+
+@app.command()
+def send(
+    group_id: str,
+    text: str,
+    json_output: JsonOutput = False,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Send a text message to a group; print its reference id."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            sent = await client.messages.send(group_id, text)
+        if json_output:
+            _emit_json(sent)
+        else:
+            print(sent.reference_id)
+
+    _run(work)
+
+
+@webhooks_app.command("list")
+def webhooks_list(
+    group_id: str,
+    json_output: JsonOutput = False,
+    fields: Fields = None,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """List the webhooks on a group."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            async for w in client.webhooks.list(group_id, "Group"):
+                if json_output:
+                    _emit_json(w, fields)
+                    continue
+                state = "active" if w.active is not False else "disabled"
+                out.print(f"{w.id}  {w.callback_url}  {','.join(w.events)}  {state}")
+
+    _run(work)
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    group_id: str,
+    url: str,
+    event: Annotated[list[str], typer.Option(help="an event type (repeatable)")],
+    no_token: Annotated[
+        bool, typer.Option("--no-token", help="register without a callback token")
+    ] = False,
+    json_output: JsonOutput = False,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Register a webhook on a group (the receiver must answer the handshake). The callback
+    token is read from KAIZALA_CALLBACK_TOKEN (required: without one anybody could post events
+    to your receiver; --no-token to register without)."""
+    unknown = [e for e in event if e not in EVENT_TYPES]
+    if unknown:
+        err.print(f"error: event: unknown event type(s) {', '.join(unknown)}; "
+                  f"one of {', '.join(EVENT_TYPES)}")  # fmt: skip
+        raise typer.Exit(EXIT_INPUT)
+    callback_token = os.environ.get("KAIZALA_CALLBACK_TOKEN") or None
+    if callback_token is None and not no_token:
+        err.print("error: callback token: set KAIZALA_CALLBACK_TOKEN (the receiver checks it), "
+                  "or give --no-token to register a webhook anybody can post to")  # fmt: skip
+        raise typer.Exit(EXIT_INPUT)
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            hook = await client.webhooks.register(
+                group_id,
+                "Group",
+                event,
+                url,
+                callback_token=callback_token,
+            )
+        if json_output:
+            _emit_json(hook)
+        else:
+            print(hook.webhook_id)
+
+    _run(work)
+
+
+@webhooks_app.command("delete")
+def webhooks_delete(
+    webhook_id: str,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Delete a webhook."""
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            await client.webhooks.delete(webhook_id)
+
+    _run(work)
+
+
+@app.command()
+def listen(
+    group: Annotated[list[str], typer.Option("--group", help="a group id (repeatable)")],
+    forward_to: Annotated[
+        str | None, typer.Option("--forward-to", help="POST each event, as received, to this URL")
+    ] = None,
+    port: Annotated[int, typer.Option(help="the local port to listen on (0: a free one)")] = 0,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="the URL the service should call (a tunnel to the "
+            "port); default: the loopback URL, which an emulator can reach",
+        ),
+    ] = None,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Receive a group's events here, print each one, forward it to your app (like `stripe
+    listen`); the webhooks are deleted on Ctrl-C."""
+    from ._listen import listen as run
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            await run(client, group, forward_to=forward_to, port=port, public_url=public_url,
+                      show=out.print)  # fmt: skip
+
+    try:
+        _run(work)
+    except KeyboardInterrupt:
+        err.print("stopped; the webhooks were deleted")
+        raise typer.Exit(0) from None
+
+
+@app.command(context_settings=_HELP)
+def api(
+    method: Annotated[str, typer.Argument(help="GET, POST, PUT, DELETE or PATCH")],
+    path: Annotated[str, typer.Argument(help="the path after /v1, e.g. /groups")],
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            "-f",
+            help="key=value: a query parameter for GET and DELETE, "
+            "else a JSON body field (repeatable; values that parse as JSON are JSON)",
+        ),
+    ] = None,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Call any endpoint with the client's token, pacing and retries (like `gh api`); print
+    the answer's JSON."""
+    values: dict[str, Any] = {}
+    for item in field or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            err.print(f"error: field: {item!r} is not key=value")
+            raise typer.Exit(EXIT_INPUT)
+        try:
+            values[key] = json.loads(raw)
+        except ValueError:
+            values[key] = raw
+    verb = method.upper()
+
+    async def work() -> None:
+        async with _client(application_id, api_root, token_file) as client:
+            if verb in {"GET", "DELETE"}:
+                params = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+                response = await client.request(verb, path, params=params or None)
+            else:
+                response = await client.request(verb, path, json=values)
+        if response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                print(redact(response.text))
+            else:
+                print(redact(json.dumps(body, indent=2)))
+
+    _run(work)

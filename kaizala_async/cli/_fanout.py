@@ -1,0 +1,177 @@
+"""``kaizala fanout``: one message to many groups, with live progress and a resumable journal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from kaizala_async import (
+    FanOutProgress,
+    KaizalaClient,
+)
+from kaizala_async.cli._app import (
+    EXIT_INCOMPLETE,
+    EXIT_INPUT,
+    ApiRoot,
+    AppId,
+    TokenFile,
+    _client,
+    _run,
+    app,
+    err,
+    out,
+)
+
+
+def _read_groups(source: str) -> Iterator[str]:
+    if source == "-":
+        for line in sys.stdin:
+            if line.strip():
+                yield line.strip()
+        return
+    with open(source, encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield line.strip()
+
+
+@app.command()
+def fanout(
+    groups: Annotated[str, typer.Option("--groups", help="file of group ids, one per line, or -")],
+    text: Annotated[str | None, typer.Option(help="the message")] = None,
+    action_file: Annotated[
+        Path | None, typer.Option(help='an action as JSON (an Announcement: {"title", "message"})')
+    ] = None,
+    journal: Annotated[
+        Path | None, typer.Option(help="journal file: a rerun sends only what is left")
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option(help="sends in flight")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    application_id: AppId = None,
+    api_root: ApiRoot = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Send one message to every group listed in a file (or stdin), with progress."""
+    from kaizala_async import AnnouncementAction
+
+    if groups != "-" and not Path(groups).is_file():
+        err.print(f"error: groups: no such file: {groups}")
+        raise typer.Exit(EXIT_INPUT)
+    if (text is None) == (action_file is None):
+        err.print("error: give exactly one of --text and --action-file")
+        raise typer.Exit(EXIT_INPUT)
+    action = None
+    if action_file is not None:
+        try:
+            data = json.loads(action_file.read_text(encoding="utf-8"))
+            action = AnnouncementAction(message=data["message"], title=data.get("title"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            err.print(f"error: action_file: not a usable announcement: {exc}")
+            raise typer.Exit(EXIT_INPUT) from None
+    interactive = err.is_terminal and not json_output
+    total = None if groups == "-" else sum(1 for _ in _read_groups(groups))
+    state: dict[str, Any] = {"progress": None, "client": None}
+
+    async def work() -> Any:
+        async with _client(application_id, api_root, token_file) as client:
+            state["client"] = client
+            with _FanOutDisplay(total, interactive, client) as display:
+
+                def progress(p: FanOutProgress) -> None:
+                    state["progress"] = p
+                    display.update(p)
+
+                return await client.fan_out(
+                    _read_groups(groups), text=text, action=action, journal=journal,
+                    concurrency=concurrency, on_progress=progress,
+                )  # fmt: skip
+
+    try:
+        report = _run(work)
+    except KeyboardInterrupt:
+        p = state["progress"]
+        done = f"{p.sent} sent, {p.failed} failed, {p.unknown} unknown" if p else "nothing sent"
+        again = (f"run the same command again (same --journal {journal}) to send the rest"
+                 if journal else "nothing was recorded: next time give --journal to resume")  # fmt: skip
+        err.print(f"interrupted: {done}; {again}")
+        raise typer.Exit(130) from None
+    summary: dict[str, Any] = {
+        "sent": report.sent, "failed": report.failed, "skipped": report.skipped,
+        "unknown": report.unknown, "seconds": round(report.elapsed, 3),
+    }  # fmt: skip
+    if json_output:
+        summary["failures"] = [
+            {"groupId": f.group_id, "error": str(f.error), "retriable": f.retriable}
+            for f in report.failures
+        ]
+        summary["unknowns"] = [{"groupId": u.group_id, "reason": u.reason} for u in report.unknowns]
+        print(json.dumps(summary))
+    else:
+        out.print(" ".join(f"{k}={v}" for k, v in summary.items()))
+        _print_problems(report)
+    raise typer.Exit(0 if report.ok else EXIT_INCOMPLETE)
+
+
+class _FanOutDisplay:
+    """A live progress bar on a terminal (rate, time left, 429s, in flight); a plain line every
+    5 s otherwise. Writes to stderr, so stdout keeps only the result."""
+
+    def __init__(
+        self, total: int | None, interactive: bool, client: KaizalaClient,
+        console: Console | None = None,
+    ) -> None:  # fmt: skip
+        self._interactive = interactive
+        self._client = client
+        self._last = 0.0
+        self._bar: Progress | None = None
+        self._task: Any = None
+        if interactive:
+            self._bar = Progress(
+                TextColumn("sending"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]:.1f}/s"), TimeRemainingColumn(),
+                TextColumn("429s {task.fields[throttled]}  in flight {task.fields[in_flight]}"),
+                console=console or err, transient=False,
+            )  # fmt: skip
+            self._task = self._bar.add_task("fan-out", total=total, rate=0.0, throttled=0,
+                                            in_flight=0)  # fmt: skip
+
+    def __enter__(self) -> _FanOutDisplay:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, p: FanOutProgress) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=p.done, rate=p.rate,
+                             throttled=self._client.stats.throttled, in_flight=p.in_flight)  # fmt: skip
+        elif p.elapsed - self._last >= 5:
+            self._last = p.elapsed
+            err.print(f"{p.done} done, {p.sent} sent, {p.in_flight} in flight, {p.rate:.1f}/s")
+
+
+def _print_problems(report: Any) -> None:
+    """The targets that failed or whose fate is unknown, one row each."""
+    rows = [(f.group_id, "failed", str(f.error)) for f in report.failures]
+    rows += [(u.group_id, "unknown", u.reason) for u in report.unknowns]
+    if not rows:
+        return
+    if out.is_terminal:
+        table = Table("group", "outcome", "why")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+    else:
+        for row in rows:
+            out.print("\t".join(row))
