@@ -51,6 +51,7 @@ from ._http import (
 )
 from ._ratelimit import MAX_WAIT, RateLimiter
 from ._secrets import Secret
+from ._validate import has_space_or_control
 
 __all__ = ["BEFORE_SEND", "Call", "Transport", "TransportStats"]
 
@@ -166,6 +167,7 @@ class Transport:
                 before_send = BEFORE_SEND.get()
                 if before_send is not None:
                     await before_send()
+                timeout = call.timeout if call.timeout is not None else self.timeout
                 request = self.http.build_request(
                     call.method,
                     url,
@@ -173,13 +175,13 @@ class Transport:
                     json=call.json,
                     files=call.files,
                     headers=_headers(call, token),
-                    timeout=call.timeout if call.timeout is not None else self.timeout,
+                    timeout=timeout,
                 )
                 going_out = True
                 try:
                     # One deadline for the whole exchange: httpx's timeouts bound each read, so
                     # a server trickling a byte at a time could hold a call for ever.
-                    async with asyncio.timeout(call.timeout or self.timeout):
+                    async with asyncio.timeout(timeout):
                         response = await self.http.send(request, stream=True)
                         await self._read(response, call)
                 except httpx.TransportError as exc:
@@ -388,7 +390,7 @@ def _usable_location(location: str) -> str:
             raise ValueError("not an http(s) URL with a host")
     elif not location.startswith("/"):
         raise ValueError("neither an absolute URL nor a path")
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in location):
+    if has_space_or_control(location):
         raise ValueError("whitespace or control characters")
     return location
 

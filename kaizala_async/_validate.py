@@ -22,6 +22,7 @@ __all__ = [
     "check_limit",
     "check_text",
     "check_url",
+    "has_space_or_control",
     "optional_text",
     "phone_list",
     "segment",
@@ -163,3 +164,8 @@ def check_api_path(value: object) -> str:
             "path", "must not hold whitespace, control characters or '.'/'..' segments"
         )
     return value
+
+
+def has_space_or_control(text: str) -> bool:
+    """Whether ``text`` holds whitespace or a control character (never in a usable URL)."""
+    return _SPACE_OR_CONTROL.search(text) is not None
