@@ -40,6 +40,7 @@ from ._fanout import (
     fan_out_stream,
 )
 from ._login import exchange_pin, login_with_pin, request_pin
+from ._max_wait import max_wait
 from ._models.actions import (
     ActionBody,
     ActionProperty,
@@ -130,7 +131,6 @@ from ._ratelimit import (
     RateLimits,
     SharedBudgetStats,
     TenantBackend,
-    max_wait,
 )
 from ._receiver import ReceiverStats, WebhookReceiver
 from ._redis import RedisTenantBudget

@@ -32,8 +32,9 @@ from ._fanout import (
     fan_out_stream,
 )
 from ._http import HostPolicy, json_body
+from ._max_wait import check_max_wait
 from ._models.actions import ActionBody
-from ._ratelimit import RateLimiter, RateLimits, check_max_wait
+from ._ratelimit import RateLimiter, RateLimits
 from ._resources.actions import ActionsResource
 from ._resources.admin import BotsResource, WebhooksResource
 from ._resources.groups import GroupsResource, SubgroupsResource, TenantResource, UsersResource

@@ -37,8 +37,8 @@ from ._errors import (
     ValidationError,
 )
 from ._journal import Journal
+from ._max_wait import MAX_WAIT
 from ._models.actions import ActionBody
-from ._ratelimit import MAX_WAIT
 from ._transport import BEFORE_SEND
 from ._validate import check_count, check_id, check_text
 

@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import math
 import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, Final
 
 import attrs
@@ -48,10 +47,10 @@ from ._constants import (
     JITTER_MAX,
 )
 from ._errors import SlotWaitTimeoutError, ValidationError
+from ._max_wait import check_max_wait
 from ._shared_tenant import BracketReport, SharedBudgetStats, SharedTenant, TenantBackend
 
 __all__ = [
-    "MAX_WAIT",
     "BracketReport",
     "Rate",
     "RateLimiter",
@@ -59,7 +58,6 @@ __all__ = [
     "SharedBudgetStats",
     "TenantBackend",
     "TenantDispatcher",
-    "max_wait",
 ]
 
 log = logging.getLogger("kaizala_async.ratelimit")
@@ -91,43 +89,6 @@ def _check_burst(instance: object, attribute: attrs.Attribute[Any], value: Any) 
     del instance, attribute
     if not isinstance(value, int) or value < 1:
         raise ValidationError("burst", f"must be a positive whole number, not {value!r}")
-
-
-def check_max_wait(name: str, value: Any) -> float | None:
-    """``value`` as a maximum wait in seconds (None: no maximum), or a ValidationError."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValidationError(name, f"must be None or a number of seconds >= 0, not {value!r}")
-    if not math.isfinite(value):
-        raise ValidationError(name, f"must be finite (None means no maximum), not {value!r}")
-    return float(value)
-
-
-#: The current task's bound on slot waits (None: the client's; ``inf``: no bound).
-MAX_WAIT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "kaizala_max_wait", default=None
-)
-
-
-@contextlib.contextmanager
-def max_wait(seconds: float | None) -> Iterator[None]:
-    """Bound the wait for a rate-limit slot of every call made inside the block (this task and
-    the tasks it starts), whichever client makes it::
-
-        with max_wait(2.0):
-            await client.messages.send(group_id, "Door 3 is open")  # or SlotWaitTimeoutError
-
-    ``None`` lifts the client's ``RateLimits.max_wait`` inside the block. A call that cannot get
-    its slot in time raises :class:`~kaizala_async.SlotWaitTimeoutError`: nothing is sent and
-    no slot is used. The bound applies to each wait for a slot (a resend after a 429 waits anew).
-    """
-    checked = check_max_wait("max_wait", seconds)
-    token = MAX_WAIT.set(math.inf if checked is None else checked)
-    try:
-        yield
-    finally:
-        MAX_WAIT.reset(token)
 
 
 def _check_max_wait(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -49,7 +49,8 @@ from ._http import (
     json_or_none,
     parse_retry_after,
 )
-from ._ratelimit import MAX_WAIT, RateLimiter
+from ._max_wait import MAX_WAIT
+from ._ratelimit import RateLimiter
 from ._secrets import Secret
 from ._validate import has_space_or_control
 
