@@ -24,13 +24,10 @@ def emulator() -> Iterator[EmulatorProcess]:
         yield emu
 
 
-def _spawn(emu: EmulatorProcess, tmp_path: Path, *extra: str) -> pexpect.spawn:
-    answer = httpx.post(f"{emu.root}/_emulator/groups",
-                        json={"count": GROUPS, "mobileNumber": "+911234567890"})  # fmt: skip
-    listing = tmp_path / "groups.txt"
-    listing.write_text("\n".join(answer.json()["groupIds"]))
+def _env(emu: EmulatorProcess, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment a user would give `kaizala` for this emulator (its first connector)."""
     c = emu.credentials[0]
-    env = {
+    return {
         **os.environ,
         "KAIZALA_APPLICATION_ID": c["applicationId"],
         "KAIZALA_APPLICATION_SECRET": c["applicationSecret"],
@@ -38,9 +35,17 @@ def _spawn(emu: EmulatorProcess, tmp_path: Path, *extra: str) -> pexpect.spawn:
         "KAIZALA_API_ROOT": emu.root,
         "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
         "KAIZALA_CONFIG": str(tmp_path / "absent.json"),
-        "KAIZALA_LIMITS": "15/1,45/1",  # slower than the emulator: a few seconds to watch
-        "TERM": "xterm-256color",
+        **extra,
     }
+
+
+def _spawn(emu: EmulatorProcess, tmp_path: Path, *extra: str) -> pexpect.spawn:
+    answer = httpx.post(f"{emu.root}/_emulator/groups",
+                        json={"count": GROUPS, "mobileNumber": "+911234567890"})  # fmt: skip
+    listing = tmp_path / "groups.txt"
+    listing.write_text("\n".join(answer.json()["groupIds"]))
+    # KAIZALA_LIMITS: slower than the emulator, so there are a few seconds to watch.
+    env = _env(emu, tmp_path, KAIZALA_LIMITS="15/1,45/1", TERM="xterm-256color")
     command = ["-m", "kaizala_async.cli", "fanout", "--groups", str(listing), "--text", "hi",
                "--journal", str(tmp_path / "run.journal"), *extra]  # fmt: skip
     return pexpect.spawn(sys.executable, command, env=env, encoding="utf-8", timeout=60,
@@ -114,12 +119,7 @@ async def test_listen_receives_prints_and_forwards_an_event(
         created = await http.post(f"{emulator.root}/_emulator/groups",
                                   json={"count": 1, "mobileNumber": "+911234567890"})  # fmt: skip
     group = created.json()["groupIds"][0]
-    c = emulator.credentials[0]
-    env = {**os.environ, "KAIZALA_APPLICATION_ID": c["applicationId"],
-           "KAIZALA_APPLICATION_SECRET": c["applicationSecret"],
-           "KAIZALA_REFRESH_TOKEN": c["refreshToken"], "KAIZALA_API_ROOT": emulator.root,
-           "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
-           "KAIZALA_CONFIG": str(tmp_path / "absent.json")}  # fmt: skip
+    env = _env(emulator, tmp_path)
     async with serve_loopback(app) as origin:
         child = pexpect.spawn(
             sys.executable,
@@ -163,12 +163,7 @@ def _token(emulator: EmulatorProcess, env: dict[str, str]) -> str:
 def test_a_group_named_like_markup_lists_literally_on_a_terminal(
     emulator: EmulatorProcess, tmp_path: Path
 ) -> None:
-    c = emulator.credentials[0]
-    env = {**os.environ, "KAIZALA_APPLICATION_ID": c["applicationId"],
-           "KAIZALA_APPLICATION_SECRET": c["applicationSecret"],
-           "KAIZALA_REFRESH_TOKEN": c["refreshToken"], "KAIZALA_API_ROOT": emulator.root,
-           "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
-           "KAIZALA_CONFIG": str(tmp_path / "absent.json"), "TERM": "xterm-256color"}  # fmt: skip
+    env = _env(emulator, tmp_path, TERM="xterm-256color")
     for name in ("[/x]", "[bold red]Alert"):
         child = pexpect.spawn(sys.executable, ["-m", "kaizala_async.cli", "groups", "create", name],
                               env=env, encoding="utf-8", timeout=30)  # fmt: skip
