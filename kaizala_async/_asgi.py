@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -14,6 +16,7 @@ __all__ = [
     "Scope",
     "Send",
     "read_body",
+    "resettable_protocol",
     "serve_lifespan",
     "serve_loopback",
 ]
@@ -51,13 +54,46 @@ async def read_body(receive: Receive, limit: int | None = None) -> bytes:
             return body
 
 
+def resettable_protocol() -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol, with a ``kaizala.reset`` scope extension: a callable that drops
+    the connection with a TCP reset (SO_LINGER 0, then abort), for injected connection resets."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class ResettableProtocol(AutoHTTPProtocol):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            inner: Any = getattr(self, "app")  # noqa: B009 (untyped base class)
+
+            async def app(scope: Scope, receive: Receive, send: Send) -> None:
+                scope.setdefault("extensions", {})["kaizala.reset"] = self._reset
+                await inner(scope, receive, send)
+
+            setattr(self, "app", app)  # noqa: B010
+
+        def _reset(self) -> None:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.transport.abort()
+
+    return ResettableProtocol
+
+
 @contextlib.asynccontextmanager
 async def serve_loopback(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Run ``app`` under uvicorn; yield its origin (``http://127.0.0.1:PORT``); stop it after."""
     import uvicorn
 
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="critical", lifespan="off")
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="critical",
+            lifespan="off",
+            http=resettable_protocol(),
+        )
     )
     task = asyncio.create_task(server.serve())
     try:

@@ -273,3 +273,13 @@ def test_end_to_end_the_emulator_delivers_to_a_receiver_on_loopback() -> None:
     member = next(e for e in events if isinstance(e, k.MemberAddedEvent))
     assert member.data.member == "+919652000001"
     assert receiver.stats.handshakes == 1 and receiver.stats.rejected == 0
+
+
+def test_the_service_text_message_event_fills_text_message_too() -> None:
+    """The service sends ``text``; Power Automate's schema names it ``textMessage``: both
+    attributes hold the text whichever key came (``text_message`` used to stay None)."""
+    service = k.decode_event({"eventType": "TextMessageCreated", "data": {"text": "hi"}})
+    flattened = k.decode_event({"eventType": "TextMessageCreated", "textMessage": "hi"})
+    for event in (service, flattened):
+        assert isinstance(event, k.TextMessageCreatedEvent)
+        assert (event.data.text, event.data.text_message, event.data.body) == ("hi", "hi", "hi")

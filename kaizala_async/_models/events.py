@@ -106,6 +106,14 @@ class TextMessageData:
     is_reply: bool | None = None
     original_message_id: str | None = None
 
+    def __attrs_post_init__(self) -> None:
+        # One text, two names: the service's ``text`` and the Power Automate ``textMessage``;
+        # whichever came, both attributes hold it.
+        if self.text is None and self.text_message is not None:
+            object.__setattr__(self, "text", self.text_message)
+        elif self.text_message is None and self.text is not None:
+            object.__setattr__(self, "text_message", self.text)
+
     @property
     def body(self) -> str:
         """The message text, whichever key carried it."""

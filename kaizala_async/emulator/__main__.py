@@ -8,6 +8,7 @@ import contextlib
 import json
 import sys
 
+from kaizala_async._asgi import resettable_protocol
 from kaizala_async._ratelimit import Rate
 
 from . import THROTTLE_METHODS, Emulator, EmulatorConfig, Fault, NetworkProfile
@@ -76,7 +77,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m kaizala_async.emu
     if args.fault_rate:
         emu.inject(Fault(error_rate=args.fault_rate))
     config = uvicorn.Config(
-        emu.app, host=args.host, port=args.port, log_level="warning", lifespan="off"
+        emu.app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        lifespan="off",
+        http=resettable_protocol(),  # injected resets are real TCP resets
     )
     server = uvicorn.Server(config)
 

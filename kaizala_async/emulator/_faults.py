@@ -60,19 +60,30 @@ class FaultPlan:
         self._random = random.Random(seed)
 
     def draw(self, method: str, path: str) -> tuple[float, Outcome, Fault | None]:
-        """Latency to add and what happens to a call of ``method`` ``path``."""
-        target = f"{method} {path}"
+        """Latency to add and what happens to a call of ``method`` ``path``.
+
+        Every fault whose route matches applies: their latencies add up, and each draws its
+        outcome in the order the faults were added; the first that is not ``ok`` decides (and
+        its ``error_status``/``reset_phase`` are used).
+        """
+        target = f"{method} {path}".lower()
+        latency = 0.0
+        outcome: Outcome = "ok"
+        chosen: Fault | None = None
         for fault in self.faults:
-            if fnmatch.fnmatchcase(target.lower(), fault.route.lower()) or fault.route == "*":
-                roll = self._random.random()
-                outcome: Outcome = "ok"
-                if roll < fault.error_rate:
-                    outcome = "error"
-                elif roll < fault.error_rate + fault.reset_rate:
-                    outcome = "reset"
-                elif roll < fault.error_rate + fault.reset_rate + fault.hang_rate:
-                    outcome = "hang"
-                if outcome != "ok":
-                    self.injected[outcome] += 1
-                return fault.latency, outcome, fault
-        return 0.0, "ok", None
+            if fault.route != "*" and not fnmatch.fnmatchcase(target, fault.route.lower()):
+                continue
+            latency += fault.latency
+            roll = self._random.random()
+            drawn: Outcome = "ok"
+            if roll < fault.error_rate:
+                drawn = "error"
+            elif roll < fault.error_rate + fault.reset_rate:
+                drawn = "reset"
+            elif roll < fault.error_rate + fault.reset_rate + fault.hang_rate:
+                drawn = "hang"
+            if drawn != "ok" and outcome == "ok":
+                outcome, chosen = drawn, fault
+        if outcome != "ok":
+            self.injected[outcome] += 1
+        return latency, outcome, chosen

@@ -185,5 +185,23 @@ class World:
         value = str(uuid.uuid4())
         return value + "@1" if next(self._ids) % 3 == 0 else value
 
+    def can_see(self, group: Group, caller: str) -> bool:
+        """A member sees its group; an admin of a parent group sees (and manages) its sub-groups,
+        so a sub-group made with ``addUserToGroup: false`` stays manageable (API S2)."""
+        seen: set[str] = set()
+        pending = [group]
+        while pending:
+            current = pending.pop()
+            if current is group and caller in current.members:
+                return True
+            if current is not group and current.members.get(caller) == "Admin":
+                return True
+            for parent_id in current.parents - seen:
+                seen.add(parent_id)
+                parent = self.groups.get(parent_id)
+                if parent is not None:
+                    pending.append(parent)
+        return False
+
     def user_id(self, mobile: str) -> str:
         return self.users.setdefault(mobile, str(uuid.uuid4()))

@@ -19,7 +19,13 @@ from .helpers import MOBILE, client_for
 def test_media_upload_then_image_action_and_listing() -> None:
     async def main() -> None:
         async with Emulator() as emu, client_for(emu) as client:
-            group = (await client.request("POST", "/groups", json={"name": "G"})).json()["groupId"]
+            group = (
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "G", "welcomeMessage": "Hi"},
+                )
+            ).json()["groupId"]
             http = client._require().http
             token, base = await client._tokens.access()  # type: ignore[union-attr]
             upload = await http.post(
@@ -64,7 +70,13 @@ def test_media_upload_then_image_action_and_listing() -> None:
 def test_survey_job_poll_responses_and_details() -> None:
     async def main() -> None:
         async with Emulator() as emu, client_for(emu) as client:
-            group = (await client.request("POST", "/groups", json={"name": "G"})).json()["groupId"]
+            group = (
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "G", "welcomeMessage": "Hi"},
+                )
+            ).json()["groupId"]
             survey = (
                 await client.request(
                     "POST",
@@ -138,7 +150,13 @@ def test_survey_job_poll_responses_and_details() -> None:
 def test_reactions_counts_details_and_cursor() -> None:
     async def main() -> None:
         async with Emulator() as emu, client_for(emu) as client:
-            group = (await client.request("POST", "/groups", json={"name": "G"})).json()["groupId"]
+            group = (
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "G", "welcomeMessage": "Hi"},
+                )
+            ).json()["groupId"]
             ref = (
                 await client.request("POST", f"/groups/{group}/messages", json={"message": "m"})
             ).json()["referenceId"]
@@ -190,10 +208,20 @@ def test_reactions_counts_details_and_cursor() -> None:
 def test_bots_tenant_search_and_permissions() -> None:
     async def main() -> None:
         async with Emulator() as emu, client_for(emu) as client:
-            group = (await client.request("POST", "/groups", json={"name": "Wither"})).json()[
-                "groupId"
-            ]
-            bot = (await client.request("POST", "/bot", json={"name": "B"})).json()["botUserId"]
+            group = (
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "Wither", "welcomeMessage": "Hi"},
+                )
+            ).json()["groupId"]
+            bot = (
+                await client.request(
+                    "POST",
+                    "/bot",
+                    json={"name": "B", "welcomeMessage": "Hi"},
+                )
+            ).json()["botUserId"]
             assert [
                 b["botUserId"] for b in (await client.request("GET", "/bot")).json()["bots"]
             ] == [bot]

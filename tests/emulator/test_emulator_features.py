@@ -62,9 +62,13 @@ def test_webhook_round_trip_on_loopback() -> None:
 
     async def main() -> None:
         async with serve(receiver) as url, Emulator() as emu, client_for(emu) as client:
-            group = (await client.request("POST", "/groups", json={"name": "Ops"})).json()[
-                "groupId"
-            ]
+            group = (
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "Ops", "welcomeMessage": "Hi"},
+                )
+            ).json()["groupId"]
             hook = await client.request(
                 "POST",
                 "/webhook",
@@ -111,9 +115,13 @@ def test_webhook_registration_fails_when_the_receiver_does_not_echo() -> None:
             Emulator(webhook_transport=httpx.MockTransport(handler)) as emu,
             client_for(emu) as client,
         ):
-            group = (await client.request("POST", "/groups", json={"name": "Ops"})).json()[
-                "groupId"
-            ]
+            group = (
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "Ops", "welcomeMessage": "Hi"},
+                )
+            ).json()["groupId"]
             body = {
                 "objectId": group,
                 "objectType": "Group",
@@ -141,9 +149,13 @@ def test_failed_deliveries_are_retried_then_the_webhook_disabled() -> None:
             Emulator(config, webhook_transport=httpx.MockTransport(handler)) as emu,
             client_for(emu) as client,
         ):
-            group = (await client.request("POST", "/groups", json={"name": "Ops"})).json()[
-                "groupId"
-            ]
+            group = (
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "Ops", "welcomeMessage": "Hi"},
+                )
+            ).json()["groupId"]
             body = {
                 "objectId": group,
                 "objectType": "Group",
@@ -165,9 +177,13 @@ def test_failed_deliveries_are_retried_then_the_webhook_disabled() -> None:
 def test_members_subgroups_and_subscribers() -> None:
     async def main() -> None:
         async with Emulator() as emu, client_for(emu) as client:
-            parent = (await client.request("POST", "/groups", json={"name": "Parent"})).json()[
-                "groupId"
-            ]
+            parent = (
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "Parent", "welcomeMessage": "Hi"},
+                )
+            ).json()["groupId"]
             await client.request(
                 "PUT", f"/groups/{parent}/members", json={"members": ["+919000000001"]}
             )
@@ -194,7 +210,9 @@ def test_members_subgroups_and_subscribers() -> None:
 
             public = (
                 await client.request(
-                    "POST", "/groups", json={"name": "Public", "groupType": "ConnectGroup"}
+                    "POST",
+                    "/groups",
+                    json={"name": "Public", "welcomeMessage": "Hi", "groupType": "ConnectGroup"},
                 )
             ).json()["groupId"]
             numbers = [f"+9190000{i:05d}" for i in range(120)]
@@ -229,9 +247,13 @@ def test_injected_5xx_and_resets_reach_the_client_as_typed_errors() -> None:
             Emulator(EmulatorConfig(seed=1)) as emu,
             client_for(emu, max_retries=0) as client,
         ):
-            group = (await client.request("POST", "/groups", json={"name": "Ops"})).json()[
-                "groupId"
-            ]
+            group = (
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "Ops", "welcomeMessage": "Hi"},
+                )
+            ).json()["groupId"]
             emu.inject(Fault(route="POST /v1/groups/*/messages", error_rate=1.0))
             with pytest.raises(ServerError):
                 await client.request("POST", f"/groups/{group}/messages", json={"message": "x"})
@@ -260,7 +282,11 @@ def test_module_runs_a_loopback_server() -> None:
                 limits=RateLimits.unlimited(),
             )
             async with client:
-                await client.request("POST", "/groups", json={"name": "Loop"})
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "Loop", "welcomeMessage": "Hi"},
+                )
                 async with httpx.AsyncClient() as http:
                     return (await http.get(root + "/_emulator/stats")).json()  # type: ignore[no-any-return]
 
@@ -283,7 +309,13 @@ def test_actions_responses_and_subgroups_raise_their_events_and_latency_is_injec
             Emulator(webhook_transport=httpx.MockTransport(receiver)) as emu,
             client_for(emu) as client,
         ):
-            group = (await client.request("POST", "/groups", json={"name": "G"})).json()["groupId"]
+            group = (
+                await client.request(
+                    "POST",
+                    "/groups",
+                    json={"name": "G", "welcomeMessage": "Hi"},
+                )
+            ).json()["groupId"]
             await client.request(
                 "POST",
                 "/webhook",
@@ -315,7 +347,11 @@ def test_actions_responses_and_subgroups_raise_their_events_and_latency_is_injec
                 f"/groups/{group}/actions/{survey}/responses",
                 json={"actionType": "Survey", "actionBody": {"answers": ["a"]}},
             )
-            await client.request("POST", f"/groups/{group}/subGroups", json={"name": "Child"})
+            await client.request(
+                "POST",
+                f"/groups/{group}/subGroups",
+                json={"name": "Child", "welcomeMessage": "Hi"},
+            )
             await emu.drain_webhooks()
             emu.inject(Fault(route="GET /v1/groups", latency=2.5))
             start = loop.time()

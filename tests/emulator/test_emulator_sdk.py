@@ -28,7 +28,9 @@ def test_group_and_message_round_trip() -> None:
         async with client_for(emu, limits=RateLimits.unlimited()) as client:
             created = (
                 await client.request(
-                    "POST", "/groups", json={"name": "Ops", "members": ["+919999999999"]}
+                    "POST",
+                    "/groups",
+                    json={"name": "Ops", "welcomeMessage": "Hi", "members": ["+919999999999"]},
                 )
             ).json()
             assert created["membersAdded"] is True

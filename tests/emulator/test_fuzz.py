@@ -116,7 +116,11 @@ def test_no_5xx_and_no_crash(
             ).json()["accessToken"]
             headers = {"accessToken": token} if auth else {}
             group = (
-                await http.post("/v1/groups", json={"name": "g"}, headers={"accessToken": token})
+                await http.post(
+                    "/v1/groups",
+                    json={"name": "g", "welcomeMessage": "Hi"},
+                    headers={"accessToken": token},
+                )
             ).json()["groupId"]
             known = {"GROUP": group, "PUBLIC": group, "ACTION": "nope", "HOOK": "nope"}
 
@@ -158,9 +162,11 @@ def test_no_5xx_on_the_loopback_server() -> None:
                 "refreshToken": creds["refreshToken"],
             },
         ).json()["accessToken"]
-        group = http.post("/v1/groups", json={"name": "g"}, headers={"accessToken": token}).json()[
-            "groupId"
-        ]
+        group = http.post(
+            "/v1/groups",
+            json={"name": "g", "welcomeMessage": "Hi"},
+            headers={"accessToken": token},
+        ).json()["groupId"]
 
         @settings(max_examples=150, deadline=None)
         @given(

@@ -148,15 +148,29 @@ def test_swagger_example_is_accepted_and_answer_matches_schema(
                 assert answer.status_code == 200, (url, answer.text)
                 return answer.json()
 
-            group = (await call("POST", "/v1/groups", {"name": "G", "members": [MOBILE_2]}))[
-                "groupId"
-            ]
-            public = (await call("POST", "/v1/groups", {"name": "P", "groupType": "ConnectGroup"}))[
-                "groupId"
-            ]
+            group = (
+                await call(
+                    "POST",
+                    "/v1/groups",
+                    {"name": "G", "welcomeMessage": "Hi", "members": [MOBILE_2]},
+                )
+            )["groupId"]
+            public = (
+                await call(
+                    "POST",
+                    "/v1/groups",
+                    {"name": "P", "welcomeMessage": "Hi", "groupType": "ConnectGroup"},
+                )
+            )["groupId"]
             await call("PUT", f"/v1/groups/{public}/subscribers/add", {"subscribers": [MOBILE_3]})
-            sub = (await call("POST", f"/v1/groups/{group}/subGroups", {"name": "S"}))["groupId"]
-            spare = (await call("POST", "/v1/groups", {"name": "Spare"}))["groupId"]
+            sub = (
+                await call(
+                    "POST", f"/v1/groups/{group}/subGroups", {"name": "S", "welcomeMessage": "Hi"}
+                )
+            )["groupId"]
+            spare = (await call("POST", "/v1/groups", {"name": "Spare", "welcomeMessage": "Hi"}))[
+                "groupId"
+            ]
             survey = (
                 await call(
                     "POST",
