@@ -80,6 +80,8 @@ class Call:
     params: Mapping[str, str | int] | None = None
     files: Any = None
     secret_headers: Mapping[str, Secret] | None = attrs.field(default=None, repr=False)
+    #: Other request headers the endpoint takes (G3's ``applicationId``); never a secret.
+    headers: Mapping[str, str] | None = None
     timeout: float | None = None
     #: Retry failures after sending (5xx, lost connections)? Default: by HTTP method.
     idempotent: bool | None = None
@@ -399,6 +401,8 @@ def _usable_location(location: str) -> str:
 def _headers(call: Call, token: Secret | None) -> dict[str, str]:
     # Built and handed to httpx in one expression: no local of ours holds a revealed secret.
     headers = {"Accept": "application/json"}
+    if call.headers:
+        headers.update(call.headers)  # first: they cannot replace the token below
     if token is not None:
         headers[ACCESS_TOKEN_HEADER] = token.reveal()
     if call.secret_headers:

@@ -40,9 +40,12 @@ class Resource:
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
         files: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send the call; return the decoded JSON body (None for an empty or non-JSON body)."""
-        call = Call(method=method, path=path, json=json, params=params, files=files)
+        call = Call(
+            method=method, path=path, json=json, params=params, files=files, headers=headers
+        )
         response = await self._client._require().send(call)
         if not response.content:
             return None

@@ -95,13 +95,13 @@ class GroupsResource(Resource):
     async def get(self, group_id: str, *, application_id: str | None = None) -> Group:
         """Details of one group (the answer may be wrapped in ``groups`` or bare).
 
-        ``application_id``: sent as the ``applicationId`` query parameter, which the service's
-        swagger lists (its samples leave it out)."""
+        ``application_id``: the connector id, sent as the ``applicationId`` header the service's
+        swagger and its Postman sample give this request (the service did not require it)."""
         path = f"/groups/{segment(group_id, 'group_id')}"
-        params = None
-        if application_id is not None:
-            params = {"applicationId": check_id(application_id, "application_id")}
-        data = await self._send("GET", path, params=params)
+        headers = None
+        if application_id is not None:  # a header, as the swagger describes G3
+            headers = {"applicationId": check_id(application_id, "application_id")}
+        data = await self._send("GET", path, headers=headers)
         wrapped = field(data, "groups")
         if isinstance(wrapped, list):
             if not wrapped:
