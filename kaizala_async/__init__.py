@@ -30,6 +30,7 @@ from ._fanout import (
     Failed,
     FanOutProgress,
     FanOutReport,
+    FanOutStream,
     Outcome,
     Payload,
     Sent,
@@ -146,7 +147,7 @@ from ._resources.groups import (
 from ._resources.members import MembersAdded, MembersResource, SubscribersResource
 from ._resources.messages import MEDIA_TYPES, MediaSource, MediaUploads, MessagesResource
 from ._resources.reactions import ReactionsResource, ReactionType
-from ._secrets import Secret, SecretsFilter
+from ._secrets import Secret, SecretsFilter, install_log_redaction
 from ._transport import TransportStats
 
 __version__ = "0.1.0.dev0"
@@ -189,6 +190,7 @@ __all__ = [
     "FailedRecipient",
     "FanOutProgress",
     "FanOutReport",
+    "FanOutStream",
     "FileTokenStore",
     "Group",
     "GroupAddedEvent",
@@ -301,3 +303,7 @@ __all__ = [
     "max_wait",
     "request_pin",
 ]
+
+# Every SDK logger redacts secrets from the moment the package is imported, not only once a
+# client opens (a user logging through ``kaizala_async`` before that is covered too).
+install_log_redaction()

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any, Self
 
 import anyio
@@ -26,7 +26,7 @@ from ._errors import KaizalaError, ValidationError
 from ._fanout import (
     FanOutProgress,
     FanOutReport,
-    Outcome,
+    FanOutStream,
     Target,
     fan_out,
     fan_out_stream,
@@ -327,9 +327,9 @@ class KaizalaClient:
         journal: str | os.PathLike[str] | None = None,
         on_progress: Callable[[FanOutProgress], object] | None = None,
         resend_unknown: bool = False,
-    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Outcome]]:
+    ) -> contextlib.AbstractAsyncContextManager[FanOutStream]:
         """The outcomes of a fan-out as they complete: ``async with client.fan_out_stream(...)
-        as outcomes: async for outcome in outcomes: ...``."""
+        as outcomes: async for outcome in outcomes: ...``; ``outcomes.report`` counts them."""
         return fan_out_stream(
             [self],
             targets,

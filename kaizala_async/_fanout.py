@@ -51,6 +51,7 @@ __all__ = [
     "Failed",
     "FanOutProgress",
     "FanOutReport",
+    "FanOutStream",
     "Outcome",
     "Payload",
     "Sent",
@@ -365,7 +366,13 @@ class _Engine:
             if marked:
                 self.in_flight -= 1
         if marked or not isinstance(outcome, Failed):
-            await self.journal.write(_row(outcome))
+            try:
+                await self.journal.write(_row(outcome))
+            except anyio.get_cancelled_exc_class():
+                # Cancelled while the row commits (the final flush still commits it): the
+                # report hears of the outcome too, or a stream left early would undercount.
+                self.report.add(outcome)
+                raise
         return outcome
 
     async def _done(self, emit: Emit, outcome: Outcome) -> None:
@@ -418,15 +425,15 @@ async def fan_out_stream(
     journal: str | os.PathLike[str] | None = None,
     on_progress: Callable[[FanOutProgress], object] | None = None,
     resend_unknown: bool = False,
-) -> AsyncIterator[AsyncIterator[Outcome]]:
+) -> AsyncIterator[FanOutStream]:
     """Like :func:`fan_out`, yielding each target's outcome as it completes::
 
         async with fan_out_stream([client], group_ids, text="Store closes at 6") as outcomes:
             async for outcome in outcomes:
                 ...
 
-    Leaving the block early cancels the sends still under way (each is reported ``Unknown``
-    and stays "in flight" in the journal).
+    Leaving the block early cancels the sends still under way (each is reported ``Unknown`` in
+    ``outcomes.report`` and stays "in flight" in the journal).
     """
     engine = _Engine(
         clients,
@@ -449,16 +456,30 @@ async def fan_out_stream(
         async with anyio.create_task_group() as group, receive:
             group.start_soon(produce)
             try:
-                yield _drain(receive)
+                yield FanOutStream(receive, engine.report)
             finally:
                 group.cancel_scope.cancel()
     finally:
         engine.journal.close()  # already closed by the run, unless it never started
 
 
-async def _drain(receive: ObjectReceiveStream[Outcome]) -> AsyncIterator[Outcome]:
-    async for outcome in receive:
-        yield outcome
+class FanOutStream:
+    """The outcomes of a running fan-out, in the order they complete (``async for``), and
+    :attr:`report`: every outcome so far. Left early, the report also holds each send that was
+    cancelled in flight, as :class:`Unknown` (read it after the ``async with`` block)."""
+
+    def __init__(self, receive: ObjectReceiveStream[Outcome], report: FanOutReport) -> None:
+        self._receive = receive
+        self.report = report
+
+    def __aiter__(self) -> FanOutStream:
+        return self
+
+    async def __anext__(self) -> Outcome:
+        try:
+            return await self._receive.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
 
 
 async def fan_out(

@@ -182,3 +182,9 @@ class Emulator:
     def stats(self) -> dict[str, Any]:
         """Calls, 429s and the most calls in any window, per connector and per tenant."""
         return self.app.stats()
+
+    def calls(self, since: float = 0.0) -> list[dict[str, Any]]:
+        """The call log: the last ``call_log_size`` API calls answered at or after ``since``
+        (epoch seconds), oldest first: ``{at, method, path, route, status, applicationId}``
+        (``route`` is the endpoint's id such as ``"T1"``; ``status`` None for a reset)."""
+        return self.app.calls(since)

@@ -1,0 +1,120 @@
+"""Mutation testing of the core modules with mutmut 3: ``python tools/mutate.py [MODULE ...]``.
+
+Each module (default: the nine core ones) is mutated in a scratch copy of the project under
+``.mutation/`` (the working tree is never touched); mutmut runs, for each mutant, the tests that
+reach the mutated function. The table gives per module: mutants, killed, survived, timeouts
+(counted as killed: the suite noticed), mutants no test reaches, the equivalent mutants listed
+in ``tools/equivalent_mutants.txt`` (excluded), and the score
+
+    killed / (mutants - equivalents)
+
+Options: ``--jobs N`` (parallel mutants, default the CPU count), ``--survivors`` (print each
+surviving mutant's diff), ``--keep`` (reuse the scratch copy: mutmut then re-runs only mutants
+whose function changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CORE = ("_ratelimit", "_http", "_validate", "_secrets", "_journal", "_fanout", "_auth",
+        "_transport", "_receiver")  # fmt: skip
+EQUIVALENTS = ROOT / "tools" / "equivalent_mutants.txt"
+KILLED = {"killed", "timeout", "caught by type check"}
+
+
+def equivalents() -> dict[str, str]:
+    """Mutant name -> why it is equivalent (one per line: ``name  # reason``)."""
+    found = {}
+    for line in EQUIVALENTS.read_text().splitlines():
+        name, _, why = line.partition("#")
+        if name.strip():
+            found[name.strip()] = why.strip()
+    return found
+
+
+def prepare(workdir: pathlib.Path, modules: list[str], keep: bool) -> None:
+    if workdir.exists() and not keep:
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in ("kaizala_async", "tests"):
+        shutil.copytree(ROOT / name, workdir / name, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    only = ", ".join(f'"kaizala_async/{m}.py"' for m in modules)
+    config = (
+        (ROOT / "pyproject.toml").read_text()
+        + f"""
+
+[tool.mutmut]
+source_paths = ["kaizala_async/"]
+only_mutate = [{only}]
+pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q", "-x"]
+"""
+    )
+    (workdir / "pyproject.toml").write_text(config)
+
+
+def statuses(workdir: pathlib.Path, mutmut: str) -> dict[str, str]:
+    out = subprocess.run([mutmut, "results", "--all", "true"], cwd=workdir, text=True,  # noqa: S603
+                         capture_output=True, check=True).stdout  # fmt: skip
+    found = {}
+    for line in out.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and name.startswith("kaizala_async."):
+            found[name] = status
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python tools/mutate.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("modules", nargs="*", default=list(CORE), metavar="MODULE",
+                        help="module names such as _validate (default: the nine core modules)")  # fmt: skip
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--survivors", action="store_true", help="print each survivor's diff")
+    parser.add_argument("--keep", action="store_true", help="reuse the scratch copy")
+    args = parser.parse_args(argv)
+    modules = [m.removesuffix(".py").rpartition("/")[2] for m in args.modules]
+    for module in modules:
+        if not (ROOT / "kaizala_async" / f"{module}.py").is_file():
+            parser.error(f"no module kaizala_async/{module}.py")
+    mutmut = shutil.which("mutmut") or str(pathlib.Path(sys.executable).parent / "mutmut")
+    workdir = ROOT / ".mutation"
+    prepare(workdir, modules, args.keep)
+    run = subprocess.run([mutmut, "run", "--max-children", str(args.jobs)], cwd=workdir)  # noqa: S603
+    if run.returncode not in (0, 1):
+        return run.returncode
+    found = statuses(workdir, mutmut)
+    known = equivalents()
+    print(f"\n{'module':<12} {'mutants':>7} {'killed':>6} {'survived':>8} {'no tests':>8} "
+          f"{'equivalent':>10} {'score':>7}")  # fmt: skip
+    worst = 100.0
+    for module in modules:
+        prefix = f"kaizala_async.{module}."
+        mine = {n: s for n, s in found.items() if n.startswith(prefix)}
+        equivalent = [n for n in mine if n in known]
+        killed = sum(s in KILLED for n, s in mine.items() if n not in known)
+        survived = [n for n, s in mine.items() if s not in KILLED and n not in known]
+        no_tests = sum(s == "no tests" for n, s in mine.items() if n not in known)
+        counted = len(mine) - len(equivalent)
+        score = 100.0 * killed / counted if counted else 100.0
+        worst = min(worst, score)
+        print(f"{module:<12} {len(mine):>7} {killed:>6} {len(survived) - no_tests:>8} "
+              f"{no_tests:>8} {len(equivalent):>10} {score:>6.1f}%")  # fmt: skip
+        if args.survivors:
+            for name in survived:
+                shown = subprocess.run([mutmut, "show", name], cwd=workdir, text=True,  # noqa: S603
+                                       capture_output=True).stdout  # fmt: skip
+                print(re.sub(r"\n{2,}", "\n", shown))
+    return 0 if worst >= 90.0 else 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
