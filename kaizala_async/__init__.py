@@ -147,7 +147,8 @@ from ._resources.groups import (
 from ._resources.members import MembersAdded, MembersResource, SubscribersResource
 from ._resources.messages import MEDIA_TYPES, MediaSource, MediaUploads, MessagesResource
 from ._resources.reactions import ReactionsResource, ReactionType
-from ._secrets import Secret, SecretsFilter, install_log_redaction
+from ._secrets import Secret, SecretsFilter
+from ._secrets import install_log_redaction as _install_log_redaction
 from ._transport import TransportStats
 
 __version__ = "0.1.0.dev0"
@@ -306,4 +307,4 @@ __all__ = [
 
 # Every SDK logger redacts secrets from the moment the package is imported, not only once a
 # client opens (a user logging through ``kaizala_async`` before that is covered too).
-install_log_redaction()
+_install_log_redaction()
