@@ -147,6 +147,7 @@ from ._resources.groups import (
 from ._resources.members import MembersAdded, MembersResource, SubscribersResource
 from ._resources.messages import MEDIA_TYPES, MediaSource, MediaUploads, MessagesResource
 from ._resources.reactions import ReactionsResource, ReactionType
+from ._options import RawClient, RawResponse
 from ._secrets import Secret, SecretsFilter
 from ._secrets import install_log_redaction as _install_log_redaction
 from ._transport import TransportStats
@@ -242,6 +243,8 @@ __all__ = [
     "QuestionType",
     "Rate",
     "RateLimits",
+    "RawClient",
+    "RawResponse",
     "Reaction",
     "ReactionCounts",
     "ReactionCreated",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import time
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any, Self
 
 import anyio
+import attrs
 import httpx
 
 from ._auth import Credentials, TokenManager, TokenStore
@@ -34,6 +36,7 @@ from ._fanout import (
 from ._http import HostPolicy, json_body
 from ._max_wait import check_max_wait
 from ._models.actions import ActionBody
+from ._options import CallOptions, RawClient
 from ._ratelimit import RateLimiter, RateLimits
 from ._resources.actions import ActionsResource
 from ._resources.admin import BotsResource, WebhooksResource
@@ -126,6 +129,11 @@ class KaizalaClient:
         self._used = False
         self._opened = False
         #: Resource namespaces (API reference endpoint families); usable inside ``async with``.
+        self._call_options = CallOptions()
+        self._origin: KaizalaClient | None = None  # set on views made by with_options
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
         self.users = UsersResource(self)
         self.groups = GroupsResource(self)
         self.subgroups = SubgroupsResource(self)
@@ -154,7 +162,8 @@ class KaizalaClient:
     @property
     def endpoint_url(self) -> str | None:
         """The current endpoint base (from the token service, or moved by a 308)."""
-        return self._tokens.endpoint_url if self._tokens else None
+        tokens = (self._origin or self)._tokens
+        return tokens.endpoint_url if tokens else None
 
     @property
     def stats(self) -> TransportStats:
@@ -164,9 +173,12 @@ class KaizalaClient:
     @property
     def token_refreshes(self) -> int:
         """How many access tokens were fetched (first one included)."""
-        return self._tokens.refreshes if self._tokens else 0
+        tokens = (self._origin or self)._tokens
+        return tokens.refreshes if tokens else 0
 
     async def __aenter__(self) -> Self:
+        if self._origin is not None:
+            raise RuntimeError("a with_options() view shares its client's `async with`; open that")
         if self._used:
             raise RuntimeError("a KaizalaClient can be entered once; create a new one")
         self._used = True
@@ -229,7 +241,47 @@ class KaizalaClient:
         except (KaizalaError, OSError) as exc:  # closing must not fail for a cache
             log.warning("could not save recent calls to the token store: %s", type(exc).__name__)
 
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_wait: float | None = None,
+    ) -> KaizalaClient:
+        """A view of this client whose calls use other defaults: ``timeout`` (seconds per
+        call), ``max_retries``, ``max_wait`` (seconds to wait for a rate-limit slot). It shares
+        the connection pool, the limits, the tokens and the lifecycle of this client (use it
+        inside this client's ``async with``; it is not entered itself)::
+
+            patient = client.with_options(timeout=120, max_retries=5)
+            await patient.groups.get(group_id)
+        """
+        changes: dict[str, Any] = {}
+        if timeout is not None:
+            changes["timeout"] = check_seconds(timeout, "timeout")
+        if max_retries is not None:
+            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+                raise ValidationError(
+                    "max_retries", f"must be a non-negative whole number, not {max_retries!r}"
+                )
+            changes["max_retries"] = max_retries
+        if max_wait is not None:
+            changes["max_wait"] = check_max_wait("max_wait", max_wait)
+        view = copy.copy(self)
+        view._call_options = attrs.evolve(self._call_options, **changes)
+        view._origin = self._origin or self
+        view._bind_resources()
+        return view
+
+    @property
+    def raw(self) -> RawClient:
+        """Every typed method, returning :class:`RawResponse` (the decoded model and the
+        ``httpx.Response``): ``(await client.raw.groups.get(group_id)).headers``."""
+        return RawClient(self)
+
     def _require(self) -> Transport:
+        if self._origin is not None:
+            return self._origin._require()
         if self._transport is None:
             raise RuntimeError("use the client inside `async with KaizalaClient(...) as client:`")
         return self._transport
@@ -278,15 +330,19 @@ class KaizalaClient:
             raise ValidationError("method", f"must be an HTTP method, not {method!r}")
         check_api_path(path)
         timeout = optional_seconds(timeout, "timeout")
+        options = self._call_options
         return await self._require().send(
             Call(
                 method=method.upper(),
                 path=path,
                 json=json,
                 params=params,
-                timeout=timeout,
+                timeout=timeout if timeout is not None else options.timeout,
                 idempotent=idempotent,
-                max_wait=check_max_wait("max_wait", max_wait),
+                max_wait=check_max_wait("max_wait", max_wait)
+                if max_wait is not None
+                else options.max_wait,
+                max_retries=options.max_retries,
             )
         )
 

@@ -87,6 +87,8 @@ class Call:
     idempotent: bool | None = None
     #: Seconds to wait for a rate-limit slot at most (None: the task's or the client's setting).
     max_wait: float | None = None
+    #: Retries of this call (None: the client's ``max_retries``).
+    max_retries: int | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -220,7 +222,7 @@ class Transport:
                         url=url,
                         request_sent=True,
                     ) from None
-                if (not sent or call.retry_after_send) and retries < self.max_retries:
+                if (not sent or call.retry_after_send) and retries < self._retries(call):
                     retries += 1
                     self.stats.connection_retries += 1
                     await self._backoff(retries)
@@ -283,7 +285,7 @@ class Transport:
                 await self.tokens.refresh(stale=token)
                 continue
 
-            if status >= 500 and call.retry_after_send and retries < self.max_retries:
+            if status >= 500 and call.retry_after_send and retries < self._retries(call):
                 retries += 1
                 self.stats.server_error_retries += 1
                 await self._backoff(retries)
@@ -338,6 +340,9 @@ class Transport:
             )
         self._allowed_base = base
         return token, base, join_url(base, call.path)
+
+    def _retries(self, call: Call) -> int:
+        return self.max_retries if call.max_retries is None else call.max_retries
 
     def _max_wait(self, call: Call) -> float | None:
         """The call's own ``max_wait``, else the task's (:func:`max_wait`), else the client's.

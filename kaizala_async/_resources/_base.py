@@ -9,6 +9,7 @@ import cattrs
 
 from kaizala_async._converter import structure
 from kaizala_async._errors import UnexpectedResponseError
+from kaizala_async._options import capture_response
 from kaizala_async._transport import Call
 
 if TYPE_CHECKING:
@@ -43,10 +44,20 @@ class Resource:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send the call; return the decoded JSON body (None for an empty or non-JSON body)."""
+        options = self._client._call_options
         call = Call(
-            method=method, path=path, json=json, params=params, files=files, headers=headers
+            method=method,
+            path=path,
+            json=json,
+            params=params,
+            files=files,
+            headers=headers,
+            timeout=options.timeout,
+            max_retries=options.max_retries,
+            max_wait=options.max_wait,
         )
         response = await self._client._require().send(call)
+        capture_response(response)
         if not response.content:
             return None
         try:
