@@ -125,6 +125,7 @@ from ._models.groups import (
     SubscriberOutcome,
     User,
 )
+from ._options import RawClient, RawResponse
 from ._paging import Paginator
 from ._ratelimit import (
     BracketReport,
@@ -147,7 +148,6 @@ from ._resources.groups import (
 from ._resources.members import MembersAdded, MembersResource, SubscribersResource
 from ._resources.messages import MEDIA_TYPES, MediaSource, MediaUploads, MessagesResource
 from ._resources.reactions import ReactionsResource, ReactionType
-from ._options import RawClient, RawResponse
 from ._secrets import Secret, SecretsFilter
 from ._secrets import install_log_redaction as _install_log_redaction
 from ._transport import TransportStats

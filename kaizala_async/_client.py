@@ -356,6 +356,8 @@ class KaizalaClient:
         journal: str | os.PathLike[str] | None = None,
         on_progress: Callable[[FanOutProgress], object] | None = None,
         resend_unknown: bool = False,
+        resend: Iterable[str] | None = None,
+        keep_outcomes: bool = False,
     ) -> FanOutReport:
         """Send ``text`` (or ``action``) to every target group; see :func:`kaizala_async.fan_out`.
 
@@ -371,6 +373,8 @@ class KaizalaClient:
             journal=journal,
             on_progress=on_progress,
             resend_unknown=resend_unknown,
+            resend=resend,
+            keep_outcomes=keep_outcomes,
         )
 
     def fan_out_stream(
@@ -383,6 +387,8 @@ class KaizalaClient:
         journal: str | os.PathLike[str] | None = None,
         on_progress: Callable[[FanOutProgress], object] | None = None,
         resend_unknown: bool = False,
+        resend: Iterable[str] | None = None,
+        keep_outcomes: bool = False,
     ) -> contextlib.AbstractAsyncContextManager[FanOutStream]:
         """The outcomes of a fan-out as they complete: ``async with client.fan_out_stream(...)
         as outcomes: async for outcome in outcomes: ...``; ``outcomes.report`` counts them."""
@@ -395,4 +401,6 @@ class KaizalaClient:
             journal=journal,
             on_progress=on_progress,
             resend_unknown=resend_unknown,
+            resend=resend,
+            keep_outcomes=keep_outcomes,
         )

@@ -19,8 +19,10 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterable,
+    Iterator,
     Sequence,
 )
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -39,6 +41,8 @@ from ._errors import (
 from ._journal import Journal
 from ._max_wait import MAX_WAIT
 from ._models.actions import ActionBody
+from ._settle import SETTLE_DELAY, find_sent, settleable
+from ._settle import now as settle_clock
 from ._transport import BEFORE_SEND
 from ._validate import check_count, check_id, check_text
 
@@ -76,10 +80,13 @@ DEFAULT_CONCURRENCY_PER_CLIENT = 8
 
 @attrs.frozen(kw_only=True)
 class Sent:
-    """The service took the send; ``reference_id`` identifies the message or action."""
+    """The service took the send; ``reference_id`` identifies the message or action.
+    ``settled``: the send's answer was lost and the action was found by reading the group's
+    actions back (see :func:`fan_out`)."""
 
     group_id: str
     reference_id: str
+    settled: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -94,20 +101,24 @@ class Failed:
 
 @attrs.frozen(kw_only=True)
 class Skipped:
-    """Not sent in this run: the journal says an earlier run sent it (or the target repeats)."""
+    """Not sent in this run: the journal says an earlier run sent it (``from_journal``), or
+    the target repeats."""
 
     group_id: str
     reason: str
     reference_id: str | None = None
+    from_journal: bool = False
 
 
 @attrs.frozen(kw_only=True)
 class Unknown:
     """A send whose fate cannot be known (a timeout or a lost connection after the request
-    left, a process stopped mid-send). Resent by a rerun only with ``resend_unknown=True``."""
+    left, a process stopped mid-send). ``from_journal``: left so by an earlier run, not this
+    one. A rerun resends it only when asked (``resend=[group ids]`` or ``resend_unknown=True``)."""
 
     group_id: str
     reason: str
+    from_journal: bool = False
 
 
 Outcome = Sent | Failed | Skipped | Unknown
@@ -143,6 +154,15 @@ class FanOutReport:
     elapsed: float = 0.0
     failures: list[Failed] = attrs.field(factory=list)
     unknowns: list[Unknown] = attrs.field(factory=list)
+    #: Every outcome in the order it came, when the fan-out was asked to keep them
+    #: (``keep_outcomes=True``; off by default so memory stays flat however many targets).
+    outcomes: list[Outcome] | None = None
+
+    def __iter__(self) -> Iterator[Outcome]:
+        """Every outcome (needs ``keep_outcomes=True``)."""
+        if self.outcomes is None:
+            raise ValueError("outcomes were not kept: pass keep_outcomes=True to the fan-out")
+        return iter(self.outcomes)
 
     @property
     def total(self) -> int:
@@ -154,6 +174,8 @@ class FanOutReport:
         return self.failed == 0 and self.unknown == 0
 
     def add(self, outcome: Outcome) -> None:
+        if self.outcomes is not None:
+            self.outcomes.append(outcome)
         if isinstance(outcome, Sent):
             self.sent += 1
         elif isinstance(outcome, Failed):
@@ -210,6 +232,8 @@ class _Engine:
         journal: str | os.PathLike[str] | None,
         on_progress: Callable[[FanOutProgress], object] | None,
         resend_unknown: bool,
+        resend: Iterable[str] | None = None,
+        keep_outcomes: bool = False,
     ) -> None:
         if not clients:
             raise ValidationError("clients", "give at least one client")
@@ -231,7 +255,10 @@ class _Engine:
         self.fingerprint = _fingerprint(text, action)
         self.on_progress = on_progress
         self.resend_unknown = resend_unknown
-        self.report = FanOutReport()
+        if isinstance(resend, str):
+            raise ValidationError("resend", "must be a collection of group ids, not one string")
+        self.resend = frozenset(check_id(g, "resend") for g in resend or ())
+        self.report = FanOutReport(outcomes=[] if keep_outcomes else None)
         self.active: set[str] = set()
         self.in_flight = 0
         self.started = 0.0
@@ -248,9 +275,9 @@ class _Engine:
                 outer.start_soon(self.journal.run_writer)
                 try:
                     async with anyio.create_task_group() as group:
-                        send, receive = anyio.create_memory_object_stream[tuple[str, Payload]](
-                            self.concurrency
-                        )
+                        send, receive = anyio.create_memory_object_stream[
+                            tuple[str, Payload, bool]
+                        ](self.concurrency)
                         for n in range(self.concurrency):
                             client = self.clients[n % len(self.clients)]
                             group.start_soon(self._worker, client, receive.clone(), emit)
@@ -265,7 +292,9 @@ class _Engine:
             self.journal.close()
             self.report.elapsed = time.monotonic() - self.started
 
-    async def _produce(self, queue: ObjectSendStream[tuple[str, Payload]], emit: Emit) -> None:
+    async def _produce(
+        self, queue: ObjectSendStream[tuple[str, Payload, bool]], emit: Emit
+    ) -> None:
         async for target in _iterate(self.targets):
             group_id, payload, problem = self._normalise(target)
             if problem is not None:
@@ -279,18 +308,29 @@ class _Engine:
                 state, reference = known
                 if state == "sent":
                     skipped = Skipped(
-                        group_id=group_id, reason="already sent", reference_id=reference
+                        group_id=group_id,
+                        reason="already sent",
+                        reference_id=reference,
+                        from_journal=True,
                     )
                     await self._done(emit, skipped)
                     continue
-                if state in {"inflight", "unknown"} and not self.resend_unknown:
-                    reason = (
-                        "its fate is unknown since an earlier run; resend_unknown=True resends it"
+                if state == "sent":
+                    pass  # handled above
+                elif self.resend_unknown or group_id in self.resend:
+                    pass  # asked for: sent again below
+                elif settleable(payload):  # read the group back first (``_settle``)
+                    self.active.add(group_id)
+                    await queue.send((group_id, payload, True))
+                    continue
+                else:
+                    reason = "its fate is unknown since an earlier run; resend=[...] resends it"
+                    await self._done(
+                        emit, Unknown(group_id=group_id, reason=reason, from_journal=True)
                     )
-                    await self._done(emit, Unknown(group_id=group_id, reason=reason))
                     continue
             self.active.add(group_id)
-            await queue.send((group_id, payload))
+            await queue.send((group_id, payload, False))
 
     def _normalise(self, target: object) -> tuple[str, Payload, ValidationError | None]:
         payload: object = self.default
@@ -314,17 +354,20 @@ class _Engine:
     async def _worker(
         self,
         client: KaizalaClient,
-        queue: ObjectReceiveStream[tuple[str, Payload]],
+        queue: ObjectReceiveStream[tuple[str, Payload, bool]],
         emit: Emit,
     ) -> None:
         async with queue:
-            async for group_id, payload in queue:
-                outcome = await self._send(client, group_id, payload)
+            async for group_id, payload, settle_first in queue:
+                outcome = await self._send(client, group_id, payload, settle_first)
                 self.active.discard(group_id)
                 await self._done(emit, outcome)
 
-    async def _send(self, client: KaizalaClient, group_id: str, payload: Payload) -> Outcome:
+    async def _send(
+        self, client: KaizalaClient, group_id: str, payload: Payload, settle_first: bool = False
+    ) -> Outcome:
         marked = False
+        began = settle_clock()
 
         async def mark_in_flight() -> None:
             # Called by the transport once the slot is granted, right before the request
@@ -339,6 +382,10 @@ class _Engine:
         unbounded = MAX_WAIT.set(math.inf)  # a fan-out waits for its slots, whatever max_wait says
         try:
             outcome: Outcome
+            if settle_first:  # unknown since an earlier run: look before sending again
+                left = Unknown(group_id=group_id, reason="unknown since an earlier run",
+                               from_journal=True)  # fmt: skip
+                return await self._settle(client, group_id, payload, None, left)
             for attempt in range(1, SERVER_BUSY_ATTEMPTS + 1):
                 try:
                     if isinstance(payload, ActionBody):
@@ -354,6 +401,8 @@ class _Engine:
                 else:
                     outcome = Sent(group_id=group_id, reference_id=reference)
                 break
+            if isinstance(outcome, Unknown) and settleable(payload):
+                outcome = await self._settle(client, group_id, payload, began, outcome)
         except anyio.get_cancelled_exc_class():
             if marked:
                 # The request may have left: the journal keeps "inflight" (read back as
@@ -374,6 +423,30 @@ class _Engine:
                 self.report.add(outcome)
                 raise
         return outcome
+
+    async def _settle(
+        self,
+        client: KaizalaClient,
+        group_id: str,
+        payload: Payload,
+        began: datetime | None,
+        unknown: Unknown,
+    ) -> Outcome:
+        """Read the group's actions back (``_settle``): found, the target is sent; absent, the
+        request never took effect and is sent once more; unreadable, it stays unknown."""
+        assert isinstance(payload, ActionBody)
+        await anyio.sleep(SETTLE_DELAY)  # a request that did arrive finishes meanwhile
+        try:
+            reference = await find_sent(client, group_id, payload, began)
+        except KaizalaError:
+            return unknown
+        if reference is not None:
+            return Sent(group_id=group_id, reference_id=reference, settled=True)
+        try:
+            reference = (await client.actions.send(group_id, payload)).reference_id
+        except KaizalaError as error:
+            return _classify(group_id, error)
+        return Sent(group_id=group_id, reference_id=reference)
 
     async def _done(self, emit: Emit, outcome: Outcome) -> None:
         self.report.add(outcome)
@@ -425,6 +498,8 @@ async def fan_out_stream(
     journal: str | os.PathLike[str] | None = None,
     on_progress: Callable[[FanOutProgress], object] | None = None,
     resend_unknown: bool = False,
+    resend: Iterable[str] | None = None,
+    keep_outcomes: bool = False,
 ) -> AsyncIterator[FanOutStream]:
     """Like :func:`fan_out`, yielding each target's outcome as it completes::
 
@@ -444,6 +519,8 @@ async def fan_out_stream(
         journal=journal,
         on_progress=on_progress,
         resend_unknown=resend_unknown,
+        resend=resend,
+        keep_outcomes=keep_outcomes,
     )
     engine.prepare()
     send, receive = anyio.create_memory_object_stream[Outcome](engine.concurrency)
@@ -492,6 +569,8 @@ async def fan_out(
     journal: str | os.PathLike[str] | None = None,
     on_progress: Callable[[FanOutProgress], object] | None = None,
     resend_unknown: bool = False,
+    resend: Iterable[str] | None = None,
+    keep_outcomes: bool = False,
 ) -> FanOutReport:
     """Send ``text`` (or ``action``) to every target with several clients of one tenant.
 
@@ -499,7 +578,14 @@ async def fan_out(
     iterable, read lazily. The clients share the work (and, with one ``tenant_key``, the
     tenant's budget). Every target ends in exactly one outcome: :class:`Sent`,
     :class:`Failed`, :class:`Skipped` or :class:`Unknown`. With ``journal`` (a file path) a
-    rerun sends only what is left. ``KaizalaClient.fan_out`` is the one-client form.
+    rerun sends only what is left; targets whose fate an earlier run left unknown are resent
+    only when listed in ``resend`` (or all of them with ``resend_unknown=True``).
+
+    An action of a listable type (Job, Survey, Poll, Let's Meet) whose send may have reached the
+    service is settled by reading the group's actions back: found, it is :class:`Sent`
+    (``settled=True``); absent, it is sent once more. ``keep_outcomes=True`` keeps every outcome
+    in ``report.outcomes`` (memory grows with the targets). ``KaizalaClient.fan_out`` is the
+    one-client form.
     """
     engine = _Engine(
         clients,
@@ -510,6 +596,8 @@ async def fan_out(
         journal=journal,
         on_progress=on_progress,
         resend_unknown=resend_unknown,
+        resend=resend,
+        keep_outcomes=keep_outcomes,
     )
     engine.prepare()
 

@@ -167,6 +167,36 @@ def test_fanout_in_a_subprocess_resumes_from_its_journal(
     assert [per_group[g] for g in ids] == [1] * 30
 
 
+def test_fanout_resend_settles_the_chosen_unknown_groups(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _login(CliRunner(), env, monkeypatch)
+    root = env["KAIZALA_API_ROOT"]
+    ids = httpx.post(
+        f"{root}/_emulator/groups", json={"count": 4, "mobileNumber": "+911234567890"}
+    ).json()["groupIds"]
+    for group in ids[:2]:  # answers lost after the service acted: unknown
+        httpx.post(f"{root}/_emulator/faults", json={
+            "route": f"POST /v1/groups/{group}/messages", "resetRate": 1.0,
+            "resetPhase": "after", "times": 1})  # fmt: skip
+    groups = tmp_path / "groups.txt"
+    groups.write_text("\n".join(ids))
+    journal = tmp_path / "run.db"
+    command = [*KAIZALA, "fanout", "--groups", str(groups), "--text", "hi",
+               "--journal", str(journal), "--json"]  # fmt: skip
+    first = json.loads(_kaizala(command, env).stdout)
+    assert sorted(u["groupId"] for u in first["unknowns"]) == sorted(ids[:2])
+    again = _kaizala([*command, "--resend", ids[0]], env)
+    second = json.loads(again.stdout)
+    assert [u["groupId"] for u in second["unknowns"]] == [ids[1]]  # only the one not chosen
+    assert second["sent"] == 1 and second["skipped"] == 2
+    per_group = httpx.get(f"{root}/_emulator/stats").json()["messagesPerGroup"]
+    assert [per_group[g] for g in ids] == [2, 1, 1, 1]  # the resend was the user's call
+    refused = _kaizala([*KAIZALA, "fanout", "--groups", str(groups), "--text", "hi",
+                        "--resend", ids[1]], env)  # fmt: skip
+    assert refused.returncode == 2 and "--journal" in refused.stderr
+
+
 def test_emulator_subcommand_prints_its_api_root() -> None:
     process = subprocess.Popen(  # noqa: S603
         [*KAIZALA, "emulator", "--port", "0"], stdout=subprocess.PIPE, text=True

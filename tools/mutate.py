@@ -28,6 +28,8 @@ CORE = ("_ratelimit", "_http", "_validate", "_secrets", "_journal", "_fanout", "
         "_transport", "_receiver")  # fmt: skip
 EQUIVALENTS = ROOT / "tools" / "equivalent_mutants.txt"
 KILLED = {"killed", "timeout", "caught by type check"}
+#: What the tests read besides the package (the docs' tables, the examples, the benchmarks).
+_ALSO = ("tests", "docs", "examples", "benchmarks", "README.md", "CHANGELOG.md", "mkdocs.yml")
 
 
 def equivalents() -> dict[str, str]:
@@ -44,9 +46,13 @@ def prepare(workdir: pathlib.Path, modules: list[str], keep: bool) -> None:
     if workdir.exists() and not keep:
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    for name in ("kaizala_async", "tests"):
-        shutil.copytree(ROOT / name, workdir / name, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    for name in ("kaizala_async", *_ALSO):
+        source, target = ROOT / name, workdir / name
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.db"))  # fmt: skip
+        elif source.is_file():
+            shutil.copy2(source, target)
     only = ", ".join(f'"kaizala_async/{m}.py"' for m in modules)
     config = (
         (ROOT / "pyproject.toml").read_text()
@@ -55,6 +61,7 @@ def prepare(workdir: pathlib.Path, modules: list[str], keep: bool) -> None:
 [tool.mutmut]
 source_paths = ["kaizala_async/"]
 only_mutate = [{only}]
+also_copy = [{", ".join(f'"{n}"' for n in _ALSO if n != "tests")}]
 pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q", "-x"]
 """
     )
@@ -92,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     if run.returncode not in (0, 1):
         return run.returncode
     found = statuses(workdir, mutmut)
+    if not found or all(status == "not checked" for status in found.values()):
+        print("mutmut checked no mutant (see its output above)", file=sys.stderr)
+        return 2
     known = equivalents()
     print(f"\n{'module':<12} {'mutants':>7} {'killed':>6} {'survived':>8} {'no tests':>8} "
           f"{'equivalent':>10} {'score':>7}")  # fmt: skip

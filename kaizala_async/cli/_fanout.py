@@ -54,6 +54,13 @@ def fanout(
         Path | None, typer.Option(help="journal file: a rerun sends only what is left")
     ] = None,
     concurrency: Annotated[int | None, typer.Option(help="sends in flight")] = None,
+    resend: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="GROUP_ID",
+            help="resend to a group an earlier run left unknown (repeat for several; needs --journal)",
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     application_id: AppId = None,
     api_root: ApiRoot = None,
@@ -64,6 +71,9 @@ def fanout(
 
     if groups != "-" and not Path(groups).is_file():
         err.print(f"error: groups: no such file: {groups}")
+        raise typer.Exit(EXIT_INPUT)
+    if resend and journal is None:
+        err.print("error: resend: give --journal (the run that left those groups unknown)")
         raise typer.Exit(EXIT_INPUT)
     if (text is None) == (action_file is None):
         err.print("error: give exactly one of --text and --action-file")
@@ -91,7 +101,7 @@ def fanout(
 
                 return await client.fan_out(
                     _read_groups(groups), text=text, action=action, journal=journal,
-                    concurrency=concurrency, on_progress=progress,
+                    concurrency=concurrency, on_progress=progress, resend=resend or None,
                 )  # fmt: skip
 
     try:

@@ -20,7 +20,8 @@ class Fault:
     ``route`` is a glob over ``"METHOD /v1/path"`` (e.g. ``"POST /v1/groups/*/messages"``, or
     ``"*"``). Rates are probabilities per call. A ``reset`` drops the connection ``reset_phase``
     the call was processed (``"after"``: the service acted but the client never hears so); a
-    ``hang`` never answers (the client's timeout fires).
+    ``hang`` never answers (the client's timeout fires). ``times``: the fault applies to the
+    first ``times`` matching calls only (None: to every one).
     """
 
     route: str = "*"
@@ -30,8 +31,13 @@ class Fault:
     reset_rate: float = 0.0
     reset_phase: Literal["before", "after"] = "before"
     hang_rate: float = 0.0
+    times: int | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.times is not None and (isinstance(self.times, bool) or self.times < 1):
+            raise ValueError(
+                f"times must be a whole number of calls, at least 1, not {self.times!r}"
+            )
         for name in ("error_rate", "reset_rate", "hang_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -47,14 +53,17 @@ class FaultPlan:
 
     def __init__(self, seed: int = 0) -> None:
         self.faults: list[Fault] = []
+        self._applied: list[int] = []  # matching calls seen, per fault (for ``times``)
         self._random = random.Random(seed)
         self.injected: dict[str, int] = {"error": 0, "reset": 0, "hang": 0}
 
     def add(self, fault: Fault) -> None:
         self.faults.append(fault)
+        self._applied.append(0)
 
     def clear(self) -> None:
         self.faults.clear()
+        self._applied.clear()
 
     def reseed(self, seed: int) -> None:
         self._random = random.Random(seed)
@@ -70,9 +79,12 @@ class FaultPlan:
         latency = 0.0
         outcome: Outcome = "ok"
         chosen: Fault | None = None
-        for fault in self.faults:
+        for n, fault in enumerate(self.faults):
             if fault.route != "*" and not fnmatch.fnmatchcase(target, fault.route.lower()):
                 continue
+            if fault.times is not None and self._applied[n] >= fault.times:
+                continue
+            self._applied[n] += 1
             latency += fault.latency
             roll = self._random.random()
             drawn: Outcome = "ok"

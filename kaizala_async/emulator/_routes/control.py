@@ -42,6 +42,7 @@ async def add_fault(call: Call) -> Answer:
             reset_rate=float(data.get("resetrate") or 0.0),
             reset_phase="after" if str(data.get("resetphase")).lower() == "after" else "before",
             hang_rate=float(data.get("hangrate") or 0.0),
+            times=int(data["times"]) if data.get("times") is not None else None,
         )
     except (TypeError, ValueError) as exc:
         raise bad(f"bad fault: {exc}") from None
