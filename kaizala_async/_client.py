@@ -15,6 +15,7 @@ import attrs
 import httpx
 
 from ._auth import Credentials, TokenManager, TokenStore
+from ._bot import BotTokens
 from ._constants import (
     API_ROOT,
     DEFAULT_ALLOWED_HOSTS,
@@ -36,6 +37,7 @@ from ._fanout import (
 from ._http import HostPolicy, json_body
 from ._max_wait import check_max_wait
 from ._models.actions import ActionBody
+from ._models.admin import BotToken
 from ._options import CallOptions, RawClient
 from ._ratelimit import RateLimiter, RateLimits
 from ._resources.actions import ActionsResource
@@ -46,7 +48,7 @@ from ._resources.messages import MediaUploads, MessagesResource
 from ._resources.reactions import ReactionsResource
 from ._secrets import Secret, install_log_redaction
 from ._transport import Call, Transport, TransportStats
-from ._validate import check_api_path, check_count, check_seconds, optional_seconds
+from ._validate import check_api_path, check_count, check_id, check_seconds, optional_seconds
 
 __all__ = ["KaizalaClient"]
 
@@ -130,7 +132,10 @@ class KaizalaClient:
         self._opened = False
         #: Resource namespaces (API reference endpoint families); usable inside ``async with``.
         self._call_options = CallOptions()
-        self._origin: KaizalaClient | None = None  # set on views made by with_options
+        self._origin: KaizalaClient | None = None  # set on views (with_options, as_bot)
+        self._bot_tokens: BotTokens | None = None  # set on bot views
+        self._bots: dict[str, BotTokens] = {}
+        self._group: anyio.abc.TaskGroup | None = None
         self._bind_resources()
 
     def _bind_resources(self) -> None:
@@ -217,6 +222,8 @@ class KaizalaClient:
             stack.push_async_callback(self._save_recent, tokens)
             await tokens.access()
             group = await stack.enter_async_context(anyio.create_task_group())
+            self._group = group
+            stack.callback(self._bots.clear)
             stack.callback(group.cancel_scope.cancel)  # runs first on exit: stop renewal
             group.start_soon(tokens.run_renewal, name="kaizala-token-renewal")
             self._stack = stack.pop_all()
@@ -270,6 +277,34 @@ class KaizalaClient:
         view = copy.copy(self)
         view._call_options = attrs.evolve(self._call_options, **changes)
         view._origin = self._origin or self
+        view._bind_resources()
+        return view
+
+    def as_bot(self, bot_user_id: str) -> KaizalaClient:
+        """A view of this client acting as the bot ``bot_user_id`` (one of this connector's bot
+        users, added to the groups it writes to): its calls carry the bot's access token, which
+        is fetched on first use and renewed in the background like the user's own. It shares
+        this client's endpoint, connection pool, limits and lifecycle::
+
+            bot = client.as_bot(bot_user_id)
+            await bot.messages.send(group_id, "Build 1234 passed")
+        """
+        bot_user_id = check_id(bot_user_id, "bot_user_id")
+        origin = self._origin or self
+        if origin._transport is None or origin._group is None or origin._tokens is None:
+            raise RuntimeError("use as_bot inside `async with KaizalaClient(...) as client:`")
+        tokens = origin._bots.get(bot_user_id)
+        if tokens is None:
+
+            async def fetch() -> tuple[BotToken, str | None]:
+                answer = await origin.raw.bots.access_token(bot_user_id)
+                return answer.parsed, answer.headers.get("date")
+
+            tokens = origin._bots[bot_user_id] = BotTokens(fetch, origin._tokens, bot_user_id)
+            origin._group.start_soon(tokens.run_renewal, name=f"kaizala-bot-renewal-{bot_user_id}")
+        view = copy.copy(self)
+        view._origin = origin
+        view._bot_tokens = tokens
         view._bind_resources()
         return view
 
@@ -343,6 +378,7 @@ class KaizalaClient:
                 if max_wait is not None
                 else options.max_wait,
                 max_retries=options.max_retries,
+                tokens=self._bot_tokens,
             )
         )
 

@@ -13,7 +13,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import anyio
@@ -69,6 +69,16 @@ BEFORE_SEND: contextvars.ContextVar[Callable[[], Awaitable[None]] | None] = cont
 )
 
 
+class TokenSource(Protocol):
+    """Where a call's access token comes from: the user's :class:`TokenManager` or a bot's."""
+
+    def peek(self) -> tuple[Secret, str] | None: ...
+
+    async def access(self) -> tuple[Secret, str]: ...
+
+    async def refresh(self, *, stale: Secret | None) -> object: ...
+
+
 @attrs.frozen(kw_only=True)
 class Call:
     """One API call, described. ``base="api"`` calls go to the token service root without a token."""
@@ -89,6 +99,8 @@ class Call:
     max_wait: float | None = None
     #: Retries of this call (None: the client's ``max_retries``).
     max_retries: int | None = None
+    #: Where this call's access token comes from (None: the client's user; a bot view's own).
+    tokens: TokenSource | None = attrs.field(default=None, repr=False)
 
     @property
     def authenticated(self) -> bool:
@@ -152,10 +164,11 @@ class Transport:
         first = not call.authenticated
         max_wait = self._max_wait(call)
         while True:
-            if call.authenticated and self.tokens is not None and self.tokens.peek() is None:
+            tokens = self._tokens_of(call)
+            if call.authenticated and tokens is not None and tokens.peek() is None:
                 # Get the token before taking a slot: a slot is never held while a renewal waits
                 # for a slot of its own (with every slot held that would never end).
-                await self.tokens.access()
+                await tokens.access()
             if self.limiter is not None:
                 await self.limiter.acquire(first=first, max_wait=max_wait)
             first = False
@@ -279,10 +292,10 @@ class Transport:
                 continue
 
             if call.authenticated and not refreshed and is_invalid_token(status, body):
-                assert self.tokens is not None
+                assert tokens is not None
                 refreshed = True
                 self.stats.refreshed_on_401 += 1
-                await self.tokens.refresh(stale=token)
+                await tokens.refresh(stale=token)
                 continue
 
             if status >= 500 and call.retry_after_send and retries < self._retries(call):
@@ -326,10 +339,11 @@ class Transport:
         None when the access token went stale (the caller gets a new one outside its slot)."""
         if not call.authenticated:
             return None, self.api_root, join_url(self.api_root, call.path)
-        if self.tokens is None:
+        tokens = self._tokens_of(call)
+        if tokens is None:
             raise RuntimeError("this transport has no token manager")
         # The token is read once the slot is granted: a wait in the queue cannot age it.
-        current = self.tokens.peek()
+        current = tokens.peek()
         if current is None:
             return None
         token, base = current
@@ -340,6 +354,9 @@ class Transport:
             )
         self._allowed_base = base
         return token, base, join_url(base, call.path)
+
+    def _tokens_of(self, call: Call) -> TokenSource | None:
+        return call.tokens if call.tokens is not None else self.tokens
 
     def _retries(self, call: Call) -> int:
         return self.max_retries if call.max_retries is None else call.max_retries

@@ -55,6 +55,7 @@ class Resource:
             timeout=options.timeout,
             max_retries=options.max_retries,
             max_wait=options.max_wait,
+            tokens=self._client._bot_tokens,
         )
         response = await self._client._require().send(call)
         capture_response(response)
