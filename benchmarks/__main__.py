@@ -9,12 +9,13 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import baselines, cli, connectors, fanout, overhead, pacing, shared, tokens
+from . import baselines, cli, connectors, fanout, overhead, pacing, shared, telemetry, tokens
 from ._common import SERIES
 from ._plot import plot
 
 SCENARIOS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
     "overhead": overhead.overhead,
+    "telemetry": telemetry.telemetry,
     "fanout-methods": fanout.by_method,
     "fanout-limit": fanout.at_the_limit,
     "baselines": baselines.baselines,

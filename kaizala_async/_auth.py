@@ -272,7 +272,8 @@ class TokenManager:
         if rotated:  # absent, null and "" all mean "no rotation" (sources' inconsistency 49)
             self._refresh_token = rotated
             self.rotations += 1
-            log.info("refresh token rotated for connector %s", self._credentials.application_id)
+            log.info("refresh token rotated for connector %s", self._credentials.application_id,
+                     extra={"kaizala_event": "kaizala.token.rotated"})  # fmt: skip
             await self._save()
         elif self._store is not None and self.refreshes == 1:
             await self._save()
@@ -286,7 +287,7 @@ class TokenManager:
             self._current.endpoint_url = base
         else:
             self._stored_endpoint = base
-        log.info("endpoint moved to %s", base)
+        log.info("endpoint moved to %s", base, extra={"kaizala_event": "kaizala.endpoint.moved"})
         await self._save()
 
     async def _save(self) -> None:
@@ -341,5 +342,6 @@ class TokenManager:
                     "access token renewal failed (%s); retrying in %.1f s",
                     type(exc).__name__,
                     backoff,
+                    extra={"kaizala_event": "kaizala.token.renewal_failed"},
                 )
                 await anyio.sleep(min(backoff * random.uniform(0.5, 1.0), max(remaining, backoff)))

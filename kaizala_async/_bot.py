@@ -117,6 +117,9 @@ class BotTokens:
                 failures += 1
                 backoff = min(RENEW_RETRY_MAX, RENEW_RETRY_MIN * 2 ** (failures - 1))
                 log.warning(
-                    "bot token renewal failed (%s); retrying in %.1f s", type(exc).__name__, backoff
+                    "bot token renewal failed (%s); retrying in %.1f s",
+                    type(exc).__name__,
+                    backoff,
+                    extra={"kaizala_event": "kaizala.bot_token.renewal_failed"},
                 )
                 await anyio.sleep(backoff * random.uniform(0.5, 1.0))

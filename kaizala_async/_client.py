@@ -246,7 +246,8 @@ class KaizalaClient:
         try:
             await tokens.save_recent(recent)
         except (KaizalaError, OSError) as exc:  # closing must not fail for a cache
-            log.warning("could not save recent calls to the token store: %s", type(exc).__name__)
+            log.warning("could not save recent calls to the token store: %s", type(exc).__name__,
+                        extra={"kaizala_event": "kaizala.store.save_failed"})  # fmt: skip
 
     def with_options(
         self,

@@ -173,7 +173,8 @@ class WebhookReceiver:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if not self._authentic(headers):
             self.stats.rejected += 1
-            log.warning("webhook delivery refused: wrong or missing kz-callback-token")
+            log.warning("webhook delivery refused: wrong or missing kz-callback-token",
+                        extra={"kaizala_event": "kaizala.webhook.refused"})  # fmt: skip
             await _answer(send, 401, b"bad callback token")
             return
         try:

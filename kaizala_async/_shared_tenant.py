@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
+from . import _telemetry as telemetry
 from ._budget import Budget, Rate
 
 if TYPE_CHECKING:
@@ -187,6 +188,9 @@ class SharedTenant:
             self._fallback.charge(at)
             self._mine.append(_Mine(self._new_id(), at, registered=False))
             self.backend.stats.fallback_grants += 1
+            telemetry.record(
+                "kaizala.client.budget_fallbacks", 1, {"kaizala.tenant": self.backend.tenant_key}
+            )
         elif self._held is not None:
             self._mine.append(_Mine(self._held[2], at, registered=True))
             self._held = None
@@ -304,7 +308,8 @@ class SharedTenant:
                 self._cap_until = now + 2 * self.backend.retry_every
                 self.backend.stats.recoveries += 1
                 log.warning("tenant %r: shared budget back; pacing by it again",
-                            self.backend.tenant_key)  # fmt: skip
+                            self.backend.tenant_key,
+                            extra={"kaizala_event": "kaizala.budget.recovered"})  # fmt: skip
             if self._ended and self._flush is None:
                 self._flush = self._loop.call_later(self._flush_after, self._report_alone)
         self._wake()
@@ -336,6 +341,7 @@ class SharedTenant:
             "tenant %r: shared budget unreachable (%s); pacing this process by a local budget "
             "of %d calls / %g s until it returns",
             self.backend.tenant_key, type(exc).__name__, limit, self.rate.period,
+            extra={"kaizala_event": "kaizala.budget.fallback"},
         )  # fmt: skip
 
     async def aclose(self) -> None:

@@ -100,7 +100,8 @@ class FileTokenStore:
                 mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
                 if mode & 0o077:
                     os.chmod(self.path, 0o600)
-                    log.warning("token file %s was readable by others; set to 0600", self.path)
+                    log.warning("token file %s was readable by others; set to 0600", self.path,
+                                extra={"kaizala_event": "kaizala.store.permissions_repaired"})  # fmt: skip
                 data = json.loads(handle.read() or b"{}")
         except FileNotFoundError:
             return {}

@@ -20,6 +20,7 @@ import anyio
 import attrs
 import httpx
 
+from . import _telemetry as telemetry
 from ._auth import TokenManager
 from ._constants import (
     ACCESS_TOKEN_HEADER,
@@ -145,6 +146,8 @@ class Transport:
         self.api_root = api_root.rstrip("/")
         self.policy = policy
         self.limiter = limiter
+        connector = (limiter.connector_id if limiter is not None else None) or ""
+        self._tags: dict[str, str] = {"kaizala.connector": connector}
         self.tokens = tokens
         self.timeout = timeout
         self.max_retries = max_retries
@@ -157,7 +160,7 @@ class Transport:
 
     async def send(self, call: Call) -> httpx.Response:
         """Run ``call``; return its 2xx response (body read) or raise a :class:`KaizalaError`."""
-        throttled = retries = 0
+        throttled = retries = attempt = 0
         moved = refreshed = False
         # Auth calls (a token renewal above all) go ahead of this client's queued calls: a
         # renewal stuck behind a long fan-out queue would let the token expire.
@@ -169,13 +172,19 @@ class Transport:
                 # Get the token before taking a slot: a slot is never held while a renewal waits
                 # for a slot of its own (with every slot held that would never end).
                 await tokens.access()
+            queued_at = time.monotonic()
             if self.limiter is not None:
-                await self.limiter.acquire(first=first, max_wait=max_wait)
+                telemetry.record("kaizala.client.queue", 1, self._tags)
+                try:
+                    await self.limiter.acquire(first=first, max_wait=max_wait)
+                finally:
+                    telemetry.record("kaizala.client.queue", -1, self._tags)
             first = False
             # From here until its answer is read, the call holds its slot; the limiter learns
             # when it ended, and whether it may still be on its way (``abandoned``).
             going_out = abandoned = False
             failure: httpx.TransportError | None = None
+            observed = telemetry.NOOP
             try:
                 target = self._target(call)
                 if target is None:  # the token went stale while queued: fetch it, keep the place
@@ -195,6 +204,11 @@ class Transport:
                     headers=_headers(call, token),
                     timeout=timeout,
                 )
+                attempt += 1
+                observed = telemetry.attempt(
+                    call.method, call.path, url, connector=self._tags["kaizala.connector"],
+                    number=attempt, slot_wait=time.monotonic() - queued_at,
+                )  # fmt: skip
                 going_out = True
                 try:
                     # One deadline for the whole exchange: httpx's timeouts bound each read, so
@@ -219,13 +233,15 @@ class Transport:
                     ) from None  # fmt: skip
                 finally:
                     self.stats.attempts += 1
-            except BaseException:
+            except BaseException as exc:
                 abandoned = going_out  # cancelled (or failed) while the request was going out
+                observed.failed(type(exc).__name__)
                 raise
             finally:
                 if self.limiter is not None:
                     self.limiter.release(abandoned=abandoned)
             if failure is not None:
+                observed.failed(type(failure).__name__)
                 sent = not isinstance(failure, _NOT_SENT)
                 if sent and isinstance(failure, httpx.TimeoutException):
                     # It may have been processed: never resent, whatever the method.
@@ -238,6 +254,7 @@ class Transport:
                 if (not sent or call.retry_after_send) and retries < self._retries(call):
                     retries += 1
                     self.stats.connection_retries += 1
+                    telemetry.record("kaizala.client.retries", 1, self._tags)
                     await self._backoff(retries)
                     continue
                 what = "connection failed" if sent else "could not connect"
@@ -249,6 +266,7 @@ class Transport:
                 ) from None
 
             status = response.status_code
+            observed.done(status)
             log.debug("%s %s -> %d", call.method, url, status)
             if 200 <= status < 300:
                 return response
@@ -283,7 +301,8 @@ class Transport:
                         method=call.method,
                         url=url,
                     )
-                log.info("throttled (429); pausing the tenant for %.2f s", wait)
+                log.info("throttled (429); pausing the tenant for %.2f s", wait,
+                         extra={"kaizala_event": "kaizala.throttled"})  # fmt: skip
                 if self.limiter is not None:
                     self.limiter.pause(wait)
                     first = True  # the rejected call goes first when the pause ends
@@ -301,6 +320,7 @@ class Transport:
             if status >= 500 and call.retry_after_send and retries < self._retries(call):
                 retries += 1
                 self.stats.server_error_retries += 1
+                telemetry.record("kaizala.client.retries", 1, self._tags)
                 await self._backoff(retries)
                 continue
 

@@ -176,7 +176,8 @@ class BotsResource(Resource):
         await self._send("DELETE", f"/bot/{segment(bot_user_id, 'bot_user_id')}")
 
     async def access_token(self, bot_user_id: str) -> BotToken:
-        """A token that acts as the bot (use it with this client's endpoint; not renewed)."""
+        """A token that acts as the bot (use it with this client's endpoint; it is not renewed:
+        ``client.as_bot(bot_user_id)`` gives a view that fetches and renews it for you)."""
         path = f"/bot/accessToken/{segment(bot_user_id, 'bot_user_id')}"
         return self._decode(await self._send("GET", path), BotToken, f"GET {path}")
 
