@@ -1,0 +1,34 @@
+"""The suite's own rules: a test that hangs fails within the per-test limit, and the limit is set."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_a_hanging_test_fails_within_the_per_test_limit(tmp_path: Path) -> None:
+    hanging = tmp_path / "test_hangs.py"
+    hanging.write_text(
+        "import asyncio\n\n\nasync def test_never_ends() -> None:\n"
+        "    await asyncio.Event().wait()\n"
+    )
+    start = time.monotonic()
+    result = subprocess.run(  # noqa: S603 (our interpreter, our file)
+        [sys.executable, "-m", "pytest", str(hanging), "-q", "-p", "no:randomly",
+         "-p", "no:cacheprovider", "--timeout=2", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml")],
+        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
+    )  # fmt: skip
+    took = time.monotonic() - start
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Timeout" in result.stdout + result.stderr
+    assert took < 60
+
+
+def test_the_per_test_limit_is_configured_well_above_the_slowest_test() -> None:
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert options["timeout"] == 300  # the slowest test takes seconds
