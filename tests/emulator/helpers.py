@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
+
 from kaizala_async import Credentials, KaizalaClient, RateLimits
-from kaizala_async._asgi import serve_loopback
+from kaizala_async._asgi import read_body, serve_loopback
 from kaizala_async.emulator import Emulator, emulator_process
 
 MOBILE = "+911234567890"
@@ -41,3 +44,22 @@ def loopback_emulator(*options: str) -> Iterator[tuple[dict[str, str], str]]:
 
 #: Serve an ASGI app with uvicorn on a free loopback port; yields its origin.
 serve = serve_loopback
+
+
+def recording_receiver(deliveries: list[dict[str, Any]]) -> httpx.ASGITransport:
+    """A webhook receiver for ``Emulator(webhook_transport=...)``: echoes each validation
+    token (K1) and appends each delivery's JSON envelope to ``deliveries``."""
+
+    async def receiver(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "GET":
+            query = dict(p.split("=", 1) for p in scope["query_string"].decode().split("&"))
+            body = query["validationToken"].encode()
+        else:
+            deliveries.append(json.loads(await read_body(receive)))
+            body = b""
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    return httpx.ASGITransport(app=receiver)

@@ -26,7 +26,7 @@ from kaizala_async._asgi import read_body
 from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
 from tests.vtime import run_virtual
 
-from .helpers import MOBILE, client_for, loopback_emulator, serve
+from .helpers import MOBILE, client_for, loopback_emulator, recording_receiver, serve
 
 
 class Receiver:
@@ -404,20 +404,7 @@ async def test_announcement_and_attachment_events_say_where_and_carry_media() ->
     """K2: like the text-message event, Announcement and AttachmentCreated carry groupId,
     sourceGroupId and messageId; an announcement's media are in its event."""
     deliveries: list[dict[str, Any]] = []
-
-    async def receiver(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
-        if scope["type"] != "http":
-            return
-        if scope["method"] == "GET":
-            query = dict(p.split("=", 1) for p in scope["query_string"].decode().split("&"))
-            body = query["validationToken"].encode()
-        else:
-            deliveries.append(json.loads(await read_body(receive)))
-            body = b""
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": body})
-
-    transport = httpx.ASGITransport(app=receiver)
+    transport = recording_receiver(deliveries)
     async with Emulator(EmulatorConfig.fast(), webhook_transport=transport) as emu:
         group = emu.create_groups(1)[0]
         async with emu.client() as client:

@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 
 import httpx
 import pytest
 
 from kaizala_async import CustomAction, SurveyAction, SurveyQuestion, SurveyResponseBody
-from kaizala_async._asgi import read_body
 from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
 from tests.vtime import run_virtual
 
-from .helpers import MOBILE, client_for, loopback_emulator, serve
-
-
-def _hook_receiver(deliveries: list[dict[str, Any]]) -> httpx.ASGITransport:
-    async def receiver(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
-        if scope["type"] != "http":
-            return
-        if scope["method"] == "GET":
-            query = dict(p.split("=", 1) for p in scope["query_string"].decode().split("&"))
-            body = query["validationToken"].encode()
-        else:
-            deliveries.append(json.loads(await read_body(receive)))
-            body = b""
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": body})
-
-    return httpx.ASGITransport(app=receiver)
+from .helpers import MOBILE, client_for, loopback_emulator, recording_receiver, serve
 
 
 async def _raw(emu: Emulator) -> tuple[httpx.AsyncClient, str]:
@@ -81,7 +63,7 @@ async def test_webhooks_on_an_action_and_on_its_package_receive_the_actions_even
     they were accepted and listed but never received anything."""
     deliveries: list[dict[str, Any]] = []
     package = "com.contoso.checkin.1"
-    async with Emulator(webhook_transport=_hook_receiver(deliveries)) as emu:
+    async with Emulator(webhook_transport=recording_receiver(deliveries)) as emu:
         group = emu.create_groups(1)[0]
         async with client_for(emu) as client:
             sent = await client.actions.send(group, CustomAction(package_id=package, title="In?"))
@@ -104,7 +86,7 @@ async def test_a_survey_response_event_names_the_surveys_questions() -> None:
     """K2 SurveyResponse: responseWithQuestions carries each question's title, type and options
     (it used to carry the answer's index as title and always the type Text)."""
     deliveries: list[dict[str, Any]] = []
-    async with Emulator(webhook_transport=_hook_receiver(deliveries)) as emu:
+    async with Emulator(webhook_transport=recording_receiver(deliveries)) as emu:
         group = emu.create_groups(1)[0]
         survey = SurveyAction(title="Lunch", questions=[
             SurveyQuestion(title="Where?", type="SingleOption", options=["Here", "There"]),
