@@ -74,7 +74,7 @@ def prepare(workdir: pathlib.Path, modules: list[str], keep: bool) -> None:
 source_paths = ["kaizala_async/"]
 only_mutate = [{only}]
 also_copy = [{", ".join(f'"{n}"' for n in _ALSO if n != "tests")}]
-pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q", "-x", {_SKIP}]
+pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q", "-x", "--timeout=30", {_SKIP}]
 """
     )
     (workdir / "pyproject.toml").write_text(config)

@@ -1,0 +1,70 @@
+"""The finer rules of secrets and of the log filter (each one a promise a user relies on)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from kaizala_async import Secret, SecretsFilter
+from kaizala_async._secrets import REDACTED, install_log_redaction, redact
+
+
+def test_a_secret_is_a_string_and_its_truth_equality_and_hash_follow_its_value() -> None:
+    with pytest.raises(TypeError):
+        Secret(12345)  # type: ignore[arg-type]
+    assert not Secret("") and Secret("x")
+    assert Secret("same-value") == Secret("same-value") and hash(Secret("a")) == hash(Secret("a"))
+    assert Secret("same-value") != "same-value"  # never equal to the bare string
+    assert len({Secret("k1"), Secret("k1"), Secret("k2")}) == 2
+    assert format(Secret("hunter22"), ">20") == repr(Secret("x")) == f"Secret({REDACTED!r})"
+
+
+def test_redact_replaces_live_secrets_of_four_characters_or_more_only() -> None:
+    long, short = Secret("wxyz"), Secret("pqr")
+    assert redact("a wxyz b") == "a *** b"
+    assert redact("a pqr b") == "a pqr b"  # too short to tell from ordinary text
+    assert (long.reveal(), short.reveal()) == ("wxyz", "pqr")
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("accessToken=eyJ.abc.def rest", "accessToken=*** rest"),
+        ('{"refreshToken": "r-123"}', '{"refreshToken": "***"}'),
+        ("APPLICATIONSECRET: s3cr3t next", "APPLICATIONSECRET: *** next"),
+        ("Authorization: Bearer tok-1 next", "Authorization: *** next"),
+        ("b'accesstoken': b'raw'", "b'accesstoken': b'***'"),
+        ("nothing secret here", "nothing secret here"),
+    ],
+)
+def test_secret_header_values_are_redacted_whatever_their_spelling(text: str, kept: str) -> None:
+    assert redact(text) == kept
+
+
+def _record(msg: str, *args: object, exc_text: str | None = None) -> logging.LogRecord:
+    record = logging.LogRecord("kaizala_async.test", logging.WARNING, __file__, 1, msg, args, None)
+    record.exc_text = exc_text
+    return record
+
+
+def test_the_filter_rewrites_what_needs_it_and_keeps_every_record() -> None:
+    secrets_filter = SecretsFilter()
+    with_args = _record("token %s", "accessToken: abc")
+    assert secrets_filter.filter(with_args) is True
+    assert (with_args.msg, with_args.args) == ("token accessToken: ***", None)
+    plain = _record("nothing to hide")
+    assert secrets_filter.filter(plain) is True and plain.msg == "nothing to hide"
+    broken = _record("%d items", "not a number")  # the logging module reports it, not us
+    assert secrets_filter.filter(broken) is True and broken.args == ("not a number",)
+    formatted = _record("boom", exc_text="Traceback ... refreshToken=r-secret-1")
+    secrets_filter.filter(formatted)
+    assert formatted.exc_text == "Traceback ... refreshToken=***"
+
+
+def test_installing_the_filter_twice_adds_it_once_to_every_logger_it_covers() -> None:
+    install_log_redaction()
+    install_log_redaction()
+    for name in ("kaizala_async", "kaizala_async.transport", "httpx", "httpcore"):
+        filters = [f for f in logging.getLogger(name).filters if isinstance(f, SecretsFilter)]
+        assert len(filters) == 1, name
