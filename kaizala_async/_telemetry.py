@@ -1,9 +1,8 @@
 """OpenTelemetry spans and metrics, when the ``otel`` extra is installed (else nothing at all).
 
 One span per HTTP attempt (a retried call has one per attempt) and the instruments of
-:data:`INSTRUMENTS`, taken from the global tracer and meter providers the first time a call is
-made (configure your providers before that). Without ``opentelemetry-api`` every hook is a
-constant no-op.
+:data:`INSTRUMENTS`, taken from the global tracer and meter providers at the first call made once a provider is set.
+Without ``opentelemetry-api``, or before any provider is configured, every hook is a no-op.
 """
 
 from __future__ import annotations
@@ -95,12 +94,25 @@ _instruments: _Instruments | None = None
 
 
 def _get() -> _Instruments | None:
+    """The instruments, once an OpenTelemetry SDK is configured; None before (or without the
+    extra): with no provider set, the API's proxies would record nothing, so nothing is done."""
     global _instruments
-    if not ENABLED:
+    if _instruments is not None:
+        return _instruments
+    if not ENABLED or not _configured():
         return None
-    if _instruments is None:
-        _instruments = _Instruments()
+    _instruments = _Instruments()
     return _instruments
+
+
+def _configured() -> bool:
+    """Whether a tracer or meter provider was set (the API's defaults are proxies)."""
+    tracing = _trace.get_tracer_provider()
+    metering = _metrics.get_meter_provider()
+    return not (
+        isinstance(tracing, _trace.ProxyTracerProvider | _trace.NoOpTracerProvider)
+        and type(metering).__name__ in {"_ProxyMeterProvider", "NoOpMeterProvider"}
+    )
 
 
 def record(name: str, value: float = 1, attributes: Mapping[str, Any] | None = None) -> None:
