@@ -12,14 +12,16 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["INSTRUMENTS", "NOOP", "Attempt", "attempt", "endpoint_id", "record"]
+__all__ = ["INSTRUMENTS", "NOOP", "Attempt", "active", "attempt", "endpoint_id", "record"]
 
 try:  # the `otel` extra
     from opentelemetry import metrics as _metrics
     from opentelemetry import trace as _trace
+    from opentelemetry.metrics import _internal as _metrics_state
 except ImportError:  # pragma: no cover - exercised where the extra is absent
     _metrics = None  # type: ignore[assignment]
     _trace = None  # type: ignore[assignment]
+    _metrics_state = None  # type: ignore[assignment]
 
 ENABLED: Final = _trace is not None
 _SCOPE: Final = "kaizala_async"
@@ -106,13 +108,22 @@ def _get() -> _Instruments | None:
 
 
 def _configured() -> bool:
-    """Whether a tracer or meter provider was set (the API's defaults are proxies)."""
-    tracing = _trace.get_tracer_provider()
-    metering = _metrics.get_meter_provider()
-    return not (
-        isinstance(tracing, _trace.ProxyTracerProvider | _trace.NoOpTracerProvider)
-        and type(metering).__name__ in {"_ProxyMeterProvider", "NoOpMeterProvider"}
-    )
+    """Whether a tracer or meter provider was set. The API keeps them in module globals (None
+    until set): reading those is the cheapest check, so a service that has not configured
+    OpenTelemetry pays two attribute reads per hook; the public getters are the fallback."""
+    try:
+        return (
+            _trace._TRACER_PROVIDER is not None
+            or _metrics_state._METER_PROVIDER is not None
+        )
+    except AttributeError:  # pragma: no cover - another API version
+        tracing = _trace.get_tracer_provider()
+        return not isinstance(tracing, _trace.ProxyTracerProvider | _trace.NoOpTracerProvider)
+
+
+def active() -> bool:
+    """Whether anything is recorded now (the extra is installed and a provider configured)."""
+    return _get() is not None
 
 
 def record(name: str, value: float = 1, attributes: Mapping[str, Any] | None = None) -> None:

@@ -174,11 +174,14 @@ class Transport:
                 await tokens.access()
             queued_at = time.monotonic()
             if self.limiter is not None:
-                telemetry.record("kaizala.client.queue", 1, self._tags)
+                watched = telemetry.active()
+                if watched:
+                    telemetry.record("kaizala.client.queue", 1, self._tags)
                 try:
                     await self.limiter.acquire(first=first, max_wait=max_wait)
                 finally:
-                    telemetry.record("kaizala.client.queue", -1, self._tags)
+                    if watched:
+                        telemetry.record("kaizala.client.queue", -1, self._tags)
             first = False
             # From here until its answer is read, the call holds its slot; the limiter learns
             # when it ended, and whether it may still be on its way (``abandoned``).
