@@ -202,3 +202,21 @@ async def test_the_receivers_duplicate_memory_is_bounded() -> None:
         await deliver("e24")  # recent: a duplicate, not dispatched again
         await deliver("e0")  # forgotten: dispatched again
     assert seen == [f"e{n}" for n in range(25)] + ["e0"]
+
+
+async def test_an_endpoint_move_is_saved_and_the_next_process_starts_there(
+    fake: FakeKaizala,
+) -> None:
+    """A 308 moves the endpoint: the token store keeps the new one (with the tokens), so the
+    next client goes there directly instead of meeting the 308 again."""
+    store = k.MemoryTokenStore()
+    fake.move_to, fake.moves_left = "https://kms2.kaiza.la/", 1
+    async with make_client(fake, token_store=store) as client:
+        await client.request("GET", "/groups")
+        assert client.endpoint_url == "https://kms2.kaiza.la"
+    saved = await store.load("app-1")
+    assert saved is not None and saved.endpoint_url == "https://kms2.kaiza.la"
+    fake.calls.clear()
+    async with make_client(fake, token_store=store) as client:
+        await client.request("GET", "/groups")
+    assert [c.host for c in fake.resource_calls()] == ["kms2.kaiza.la"]
