@@ -112,10 +112,7 @@ def _configured() -> bool:
     until set): reading those is the cheapest check, so a service that has not configured
     OpenTelemetry pays two attribute reads per hook; the public getters are the fallback."""
     try:
-        return (
-            _trace._TRACER_PROVIDER is not None
-            or _metrics_state._METER_PROVIDER is not None
-        )
+        return _trace._TRACER_PROVIDER is not None or _metrics_state._METER_PROVIDER is not None
     except AttributeError:  # pragma: no cover - another API version
         tracing = _trace.get_tracer_provider()
         return not isinstance(tracing, _trace.ProxyTracerProvider | _trace.NoOpTracerProvider)
