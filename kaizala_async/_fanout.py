@@ -1,49 +1,23 @@
-"""Fan one message out to many groups (DESIGN §7).
+"""Fan one message out to many groups (DESIGN §7): :func:`fan_out`, :func:`fan_out_stream`.
 
 Targets stream in lazily; a bounded number are in flight; each client's limiter paces them;
 every target ends in exactly one outcome. The journal (sqlite3) is written before and after each
 send so a rerun sends only what is left, and a send whose fate cannot be known is never repeated
-unless the caller says so.
+unless the caller says so. The engine is in ``_fanout_engine``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import math
-import time
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterable,
-    Sequence,
-)
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.abc import ObjectReceiveStream
 
-from ._constants import MAX_MESSAGE_LENGTH
-from ._errors import (
-    KaizalaError,
-    RequestTimeoutError,
-    ServerError,
-    ThrottledError,
-    TransportError,
-    ValidationError,
-)
-from ._journal import Journal
-from ._max_wait import MAX_WAIT
+from ._fanout_engine import Engine, Payload, Target
 from ._models.actions import ActionBody
 from ._outcomes import Failed, FanOutProgress, FanOutReport, Outcome, Sent, Skipped, Unknown
-from ._settle import SETTLE_DELAY, find_sent, settleable
-from ._settle import now as settle_clock
-from ._transport import BEFORE_SEND
-from ._validate import check_count, check_id, check_text
 
 if TYPE_CHECKING:
     import os
@@ -64,319 +38,6 @@ __all__ = [
     "fan_out",
     "fan_out_stream",
 ]
-
-#: What a target sends: a text message or an action body.
-Payload = str | ActionBody
-#: A group id, or a (group id, payload) pair overriding the default payload for that group.
-Target = str | tuple[str, Payload]
-
-#: Attempts of a send answered 502/503/504 (the service says it did not act) within one run.
-SERVER_BUSY_ATTEMPTS = 3
-_BUSY = frozenset({502, 503, 504})
-#: In-flight sends per client when ``concurrency`` is not given.
-DEFAULT_CONCURRENCY_PER_CLIENT = 8
-
-
-Emit = Callable[[Outcome], Awaitable[None]]
-
-
-def _fingerprint(text: str | None, action: ActionBody | None) -> str:
-    if action is not None:
-        described = {"actionType": action.action_type, "body": action.to_json()}
-        if hasattr(action, "package_id"):
-            described["id"] = action.package_id
-    else:
-        described = {"text": text}
-    raw = json.dumps(described, sort_keys=True, default=str).encode()
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _check_payload(payload: object, argument: str) -> Payload:
-    if isinstance(payload, ActionBody):
-        return payload
-    return check_text(payload, argument, most=MAX_MESSAGE_LENGTH)
-
-
-def _classify(group_id: str, error: KaizalaError) -> Outcome:
-    if isinstance(error, RequestTimeoutError) or (
-        isinstance(error, TransportError) and error.request_sent
-    ):
-        return Unknown(group_id=group_id, reason=str(error))
-    if isinstance(error, TransportError | ThrottledError):
-        return Failed(group_id=group_id, error=error, retriable=True)
-    if isinstance(error, ServerError):
-        if error.status in _BUSY:
-            return Failed(group_id=group_id, error=error, retriable=True)
-        # A 500 may come after the service acted: its fate is unknown.
-        return Unknown(group_id=group_id, reason=str(error))
-    return Failed(group_id=group_id, error=error, retriable=False)
-
-
-class _Engine:
-    def __init__(
-        self,
-        clients: Sequence[KaizalaClient],
-        targets: Iterable[Target] | AsyncIterable[Target],
-        *,
-        text: str | None,
-        action: ActionBody | None,
-        concurrency: int | None,
-        journal: str | os.PathLike[str] | None,
-        on_progress: Callable[[FanOutProgress], object] | None,
-        resend_unknown: bool,
-        resend: Iterable[str] | None = None,
-        keep_outcomes: bool = False,
-    ) -> None:
-        if not clients:
-            raise ValidationError("clients", "give at least one client")
-        if (text is None) == (action is None):
-            raise ValidationError("text", "give exactly one of text and action")
-        self.default: Payload = _check_payload(
-            text if action is None else action, "text" if action is None else "action"
-        )
-        if concurrency is None:
-            concurrency = DEFAULT_CONCURRENCY_PER_CLIENT * len(clients)
-        self.concurrency = check_count(concurrency, "concurrency")
-        if isinstance(targets, str | bytes):
-            raise ValidationError("targets", "must be an iterable of group ids, not one string")
-        if not isinstance(targets, Iterable | AsyncIterable):
-            raise ValidationError("targets", "must be an iterable or async iterable of group ids")
-        self.clients = list(clients)
-        self.targets = targets
-        self.journal = Journal(journal)
-        self.fingerprint = _fingerprint(text, action)
-        self.on_progress = on_progress
-        self.resend_unknown = resend_unknown
-        if isinstance(resend, str):
-            raise ValidationError("resend", "must be a collection of group ids, not one string")
-        self.resend = frozenset(check_id(g, "resend") for g in resend or ())
-        self.report = FanOutReport(outcomes=[] if keep_outcomes else None)
-        self.active: set[str] = set()
-        self.in_flight = 0
-        self.started = 0.0
-
-    # -- the run -----------------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Open the journal (before any task starts, so its errors arrive unwrapped)."""
-        self.journal.open(self.fingerprint)
-
-    async def run(self, emit: Emit) -> None:
-        self.started = time.monotonic()
-        try:
-            async with anyio.create_task_group() as outer:
-                outer.start_soon(self.journal.run_writer)
-                try:
-                    async with anyio.create_task_group() as group:
-                        send, receive = anyio.create_memory_object_stream[
-                            tuple[str, Payload, bool]
-                        ](self.concurrency)
-                        for n in range(self.concurrency):
-                            client = self.clients[n % len(self.clients)]
-                            group.start_soon(self._worker, client, receive.clone(), emit)
-                        receive.close()
-                        async with send:
-                            await self._produce(send, emit)
-                finally:
-                    self.journal.stop()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self.journal.flush()
-            self.journal.close()
-            self.report.elapsed = time.monotonic() - self.started
-
-    async def _produce(
-        self, queue: ObjectSendStream[tuple[str, Payload, bool]], emit: Emit
-    ) -> None:
-        async for target in _iterate(self.targets):
-            group_id, payload, problem = self._normalise(target)
-            if problem is not None:
-                await self._done(emit, Failed(group_id=group_id, error=problem, retriable=False))
-                continue
-            if group_id in self.active:
-                await self._done(emit, Skipped(group_id=group_id, reason="repeated target"))
-                continue
-            known = self.journal.lookup(group_id)
-            if known is not None:
-                state, reference = known
-                if state == "sent":
-                    skipped = Skipped(
-                        group_id=group_id,
-                        reason="already sent",
-                        reference_id=reference,
-                        from_journal=True,
-                    )
-                    await self._done(emit, skipped)
-                    continue
-                if state == "sent":
-                    pass  # handled above
-                elif self.resend_unknown or group_id in self.resend:
-                    pass  # asked for: sent again below
-                elif settleable(payload):  # read the group back first (``_settle``)
-                    self.active.add(group_id)
-                    await queue.send((group_id, payload, True))
-                    continue
-                else:
-                    reason = "its fate is unknown since an earlier run; resend=[...] resends it"
-                    await self._done(
-                        emit, Unknown(group_id=group_id, reason=reason, from_journal=True)
-                    )
-                    continue
-            self.active.add(group_id)
-            await queue.send((group_id, payload, False))
-
-    def _normalise(self, target: object) -> tuple[str, Payload, ValidationError | None]:
-        payload: object = self.default
-        group_id: object = target
-        if isinstance(target, tuple):
-            if len(target) != 2:
-                return (
-                    repr(target)[:80],
-                    self.default,
-                    ValidationError("targets", "a pair must be (group id, text or action)"),
-                )
-            group_id, payload = target
-        try:
-            checked_id = check_id(group_id, "targets")
-            checked_payload = _check_payload(payload, "targets")
-        except ValidationError as problem:
-            shown = group_id if isinstance(group_id, str) else repr(group_id)[:80]
-            return shown, self.default, problem
-        return checked_id, checked_payload, None
-
-    async def _worker(
-        self,
-        client: KaizalaClient,
-        queue: ObjectReceiveStream[tuple[str, Payload, bool]],
-        emit: Emit,
-    ) -> None:
-        async with queue:
-            async for group_id, payload, settle_first in queue:
-                outcome = await self._send(client, group_id, payload, settle_first)
-                self.active.discard(group_id)
-                await self._done(emit, outcome)
-
-    async def _send(
-        self, client: KaizalaClient, group_id: str, payload: Payload, settle_first: bool = False
-    ) -> Outcome:
-        marked = False
-        began = settle_clock()
-
-        async def mark_in_flight() -> None:
-            # Called by the transport once the slot is granted, right before the request
-            # leaves: a target still waiting for its slot is never recorded as in flight.
-            nonlocal marked
-            if not marked:
-                marked = True
-                self.in_flight += 1
-                await self.journal.write(("inflight", group_id, None, None))
-
-        token = BEFORE_SEND.set(mark_in_flight)
-        unbounded = MAX_WAIT.set(math.inf)  # a fan-out waits for its slots, whatever max_wait says
-        try:
-            outcome: Outcome
-            if settle_first:  # unknown since an earlier run: look before sending again
-                left = Unknown(group_id=group_id, reason="unknown since an earlier run",
-                               from_journal=True)  # fmt: skip
-                return await self._settle(client, group_id, payload, None, left)
-            for attempt in range(1, SERVER_BUSY_ATTEMPTS + 1):
-                try:
-                    if isinstance(payload, ActionBody):
-                        reference = (await client.actions.send(group_id, payload)).reference_id
-                    else:
-                        reference = (await client.messages.send(group_id, payload)).reference_id
-                except KaizalaError as error:
-                    outcome = _classify(group_id, error)
-                    busy = isinstance(error, ServerError) and error.status in _BUSY
-                    if busy and attempt < SERVER_BUSY_ATTEMPTS:
-                        await anyio.sleep(0.5 * 2 ** (attempt - 1))
-                        continue
-                else:
-                    outcome = Sent(group_id=group_id, reference_id=reference)
-                break
-            if isinstance(outcome, Unknown) and settleable(payload):
-                outcome = await self._settle(client, group_id, payload, began, outcome)
-        except anyio.get_cancelled_exc_class():
-            if marked:
-                # The request may have left: the journal keeps "inflight" (read back as
-                # unknown); the report hears of it before the cancellation goes on.
-                self.report.add(Unknown(group_id=group_id, reason="cancelled while in flight"))
-            raise
-        finally:
-            MAX_WAIT.reset(unbounded)
-            BEFORE_SEND.reset(token)
-            if marked:
-                self.in_flight -= 1
-        if marked or not isinstance(outcome, Failed):
-            try:
-                await self.journal.write(_row(outcome))
-            except anyio.get_cancelled_exc_class():
-                # Cancelled while the row commits (the final flush still commits it): the
-                # report hears of the outcome too, or a stream left early would undercount.
-                self.report.add(outcome)
-                raise
-        return outcome
-
-    async def _settle(
-        self,
-        client: KaizalaClient,
-        group_id: str,
-        payload: Payload,
-        began: datetime | None,
-        unknown: Unknown,
-    ) -> Outcome:
-        """Read the group's actions back (``_settle``): found, the target is sent; absent, the
-        request never took effect and is sent once more; unreadable, it stays unknown."""
-        assert isinstance(payload, ActionBody)
-        await anyio.sleep(SETTLE_DELAY)  # a request that did arrive finishes meanwhile
-        try:
-            reference = await find_sent(client, group_id, payload, began)
-        except KaizalaError:
-            return unknown
-        if reference is not None:
-            return Sent(group_id=group_id, reference_id=reference, settled=True)
-        try:
-            reference = (await client.actions.send(group_id, payload)).reference_id
-        except KaizalaError as error:
-            return _classify(group_id, error)
-        return Sent(group_id=group_id, reference_id=reference)
-
-    async def _done(self, emit: Emit, outcome: Outcome) -> None:
-        self.report.add(outcome)
-        if self.on_progress is not None:
-            r = self.report
-            self.on_progress(
-                FanOutProgress(
-                    done=r.total,
-                    sent=r.sent,
-                    failed=r.failed,
-                    skipped=r.skipped,
-                    unknown=r.unknown,
-                    in_flight=self.in_flight,
-                    elapsed=time.monotonic() - self.started,
-                )
-            )
-        await emit(outcome)
-
-
-def _row(outcome: Outcome) -> tuple[str, str, str | None, str | None]:
-    if isinstance(outcome, Sent):
-        return ("sent", outcome.group_id, outcome.reference_id, None)
-    if isinstance(outcome, Failed):
-        return ("failed", outcome.group_id, None, type(outcome.error).__name__)
-    if isinstance(outcome, Unknown):
-        return ("unknown", outcome.group_id, None, outcome.reason[:200])
-    return ("sent", outcome.group_id, outcome.reference_id, None)  # pragma: no cover
-
-
-async def _iterate(targets: Iterable[Target] | AsyncIterable[Target]) -> AsyncIterator[Any]:
-    if isinstance(targets, AsyncIterable):
-        async for target in targets:
-            yield target
-    else:
-        for n, target in enumerate(targets):
-            yield target
-            if n % 256 == 255:
-                await anyio.lowlevel.checkpoint()
 
 
 @contextlib.asynccontextmanager
@@ -402,7 +63,7 @@ async def fan_out_stream(
     Leaving the block early cancels the sends still under way (each is reported ``Unknown`` in
     ``outcomes.report`` and stays "in flight" in the journal).
     """
-    engine = _Engine(
+    engine = Engine(
         clients,
         targets,
         text=text,
@@ -479,7 +140,7 @@ async def fan_out(
     in ``report.outcomes`` (memory grows with the targets). ``KaizalaClient.fan_out`` is the
     one-client form.
     """
-    engine = _Engine(
+    engine = Engine(
         clients,
         targets,
         text=text,

@@ -12,8 +12,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, Protocol
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import anyio
@@ -22,6 +21,7 @@ import httpx
 
 from . import _telemetry as telemetry
 from ._auth import TokenManager
+from ._call import Call, TokenSource
 from ._constants import (
     ACCESS_TOKEN_HEADER,
     CONNECTION_RETRY_BACKOFF,
@@ -40,7 +40,6 @@ from ._errors import (
     UnexpectedResponseError,
 )
 from ._http import (
-    IDEMPOTENT_METHODS,
     HostPolicy,
     base_from_location,
     error_fields,
@@ -55,7 +54,7 @@ from ._ratelimit import RateLimiter
 from ._secrets import Secret
 from ._validate import has_space_or_control
 
-__all__ = ["BEFORE_SEND", "Call", "Transport", "TransportStats"]
+__all__ = ["BEFORE_SEND", "Call", "TokenSource", "Transport", "TransportStats"]
 
 log = logging.getLogger("kaizala_async.transport")
 
@@ -68,48 +67,6 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 BEFORE_SEND: contextvars.ContextVar[Callable[[], Awaitable[None]] | None] = contextvars.ContextVar(
     "kaizala_before_send", default=None
 )
-
-
-class TokenSource(Protocol):
-    """Where a call's access token comes from: the user's :class:`TokenManager` or a bot's."""
-
-    def peek(self) -> tuple[Secret, str] | None: ...
-
-    async def access(self) -> tuple[Secret, str]: ...
-
-    async def refresh(self, *, stale: Secret | None) -> object: ...
-
-
-@attrs.frozen(kw_only=True)
-class Call:
-    """One API call, described. ``base="api"`` calls go to the token service root without a token."""
-
-    method: str
-    path: str
-    base: Literal["endpoint", "api"] = "endpoint"
-    json: Any = None
-    params: Mapping[str, str | int] | None = None
-    files: Any = None
-    secret_headers: Mapping[str, Secret] | None = attrs.field(default=None, repr=False)
-    #: Other request headers the endpoint takes (G3's ``applicationId``); never a secret.
-    headers: Mapping[str, str] | None = None
-    timeout: float | None = None
-    #: Retry failures after sending (5xx, lost connections)? Default: by HTTP method.
-    idempotent: bool | None = None
-    #: Seconds to wait for a rate-limit slot at most (None: the task's or the client's setting).
-    max_wait: float | None = None
-    #: Retries of this call (None: the client's ``max_retries``).
-    max_retries: int | None = None
-    #: Where this call's access token comes from (None: the client's user; a bot view's own).
-    tokens: TokenSource | None = attrs.field(default=None, repr=False)
-
-    @property
-    def authenticated(self) -> bool:
-        return self.base == "endpoint"
-
-    @property
-    def retry_after_send(self) -> bool:
-        return self.idempotent if self.idempotent is not None else self.method in IDEMPOTENT_METHODS
 
 
 @attrs.define

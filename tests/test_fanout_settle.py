@@ -23,7 +23,7 @@ def quick_settle(monkeypatch: pytest.MonkeyPatch) -> None:
     """The read-back waits 2 s for a request that did arrive to finish: scaled down here (these
     tests run on the real clock: the journal's commits run in a thread, which virtual time
     would skip across, expiring tokens)."""
-    monkeypatch.setattr("kaizala_async._fanout.SETTLE_DELAY", 0.01)
+    monkeypatch.setattr("kaizala_async._fanout_engine.SETTLE_DELAY", 0.01)
 
 
 async def run(main):  # type: ignore[no-untyped-def]
