@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import statistics
 import logging
 import math
 import tempfile
@@ -285,7 +286,11 @@ def test_bookings_use_redis_time_hash_tagged_keys_and_expire(redis_url: str) -> 
 
     slots, ttls = asyncio.run(main())
     gaps = [b - a for a, b in itertools.pairwise(slots)]
-    assert min(gaps) >= 0.01005 - 0.002  # spaced by (T + J) / N (2 ms for the round trips)
+    # Spaced by (T + J) / N on Redis's clock; read here on ours after each round trip, so one
+    # gap may lose a few ms to the machine (it once measured 7.8 ms): the median carries the
+    # spacing, the minimum only rules out slots booked together.
+    assert statistics.median(gaps) >= 0.01005 - 0.001
+    assert min(gaps) >= 0.004
     assert sorted(ttls) == [
         "kaizala:{tags-test}:ends",
         "kaizala:{tags-test}:flight",
