@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import statistics
 import logging
 import math
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
