@@ -220,3 +220,23 @@ async def test_an_endpoint_move_is_saved_and_the_next_process_starts_there(
     async with make_client(fake, token_store=store) as client:
         await client.request("GET", "/groups")
     assert [c.host for c in fake.resource_calls()] == ["kms2.kaiza.la"]
+
+
+def test_journal_files_are_created_where_asked_and_bad_ones_refused(tmp_path: Path) -> None:
+    """A journal in a directory that does not exist yet is created (0600); a file that is not
+    a journal, or one written for another message, is refused with a clear error before any
+    send; the error names the argument."""
+    nested = tmp_path / "runs" / "2026-12-01" / "closing.db"
+    journal = Journal(nested)
+    journal.open("message-1")
+    journal.close()
+    assert nested.is_file() and (nested.stat().st_mode & 0o777) == 0o600
+    with pytest.raises(k.ValidationError) as other:
+        Journal(nested).open("message-2")
+    assert other.value.argument == "journal"
+    assert "different message" in str(other.value)
+    garbage = tmp_path / "notes.db"
+    garbage.write_bytes(b"this is not an sqlite database at all" * 100)
+    with pytest.raises(k.ValidationError) as broken:
+        Journal(garbage).open("message-1")
+    assert broken.value.argument == "journal" and "not a usable journal file" in str(broken.value)
