@@ -1,4 +1,4 @@
-"""Typed bodies for sending actions (API C1) and responding to them (C4).
+"""Typed bodies for sending actions (API C1); those responding to them (C4) are in ``responses``.
 
 Every body checks itself when it is built, so a bad action fails with a :class:`ValidationError`
 naming the field before anything is sent. ``to_json()`` gives the wire ``actionBody``.
@@ -12,13 +12,12 @@ from typing import Any, ClassVar, Literal
 
 import attrs
 
-from kaizala_async._converter import epoch_ms
 from kaizala_async._errors import ValidationError
 from kaizala_async._validate import check_count, check_id, check_text, phone_list
 
 from .content import Place
 
-__all__ = [
+__all__ = [  # the response bodies live in .responses and are re-exported here
     "ActionBody",
     "ActionProperty",
     "AlbumAction",
@@ -420,67 +419,4 @@ class CustomAction(ActionBody):
         return body
 
 
-class ResponseBody:
-    """Base of the C4 response bodies."""
-
-    action_type: ClassVar[str] = ""
-
-    def to_json(self) -> dict[str, Any]:  # pragma: no cover - every subclass overrides it
-        raise NotImplementedError
-
-
-@attrs.frozen(kw_only=True)
-class JobResponseBody(ResponseBody):
-    """Mark a job done (or not done)."""
-
-    action_type: ClassVar[str] = "Job"
-    is_completed: bool
-
-    def __attrs_post_init__(self) -> None:
-        if not isinstance(self.is_completed, bool):
-            raise ValidationError("is_completed", "must be True or False")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"isCompleted": self.is_completed}
-
-
-@attrs.frozen(kw_only=True)
-class SurveyResponseBody(ResponseBody):
-    """Answers to a survey (or custom action), one per question in order.
-
-    Answer types by question: SingleOption/Text/Image → ``str``; MultiOption/AttachmentList →
-    list of ``str``; Numeric → number; DateTime → ``datetime`` (sent as epoch ms); Location →
-    :class:`Place`.
-    """
-
-    action_type: ClassVar[str] = "Survey"
-    answers: tuple[Any, ...] = attrs.field(converter=_answers)
-    response_name: str | None = None
-    response_location: Place | None = None
-
-    def __attrs_post_init__(self) -> None:
-        if not _is_list(self.answers) or not self.answers:
-            raise ValidationError("answers", "must be a non-empty list, one answer per question")
-        for i, answer in enumerate(self.answers):
-            if answer is None:
-                raise ValidationError(f"answers[{i}]", "must not be None")
-        _place(self.response_location, "response_location")
-
-    def to_json(self) -> dict[str, Any]:
-        answers: list[Any] = []
-        for answer in self.answers:
-            if isinstance(answer, datetime):
-                answers.append(epoch_ms(answer))
-            elif isinstance(answer, Place):
-                answers.append({"lt": answer.latitude, "lg": answer.longitude, "n": answer.name})
-            elif isinstance(answer, tuple | list):
-                answers.append(list(answer))
-            else:
-                answers.append(answer)
-        return _drop_none(
-            {
-                "responseName": self.response_name,
-                "responseLocation": _place(self.response_location, "response_location"),
-                "answers": answers,
-            }
-        )
+from .responses import JobResponseBody, ResponseBody, SurveyResponseBody  # noqa: E402

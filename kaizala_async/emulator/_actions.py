@@ -384,10 +384,11 @@ _QUESTION_TYPE_NAMES = {
 def _camel_table() -> dict[str, str]:
     """Lower-cased key -> the service's lowerCamelCase, from the SDK's body models' fields."""
     from kaizala_async._converter import to_camel
-    from kaizala_async._models import actions as bodies
+    from kaizala_async._models import actions, responses
 
     table = {"responsename": "responseName", "responder": "responder"}
-    for model in vars(bodies).values():
+    models = {**vars(actions), **vars(responses)}.values()
+    for model in models:
         if isinstance(model, type) and attrs.has(model):
             for f in attrs.fields(model):
                 camel = to_camel(f.alias or f.name)
