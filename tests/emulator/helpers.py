@@ -46,6 +46,11 @@ def loopback_emulator(*options: str) -> Iterator[tuple[dict[str, str], str]]:
 serve = serve_loopback
 
 
+async def new_group(client: KaizalaClient, body: dict[str, Any]) -> str:
+    """Create a group with the raw G1 request ``body`` (as the service takes it); its id."""
+    return str((await client.request("POST", "/groups", json=body)).json()["groupId"])
+
+
 def recording_receiver(deliveries: list[dict[str, Any]]) -> httpx.ASGITransport:
     """A webhook receiver for ``Emulator(webhook_transport=...)``: echoes each validation
     token (K1) and appends each delivery's JSON envelope to ``deliveries``."""

@@ -13,19 +13,13 @@ from kaizala_async import (
 from kaizala_async.emulator import Emulator
 from tests.vtime import run_virtual
 
-from .helpers import MOBILE, client_for
+from .helpers import MOBILE, client_for, new_group
 
 
 def test_media_upload_then_image_action_and_listing() -> None:
     async def main() -> None:
         async with Emulator() as emu, client_for(emu) as client:
-            group = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "G", "welcomeMessage": "Hi"},
-                )
-            ).json()["groupId"]
+            group = await new_group(client, {"name": "G", "welcomeMessage": "Hi"})
             http = client._require().http
             token, base = await client._tokens.access()  # type: ignore[union-attr]
             upload = await http.post(
@@ -70,13 +64,7 @@ def test_media_upload_then_image_action_and_listing() -> None:
 def test_survey_job_poll_responses_and_details() -> None:
     async def main() -> None:
         async with Emulator() as emu, client_for(emu) as client:
-            group = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "G", "welcomeMessage": "Hi"},
-                )
-            ).json()["groupId"]
+            group = await new_group(client, {"name": "G", "welcomeMessage": "Hi"})
             survey = (
                 await client.request(
                     "POST",
@@ -150,13 +138,7 @@ def test_survey_job_poll_responses_and_details() -> None:
 def test_reactions_counts_details_and_cursor() -> None:
     async def main() -> None:
         async with Emulator() as emu, client_for(emu) as client:
-            group = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "G", "welcomeMessage": "Hi"},
-                )
-            ).json()["groupId"]
+            group = await new_group(client, {"name": "G", "welcomeMessage": "Hi"})
             ref = (
                 await client.request("POST", f"/groups/{group}/messages", json={"message": "m"})
             ).json()["referenceId"]
@@ -208,13 +190,7 @@ def test_reactions_counts_details_and_cursor() -> None:
 def test_bots_tenant_search_and_permissions() -> None:
     async def main() -> None:
         async with Emulator() as emu, client_for(emu) as client:
-            group = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "Wither", "welcomeMessage": "Hi"},
-                )
-            ).json()["groupId"]
+            group = await new_group(client, {"name": "Wither", "welcomeMessage": "Hi"})
             bot = (
                 await client.request(
                     "POST",

@@ -26,7 +26,7 @@ from kaizala_async._asgi import read_body
 from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
 from tests.vtime import run_virtual
 
-from .helpers import MOBILE, client_for, loopback_emulator, recording_receiver, serve
+from .helpers import MOBILE, client_for, loopback_emulator, new_group, recording_receiver, serve
 
 
 class Receiver:
@@ -62,13 +62,7 @@ def test_webhook_round_trip_on_loopback() -> None:
 
     async def main() -> None:
         async with serve(receiver) as url, Emulator() as emu, client_for(emu) as client:
-            group = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "Ops", "welcomeMessage": "Hi"},
-                )
-            ).json()["groupId"]
+            group = await new_group(client, {"name": "Ops", "welcomeMessage": "Hi"})
             hook = await client.request(
                 "POST",
                 "/webhook",
@@ -115,13 +109,7 @@ def test_webhook_registration_fails_when_the_receiver_does_not_echo() -> None:
             Emulator(webhook_transport=httpx.MockTransport(handler)) as emu,
             client_for(emu) as client,
         ):
-            group = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "Ops", "welcomeMessage": "Hi"},
-                )
-            ).json()["groupId"]
+            group = await new_group(client, {"name": "Ops", "welcomeMessage": "Hi"})
             body = {
                 "objectId": group,
                 "objectType": "Group",
@@ -149,13 +137,7 @@ def test_failed_deliveries_are_retried_then_the_webhook_disabled() -> None:
             Emulator(config, webhook_transport=httpx.MockTransport(handler)) as emu,
             client_for(emu) as client,
         ):
-            group = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "Ops", "welcomeMessage": "Hi"},
-                )
-            ).json()["groupId"]
+            group = await new_group(client, {"name": "Ops", "welcomeMessage": "Hi"})
             body = {
                 "objectId": group,
                 "objectType": "Group",
@@ -177,13 +159,7 @@ def test_failed_deliveries_are_retried_then_the_webhook_disabled() -> None:
 def test_members_subgroups_and_subscribers() -> None:
     async def main() -> None:
         async with Emulator() as emu, client_for(emu) as client:
-            parent = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "Parent", "welcomeMessage": "Hi"},
-                )
-            ).json()["groupId"]
+            parent = await new_group(client, {"name": "Parent", "welcomeMessage": "Hi"})
             await client.request(
                 "PUT", f"/groups/{parent}/members", json={"members": ["+919000000001"]}
             )
@@ -208,13 +184,9 @@ def test_members_subgroups_and_subscribers() -> None:
                 "subGroups"
             ] == []
 
-            public = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "Public", "welcomeMessage": "Hi", "groupType": "ConnectGroup"},
-                )
-            ).json()["groupId"]
+            public = await new_group(
+                client, {"name": "Public", "welcomeMessage": "Hi", "groupType": "ConnectGroup"}
+            )
             numbers = [f"+9190000{i:05d}" for i in range(120)]
             added = (
                 await client.request(
@@ -247,13 +219,7 @@ def test_injected_5xx_and_resets_reach_the_client_as_typed_errors() -> None:
             Emulator(EmulatorConfig(seed=1)) as emu,
             client_for(emu, max_retries=0) as client,
         ):
-            group = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "Ops", "welcomeMessage": "Hi"},
-                )
-            ).json()["groupId"]
+            group = await new_group(client, {"name": "Ops", "welcomeMessage": "Hi"})
             emu.inject(Fault(route="POST /v1/groups/*/messages", error_rate=1.0))
             with pytest.raises(ServerError):
                 await client.request("POST", f"/groups/{group}/messages", json={"message": "x"})
@@ -309,13 +275,7 @@ def test_actions_responses_and_subgroups_raise_their_events_and_latency_is_injec
             Emulator(webhook_transport=httpx.MockTransport(receiver)) as emu,
             client_for(emu) as client,
         ):
-            group = (
-                await client.request(
-                    "POST",
-                    "/groups",
-                    json={"name": "G", "welcomeMessage": "Hi"},
-                )
-            ).json()["groupId"]
+            group = await new_group(client, {"name": "G", "welcomeMessage": "Hi"})
             await client.request(
                 "POST",
                 "/webhook",
