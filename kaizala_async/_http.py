@@ -10,7 +10,7 @@ import email.utils
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import attrs
 import httpx
@@ -142,19 +142,19 @@ def join_url(base: str, path: str) -> str:
     return base.rstrip("/") + API_VERSION_PREFIX + path
 
 
+_VERSION_SEGMENT = API_VERSION_PREFIX.strip("/")
+
+
 def base_from_location(location: str, current: str) -> str:
     """The new endpoint base named by a 308's ``Location``: scheme + host (+ any path prefix
     before ``/v1``). Accepts a bare base or a full request URL; a relative ``Location`` is
     resolved against ``current``."""
-    parts = urlsplit(location.strip())
-    if not parts.scheme or not parts.netloc:
-        base = urlsplit(current)
-        parts = parts._replace(scheme=base.scheme, netloc=base.netloc)
+    parts = urlsplit(urljoin(current, location.strip()))
     path = parts.path
     segments = path.split("/")
     lowered = [s.lower() for s in segments]
-    if API_VERSION_PREFIX.strip("/") in lowered:
-        path = "/".join(segments[: lowered.index(API_VERSION_PREFIX.strip("/"))])
+    if _VERSION_SEGMENT in lowered:
+        path = "/".join(segments[: lowered.index(_VERSION_SEGMENT)])
     return f"{parts.scheme}://{parts.netloc}{path.rstrip('/')}"
 
 
@@ -183,9 +183,9 @@ class HostPolicy:
     def allows(self, url: str) -> bool:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
-        host = (parts.hostname or "").lower()
-        if not host or scheme not in {"http", "https"}:
+        if not parts.hostname or scheme not in {"http", "https"}:
             return False
+        host = parts.hostname.lower()
         port = parts.port or (443 if scheme == "https" else 80)
         for pattern in self.patterns:
             if "://" in pattern:

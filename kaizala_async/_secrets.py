@@ -50,7 +50,7 @@ class Secret:
         return hmac.compare_digest(self._value.encode(), other._value.encode())
 
     def __hash__(self) -> int:
-        return hash(("Secret", self._value))
+        return hash(self._value)
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("secrets are not picklable")

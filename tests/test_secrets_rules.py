@@ -68,3 +68,10 @@ def test_installing_the_filter_twice_adds_it_once_to_every_logger_it_covers() ->
     for name in ("kaizala_async", "kaizala_async.transport", "httpx", "httpcore"):
         filters = [f for f in logging.getLogger(name).filters if isinstance(f, SecretsFilter)]
         assert len(filters) == 1, name
+
+
+def test_what_a_secret_refuses_is_said_plainly() -> None:
+    with pytest.raises(TypeError, match=r"^a secret must be a string$"):
+        Secret(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^secrets are not picklable$"):
+        Secret("abcd").__reduce__()

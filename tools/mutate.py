@@ -10,7 +10,8 @@ in ``tools/equivalent_mutants.txt`` (excluded), and the score
 
 Options: ``--jobs N`` (parallel mutants, default the CPU count), ``--survivors`` (print each
 surviving mutant's diff), ``--keep`` (reuse the scratch copy: mutmut then re-runs only mutants
-whose function changed).
+whose function changed), ``--recheck`` (with ``--keep``: run the surviving mutants again, after
+adding tests; mutmut otherwise keeps every earlier verdict).
 """
 
 from __future__ import annotations
@@ -99,15 +100,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--survivors", action="store_true", help="print each survivor's diff")
     parser.add_argument("--keep", action="store_true", help="reuse the scratch copy")
+    parser.add_argument("--workdir", default=".mutation",
+                        help="scratch copy, relative to the project (default .mutation)")  # fmt: skip
+    parser.add_argument("--recheck", action="store_true",
+                        help="with --keep: run the earlier survivors again (new tests)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.recheck and not args.keep:
+        parser.error("--recheck needs --keep (it re-runs the survivors of the kept copy)")
     modules = [m.removesuffix(".py").rpartition("/")[2] for m in args.modules]
     for module in modules:
         if not (ROOT / "kaizala_async" / f"{module}.py").is_file():
             parser.error(f"no module kaizala_async/{module}.py")
     mutmut = shutil.which("mutmut") or str(pathlib.Path(sys.executable).parent / "mutmut")
-    workdir = ROOT / ".mutation"
+    workdir = ROOT / args.workdir
+    again: list[str] = []
+    if args.recheck:
+        known = equivalents()
+        again = [n for n, s in statuses(workdir, mutmut).items()
+                 if s not in KILLED and s != "no tests" and n not in known
+                 and any(n.startswith(f"kaizala_async.{m}.") for m in modules)]  # fmt: skip
+        if not again:
+            print("no survivor to check again")
     prepare(workdir, modules, args.keep)
-    run = subprocess.run([mutmut, "run", "--max-children", str(args.jobs)], cwd=workdir)  # noqa: S603
+    command = [mutmut, "run", "--max-children", str(args.jobs), *again]
+    run = subprocess.run(command, cwd=workdir)  # noqa: S603
     if run.returncode not in (0, 1):
         return run.returncode
     found = statuses(workdir, mutmut)
