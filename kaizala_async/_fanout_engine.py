@@ -56,6 +56,8 @@ Target = str | tuple[str, Payload]
 #: Attempts of a send answered 502/503/504 (the service says it did not act) within one run.
 SERVER_BUSY_ATTEMPTS = 3
 _BUSY = frozenset({502, 503, 504})
+#: Journal states left by a send that may have reached the service.
+_FATE_UNKNOWN = frozenset({"inflight", "unknown"})
 #: In-flight sends per client when ``concurrency`` is not given.
 DEFAULT_CONCURRENCY_PER_CLIENT = 8
 
@@ -124,15 +126,15 @@ class Engine:
             raise ValidationError("targets", "must be an iterable of group ids, not one string")
         if not isinstance(targets, Iterable | AsyncIterable):
             raise ValidationError("targets", "must be an iterable or async iterable of group ids")
-        self.clients = list(clients)
-        self.targets = targets
-        self.journal = Journal(journal)
-        self.fingerprint = _fingerprint(text, action)
-        self.on_progress = on_progress
-        self.resend_unknown = resend_unknown
         if isinstance(resend, str):
             raise ValidationError("resend", "must be a collection of group ids, not one string")
         self.resend = frozenset(check_id(g, "resend") for g in resend or ())
+        self.clients = list(clients)
+        self.targets = targets
+        self.journal = Journal(journal)  # last: a journal of its own is a temporary directory
+        self.fingerprint = _fingerprint(text, action)
+        self.on_progress = on_progress
+        self.resend_unknown = resend_unknown
         self.report = FanOutReport(outcomes=[] if keep_outcomes else None)
         self.active: set[str] = set()
         self.in_flight = 0
@@ -179,31 +181,21 @@ class Engine:
                 await self._done(emit, Skipped(group_id=group_id, reason="repeated target"))
                 continue
             known = self.journal.lookup(group_id)
-            if known is not None:
-                state, reference = known
-                if state == "sent":
-                    skipped = Skipped(
-                        group_id=group_id,
-                        reason="already sent",
-                        reference_id=reference,
-                        from_journal=True,
-                    )
-                    await self._done(emit, skipped)
-                    continue
-                if state == "sent":
-                    pass  # handled above
-                elif self.resend_unknown or group_id in self.resend:
-                    pass  # asked for: sent again below
-                elif settleable(payload):  # read the group back first (``_settle``)
+            state, reference = known if known is not None else (None, None)
+            if state == "sent":
+                skipped = Skipped(group_id=group_id, reason="already sent",
+                                  reference_id=reference, from_journal=True)  # fmt: skip
+                await self._done(emit, skipped)
+                continue
+            if state in _FATE_UNKNOWN and not (self.resend_unknown or group_id in self.resend):
+                if settleable(payload):  # read the group back before sending (``_settle``)
                     self.active.add(group_id)
                     await queue.send((group_id, payload, True))
                     continue
-                else:
-                    reason = "its fate is unknown since an earlier run; resend=[...] resends it"
-                    await self._done(
-                        emit, Unknown(group_id=group_id, reason=reason, from_journal=True)
-                    )
-                    continue
+                reason = "its fate is unknown since an earlier run; resend=[...] resends it"
+                await self._done(emit, Unknown(group_id=group_id, reason=reason, from_journal=True))
+                continue
+            # never tried, or failed (the service did not act): sent now
             self.active.add(group_id)
             await queue.send((group_id, payload, False))
 

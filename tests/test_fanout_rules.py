@@ -1,0 +1,230 @@
+"""The finer rules of a fan-out, each one something its user reads in the report, the progress
+or the journal: how each failure is classified, how busy answers are retried, what a rerun does
+with each journal state, the arguments refused, the counts passed to ``on_progress``."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kaizala_async as k
+from kaizala_async.emulator import Emulator, Fault
+from tests.vtime import run_virtual
+
+TEXT = "Store closes at 6"
+
+
+def journal_rows(path: Path) -> dict[str, tuple[str, str | None, str | None]]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT group_id, state, reference_id, detail FROM targets")
+        return {g: (s, r, d) for g, s, r, d in rows}
+
+
+def test_each_kind_of_failure_has_its_outcome_and_journal_row(tmp_path: Path) -> None:
+    journal = tmp_path / "run.db"
+
+    async def main() -> tuple[k.FanOutReport, list[k.FanOutProgress], dict[str, int]]:
+        async with Emulator() as emu, emu.client(timeout=5.0) as client:
+            ok, busy, broken, missing = [*emu.create_groups(3), "no-such-group@1"]
+            emu.inject(Fault(route=f"POST /v1/groups/{busy}/messages", error_rate=1.0))
+            emu.inject(Fault(route=f"POST /v1/groups/{broken}/messages", error_rate=1.0,
+                             error_status=500))  # fmt: skip
+            seen: list[k.FanOutProgress] = []
+            report = await client.fan_out([ok, busy, broken, missing, (ok, "")], text=TEXT,
+                                          journal=journal, on_progress=seen.append,
+                                          keep_outcomes=True, concurrency=1)  # fmt: skip
+            return report, seen, emu.stats()["messagesPerGroup"]
+
+    report, progress, _per_group = run_virtual(main)
+    assert (report.sent, report.failed, report.skipped, report.unknown) == (1, 3, 0, 1)
+    assert report.total == 5 and not report.ok
+    assert [f.group_id for f in report.failures] == [o.group_id for o in report
+                                                     if isinstance(o, k.Failed)]  # fmt: skip
+    assert [u.group_id for u in report.unknowns] == [o.group_id for o in report
+                                                     if isinstance(o, k.Unknown)]  # fmt: skip
+    rows = journal_rows(journal)
+    for outcome in report:
+        if isinstance(outcome, k.Sent):
+            assert rows[outcome.group_id] == ("sent", outcome.reference_id, None)
+        elif isinstance(outcome, k.Unknown):  # the 500: the service may have acted
+            assert "500" in outcome.reason and not outcome.from_journal
+            assert rows[outcome.group_id] == ("unknown", None, outcome.reason)
+        elif isinstance(outcome.error, k.ServerError):  # 503 three times: retriable
+            assert outcome.retriable and outcome.error.status == 503
+            assert rows[outcome.group_id] == ("failed", None, "ServerError")
+        elif isinstance(outcome.error, k.NotFoundError):
+            assert not outcome.retriable
+            assert rows[outcome.group_id] == ("failed", None, "NotFoundError")
+        else:  # the pair with an empty text: refused before any send, never journaled
+            assert isinstance(outcome.error, k.ValidationError) and not outcome.retriable
+            assert outcome.error.argument == "targets"
+    assert len(rows) == 4
+    assert [p.done for p in progress] == [1, 2, 3, 4, 5]
+    last = progress[-1]
+    assert (last.sent, last.failed, last.skipped, last.unknown, last.in_flight) == (1, 3, 0, 1, 0)
+    assert last.elapsed > 0 and last.rate == pytest.approx(1 / last.elapsed)
+    assert all(b.elapsed >= a.elapsed for a, b in itertools.pairwise(progress))
+
+
+def test_busy_answers_are_tried_three_times_half_a_second_then_a_second_apart() -> None:
+    async def main() -> tuple[k.FanOutReport, list[float]]:
+        async with Emulator() as emu, emu.client() as client:
+            [busy] = emu.create_groups(1)
+            emu.inject(Fault(route=f"POST /v1/groups/{busy}/messages", error_rate=1.0,
+                             error_status=502, times=2))  # fmt: skip
+            report = await client.fan_out([busy], text=TEXT)
+            sends = [c for c in emu.calls() if c["route"] == "T1"]
+            return report, [c["at"] for c in sends]
+
+    report, times = run_virtual(main)
+    assert (report.sent, report.failed) == (1, 0)  # the third attempt went through
+    assert len(times) == 3
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert gaps[0] == pytest.approx(0.5, abs=0.2) and gaps[1] == pytest.approx(1.0, abs=0.2)
+
+
+def test_what_a_rerun_does_with_each_state_an_earlier_run_left(tmp_path: Path) -> None:
+    journal = tmp_path / "run.db"
+
+    async def main() -> tuple[list[k.FanOutReport], dict[str, int], list[str]]:
+        async with Emulator() as emu, emu.client(timeout=5.0) as client:
+            ids = emu.create_groups(4)
+            _sent, failed, unknown, asked = ids
+            emu.inject(Fault(route=f"POST /v1/groups/{failed}/messages", error_rate=1.0,
+                             error_status=400, times=1))  # fmt: skip
+            for group in (unknown, asked):
+                emu.inject(Fault(route=f"POST /v1/groups/{group}/messages", error_rate=1.0,
+                                 error_status=500, times=1))  # fmt: skip
+            first = await client.fan_out(ids, text=TEXT, journal=journal, keep_outcomes=True)
+            second = await client.fan_out(ids, text=TEXT, journal=journal, keep_outcomes=True,
+                                          resend=[asked])  # fmt: skip
+            third = await client.fan_out(ids, text=TEXT, journal=journal, keep_outcomes=True,
+                                         resend_unknown=True)  # fmt: skip
+            return [first, second, third], emu.stats()["messagesPerGroup"], ids
+
+    (first, second, third), per_group, ids = run_virtual(main)
+    sent, failed, unknown, asked = ids
+    assert (first.sent, first.failed, first.unknown) == (1, 1, 2)
+    again = {o.group_id: o for o in second}
+    assert again[sent] == k.Skipped(group_id=sent, reason="already sent", from_journal=True,
+                                    reference_id=next(o.reference_id for o in first
+                                                      if isinstance(o, k.Sent)))  # fmt: skip
+    assert isinstance(again[failed], k.Sent)  # a failure is tried again
+    assert again[unknown] == k.Unknown(
+        group_id=unknown,
+        reason="its fate is unknown since an earlier run; resend=[...] resends it",
+        from_journal=True,
+    )
+    assert isinstance(again[asked], k.Sent)  # listed in resend=
+    last = {o.group_id: o for o in third}
+    assert isinstance(last[unknown], k.Sent)  # resend_unknown=True
+    assert all(isinstance(last[g], k.Skipped) for g in (sent, failed, asked))
+    assert (third.skipped, third.sent, third.ok) == (3, 1, True)
+    # the emulator answers an injected error before acting: each group holds one message
+    assert per_group == dict.fromkeys(ids, 1)
+
+
+def test_a_repeated_target_is_skipped_only_while_its_first_send_is_under_way() -> None:
+    async def main() -> tuple[k.FanOutReport, dict[str, int]]:
+        async with Emulator() as emu, emu.client() as client:
+            [group, other] = emu.create_groups(2)
+            emu.inject(Fault(route=f"POST /v1/groups/{group}/messages", latency=5.0))
+            report = await client.fan_out([group, group, other, *[other] * 0], text=TEXT,
+                                          keep_outcomes=True, concurrency=2)  # fmt: skip
+            return report, emu.stats()["messagesPerGroup"]
+
+    report, per_group = run_virtual(main)
+    assert [type(o).__name__ for o in report] == ["Skipped", "Sent", "Sent"]
+    assert next(iter(report)) == k.Skipped(group_id=next(iter(per_group)), reason="repeated target")
+    assert sum(per_group.values()) == 2
+
+
+def test_malformed_targets_fail_alone_and_name_themselves() -> None:
+    async def main() -> k.FanOutReport:
+        async with Emulator() as emu, emu.client() as client:
+            [group] = emu.create_groups(1)
+            targets: list[Any] = [(group, TEXT, "extra"), None, 42, (group, 7), group]
+            return await client.fan_out(targets, text=TEXT, keep_outcomes=True)
+
+    report = run_virtual(main)
+    failed = [o for o in report if isinstance(o, k.Failed)]
+    ids = [f.group_id for f in failed]
+    assert ids[0].startswith("(") and "extra" in ids[0] and len(ids[0]) <= 80
+    assert ids[1:] == ["None", "42", next(o.group_id for o in report if isinstance(o, k.Sent))]
+    assert [str(f.error) for f in failed][:1] == [
+        "targets: a pair must be (group id, text or action)"
+    ]
+    assert all(isinstance(f.error, k.ValidationError) and f.error.argument == "targets"
+               and not f.retriable for f in failed)  # fmt: skip
+    assert report.sent == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "reason"),
+    [
+        ({"clients": []}, "clients", "give at least one client"),
+        ({"text": None}, "text", "give exactly one of text and action"),
+        (
+            {"action": k.AnnouncementAction(message="b")},
+            "text",
+            "give exactly one of text and action",
+        ),
+        ({"text": ""}, "text", "must be a non-empty string"),
+        ({"concurrency": 0}, "concurrency", "must be a whole number of at least 1"),
+        ({"targets": "g1"}, "targets", "must be an iterable of group ids, not one string"),
+        ({"targets": b"g1"}, "targets", "must be an iterable of group ids, not one string"),
+        ({"targets": 5}, "targets", "must be an iterable or async iterable of group ids"),
+        ({"resend": "g1"}, "resend", "must be a collection of group ids, not one string"),
+        ({"resend": ["g1", ".."]}, "resend", "'..' is not an id (it is a relative path step)"),
+    ],
+)
+def test_arguments_refused_before_anything_is_sent(
+    kwargs: dict[str, Any], argument: str, reason: str
+) -> None:
+    async def main() -> int:
+        async with Emulator() as emu, emu.client() as client:
+            given: dict[str, Any] = {"clients": [client], "targets": ["g1"], "text": TEXT}
+            given.update(kwargs)
+            clients, targets = given.pop("clients"), given.pop("targets")
+            with pytest.raises(k.ValidationError) as caught:
+                await k.fan_out(clients, targets, **given)
+            assert (caught.value.argument, caught.value.reason) == (argument, reason)
+            with pytest.raises(k.ValidationError) as caught:
+                async with k.fan_out_stream(clients, targets, **given):
+                    pass  # pragma: no cover
+            assert (caught.value.argument, caught.value.reason) == (argument, reason)
+            return len([c for c in emu.calls() if c["route"] == "T1"])
+
+    assert run_virtual(main) == 0
+
+
+def test_a_report_without_kept_outcomes_says_how_to_keep_them() -> None:
+    report = k.FanOutReport()
+    report.add(k.Sent(group_id="g", reference_id="r"))
+    with pytest.raises(ValueError, match=r"^outcomes were not kept: pass keep_outcomes=True"):
+        iter(report)
+    assert report.ok and report.total == 1
+    assert not k.FanOutReport(failed=1).ok and not k.FanOutReport(unknown=1).ok
+    assert k.FanOutProgress(done=0, sent=0, failed=0, skipped=0, unknown=0, in_flight=0,
+                            elapsed=0.0).rate == 0.0  # fmt: skip
+
+
+def test_one_client_keeps_eight_sends_in_flight_by_default() -> None:
+    async def main() -> int:
+        async with Emulator() as emu, emu.client() as client:
+            ids = emu.create_groups(30)
+            emu.inject(Fault(route="POST /v1/groups/*/messages", latency=30.0))
+            peak = 0
+
+            def watch(progress: k.FanOutProgress) -> None:
+                nonlocal peak
+                peak = max(peak, progress.in_flight)
+
+            await client.fan_out(ids, text=TEXT, on_progress=watch)
+            return peak
+
+    assert run_virtual(main) == 7  # eight in flight; the one reporting has just finished
