@@ -199,8 +199,7 @@ class TokenManager:
             lifetime=lifetime,
         )
         if self._loop_time() < current.stale_at:
-            self._current = current
-            self._stored_endpoint = None
+            self._current = current  # its endpoint now wins over the stored one
 
     def _loop_time(self) -> float:
         return asyncio.get_running_loop().time()
@@ -266,7 +265,6 @@ class TokenManager:
             expires_at=now_loop + lifetime,
             lifetime=lifetime,
         )
-        self._stored_endpoint = None
         self.refreshes += 1
         rotated = answer.refresh_token
         if rotated:  # absent, null and "" all mean "no rotation" (sources' inconsistency 49)

@@ -271,11 +271,6 @@ class TenantDispatcher:
         self._tenant.pause(deadline)
         self._dispatch()
 
-    def next_ready(self, lane: _Lane) -> float:
-        """When ``lane`` could next be granted, ignoring other lanes' queues."""
-        now = self._loop.time()
-        return max(lane.budget.ready_at(now), self._tenant.ready_at(now))
-
     def _dispatch(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -416,11 +411,13 @@ class RateLimiter:
         the epoch): pacing continues from the truth instead of a pre-charged spacing."""
         dispatcher, lane = self._parts()
         now = dispatcher._loop.time()
-        horizon = 2 * lane.budget.window
-        ends = [now - (wall_now - e) for e in ends_wall if 0 <= wall_now - e <= horizon]
-        lane.budget.seed(ends)
+        budgets = [lane.budget]
         if isinstance(dispatcher._tenant, Budget):
-            dispatcher._tenant.seed(ends)
+            budgets.append(dispatcher._tenant)
+        horizon = 2 * max(budget.window for budget in budgets)
+        ends = [now - (wall_now - e) for e in ends_wall if 0 <= wall_now - e <= horizon]
+        for budget in budgets:
+            budget.seed(ends)
 
     def recent_ends_wall(self, wall_now: float) -> list[float]:
         """This client's recent call ends as seconds since the epoch (for the token store)."""

@@ -1,0 +1,165 @@
+"""The finer rules of the token manager: when a stored access token is reused, what is saved
+with the tokens, how an endpoint move is kept and logged, and what a manager shows of itself."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from kaizala_async import Credentials, MemoryTokenStore, StoredTokens
+from kaizala_async._auth import TokenManager
+from kaizala_async._secrets import Secret
+
+from .vtime import run_virtual
+
+APP = "app-rules-1"
+FRESH = "https://kms.kaiza.la"
+
+
+class Service:
+    """A token service answering A3 with ``lifetime``-second tokens, counting its calls."""
+
+    def __init__(self, lifetime: float = 3600.0) -> None:
+        self.lifetime = lifetime
+        self.calls = 0
+
+    async def fetch(self, refresh: Secret) -> tuple[object, str | None]:
+        self.calls += 1
+        expiry = int((time.time() + self.lifetime) * 1000)
+        return {"accessToken": f"fetched-{self.calls}", "endpointUrl": FRESH,
+                "accessTokenExpiry": expiry}, None  # fmt: skip
+
+
+def stored(**changes: object) -> StoredTokens:
+    """A store entry whose access token is valid for another 100 s of its 3,600."""
+    base: dict[str, object] = {
+        "application_id": APP,
+        "refresh_token": Secret("refresh-rules-1"),
+        "endpoint_url": "https://kms2.kaiza.la",
+        "access_token": Secret("stored-access-1"),
+        "access_token_expiry": time.time() + 100.0,
+        "access_token_lifetime": 3600.0,
+    }
+    base.update(changes)
+    return StoredTokens(**base)  # type: ignore[arg-type]
+
+
+def first_token(entry: StoredTokens) -> tuple[str, str, int]:
+    """The token and endpoint a new manager uses, loading ``entry``; and A3 calls made."""
+    service = Service()
+
+    async def main() -> tuple[str, str]:
+        store = MemoryTokenStore()
+        await store.save(entry)
+        manager = TokenManager(Credentials(APP, "secret-rules-1"), fetch=service.fetch, store=store)
+        await manager.load()
+        token, endpoint = await manager.access()
+        return token.reveal(), endpoint
+
+    token, endpoint = run_virtual(main)
+    return token, endpoint, service.calls
+
+
+def test_a_valid_stored_access_token_is_reused_with_its_endpoint() -> None:
+    assert first_token(stored()) == ("stored-access-1", "https://kms2.kaiza.la", 0)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"access_token": None},
+        {"access_token_expiry": None},
+        {"access_token_lifetime": None},
+        {"access_token_lifetime": 0.0},
+        {"endpoint_url": None},
+        {"endpoint_url": ""},
+        {"access_token_expiry": time.time() - 1.0},  # expired
+        {"access_token_expiry": time.time() + 2.0},  # within the 5 s skew: as good as expired
+    ],
+)
+def test_an_incomplete_or_stale_stored_access_token_is_fetched_again(
+    changes: dict[str, object],
+) -> None:
+    assert first_token(stored(**changes)) == ("fetched-1", FRESH, 1)
+
+
+def test_a_short_lived_stored_token_is_reused_while_a_tenth_of_its_life_is_left() -> None:
+    # 0.5 s left of a 2 s token: its skew is min(5 s, 0.2 s), so it is still good.
+    entry = stored(access_token_expiry=time.time() + 0.5, access_token_lifetime=2.0)
+    assert first_token(entry) == ("stored-access-1", "https://kms2.kaiza.la", 0)
+
+
+def test_what_is_saved_after_a_fetch_and_after_a_move() -> None:
+    service = Service(lifetime=1000.0)
+
+    async def main() -> tuple[StoredTokens | None, StoredTokens | None, str | None]:
+        loop = asyncio.get_running_loop()
+        offset = time.time() - loop.time()  # a wall clock that moves with the virtual loop
+        store = MemoryTokenStore()
+        manager = TokenManager(Credentials(APP, "secret-rules-1", "refresh-rules-2"),
+                               fetch=service.fetch, store=store,
+                               wall_clock=lambda: offset + loop.time())  # fmt: skip
+        await manager.load()
+        await manager.access()
+        after_fetch = await store.load(APP)
+        await asyncio.sleep(100.0)
+        await manager.move_endpoint("https://kms9.kaiza.la")
+        return after_fetch, await store.load(APP), manager.endpoint_url
+
+    after_fetch, after_move, endpoint = run_virtual(main)
+    assert after_fetch is not None and after_move is not None
+    assert after_fetch.access_token == Secret("fetched-1")
+    assert after_fetch.access_token_lifetime == pytest.approx(999.0, abs=1.5)
+    assert after_fetch.access_token_expiry == pytest.approx(time.time() + 1000.0, abs=5.0)
+    # Saved again on the move: 100 s of loop time later, the expiry is still the same instant.
+    assert after_move.access_token_expiry == pytest.approx(
+        after_fetch.access_token_expiry, abs=0.01
+    )
+    assert after_move.endpoint_url == endpoint == "https://kms9.kaiza.la"
+
+
+def test_a_move_before_any_token_is_kept_saved_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> tuple[str | None, StoredTokens | None, str]:
+        store = MemoryTokenStore()
+        await store.save(stored(access_token=None, access_token_expiry=None))
+        manager = TokenManager(Credentials(APP, "secret-rules-1"), fetch=Service().fetch,
+                               store=store)  # fmt: skip
+        await manager.load()
+        before = repr(manager)
+        with caplog.at_level(logging.INFO, logger="kaizala_async.auth"):
+            await manager.move_endpoint("https://kms7.kaiza.la")
+            await manager.move_endpoint("https://kms7.kaiza.la")
+        return manager.endpoint_url, await store.load(APP), before
+
+    endpoint, saved, before = run_virtual(main)
+    assert endpoint == "https://kms7.kaiza.la"
+    assert saved is not None and saved.endpoint_url == endpoint
+    assert saved.access_token is None and saved.access_token_expiry is None
+    assert saved.access_token_lifetime is None
+    assert before == f"<TokenManager {APP!r} no token>"
+    moves = [
+        r for r in caplog.records if getattr(r, "kaizala_event", None) == "kaizala.endpoint.moved"
+    ]
+    assert [r.getMessage() for r in moves][:1] == ["endpoint moved to https://kms7.kaiza.la"]
+    assert all(r.levelno == logging.INFO for r in moves)
+
+
+def test_a_move_to_the_current_endpoint_changes_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    service = Service()
+
+    async def main() -> tuple[str, int]:
+        store = MemoryTokenStore()
+        manager = TokenManager(Credentials(APP, "secret-rules-1", "refresh-rules-3"),
+                               fetch=service.fetch, store=store)  # fmt: skip
+        await manager.load()
+        await manager.access()
+        with caplog.at_level(logging.INFO, logger="kaizala_async.auth"):
+            await manager.move_endpoint(FRESH)
+        return repr(manager), len(caplog.records)
+
+    shown, logged = run_virtual(main)
+    assert shown == f"<TokenManager {APP!r} endpoint={FRESH!r}>"
+    assert "fetched-1" not in shown and logged == 0

@@ -1,0 +1,162 @@
+"""The finer rules of the rate limiter: what an earlier process's calls count for, the
+arguments refused (argument and reason), the jitter allowance and a closed limiter's error."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from kaizala_async import Rate, RateLimits, ValidationError
+from kaizala_async._ratelimit import RateLimiter
+
+from .vtime import run_virtual
+
+WALL = 1_800_000_000.0  # "now" on the wall clock of the tests below
+
+
+def test_seeded_ends_are_kept_for_two_windows_and_handed_on() -> None:
+    # window = period + jitter = 10 s; ends older than 2 windows, or in the future, are dropped
+    ages = [-1.0, 0.0, 4.0, 20.0, 20.5]
+
+    async def main() -> list[float]:
+        limiter = RateLimiter(RateLimits(connector=Rate(3, 10.0), tenant=None, jitter=0.0))
+        limiter.open()
+        try:
+            limiter.seed([WALL - age for age in ages], WALL)
+            return limiter.recent_ends_wall(WALL)
+        finally:
+            limiter.close()
+
+    assert run_virtual(main) == [WALL - 20.0, WALL - 4.0, WALL]
+
+
+@pytest.mark.parametrize("scope", ["connector", "tenant"])
+def test_an_earlier_process_calls_hold_back_the_first_call_of_each_scope(scope: str) -> None:
+    # Two calls ended 1 s ago against a limit of 2 per 10 s: the next slot cannot open before
+    # they leave the window, 9 s from now; without them (only the pre-charge) it would be 5 s.
+    # (With a tenant limit only, the seed was once dropped: its horizon was the connector's.)
+    rate = Rate(2, 10.0)
+    limits = (RateLimits(connector=rate, tenant=None, jitter=0.0) if scope == "connector"
+              else RateLimits(connector=None, tenant=rate, jitter=0.0))  # fmt: skip
+
+    async def main() -> tuple[float, float]:
+        loop = asyncio.get_running_loop()
+        seeded, fresh = RateLimiter(limits), RateLimiter(limits)
+        seeded.open()
+        fresh.open()
+        try:
+            seeded.seed([WALL - 1.0, WALL - 1.0], WALL)
+            start = loop.time()
+            a, b = await asyncio.gather(seeded.acquire(), fresh.acquire())
+            return a - start, b - start
+        finally:
+            seeded.close()
+            fresh.close()
+
+    seeded_wait, fresh_wait = run_virtual(main)
+    assert 9.0 <= seeded_wait <= 15.0
+    assert fresh_wait == pytest.approx(5.0, abs=0.01)  # one spacing of pre-charge
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "reason"),
+    [
+        ({"jitter": -1.0}, "jitter", "must be None or a non-negative number of seconds, not -1.0"),
+        (
+            {"jitter": float("nan")},
+            "jitter",
+            "must be None or a non-negative number of seconds, not nan",
+        ),
+        ({"jitter": "1"}, "jitter", "must be None or a non-negative number of seconds, not '1'"),
+        ({"burst": 0}, "burst", "must be a positive whole number, not 0"),
+        ({"burst": 2.0}, "burst", "must be a positive whole number, not 2.0"),
+        ({"connector": (100, 60)}, "connector", "must be a Rate or None, not (100, 60)"),
+        ({"tenant": "300/60"}, "tenant", "must be a Rate or None, not '300/60'"),
+        ({"backend": object()}, "backend", None),
+    ],
+)
+def test_limits_refused_name_the_argument_and_say_why(
+    kwargs: dict[str, Any], argument: str, reason: str | None
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        RateLimits(**kwargs)
+    assert caught.value.argument == argument
+    if reason is not None:
+        assert caught.value.reason == reason
+    else:
+        assert caught.value.reason.startswith("must be a tenant backend such as RedisTenantBudget")
+
+
+class _Backend:
+    tenant_key = "contoso"
+
+    async def reserve(self, *args: object) -> None:  # pragma: no cover - never called
+        return None
+
+
+def test_a_shared_tenant_needs_a_tenant_rate_and_even_pacing() -> None:
+    with pytest.raises(ValidationError) as caught:
+        RateLimits(backend=_Backend(), tenant=None)  # type: ignore[arg-type]
+    assert (caught.value.argument, caught.value.reason) == (
+        "backend",
+        "a shared tenant budget needs a tenant Rate",
+    )
+    with pytest.raises(ValidationError) as caught:
+        RateLimits(backend=_Backend(), burst=2)  # type: ignore[arg-type]
+    assert (caught.value.argument, caught.value.reason) == (
+        "backend",
+        "a shared tenant budget paces evenly: burst must be 1",
+    )
+    assert RateLimits(burst=3, jitter=0).burst == 3 and RateLimits(jitter=0).jitter == 0
+
+
+def test_the_jitter_allowance() -> None:
+    assert RateLimits().jitter_for(Rate(100, 60.0)) == 0.25  # capped
+    assert RateLimits().jitter_for(Rate(10, 10.0)) == pytest.approx(0.05)  # 0.5 % of the period
+    assert RateLimits(jitter=1).jitter_for(Rate(10, 10.0)) == 1.0
+    assert type(RateLimits(jitter=1).jitter_for(Rate(10, 10.0))) is float
+    unlimited = RateLimits.unlimited()
+    assert (unlimited.connector, unlimited.tenant) == (None, None)
+    defaults = RateLimits()
+    assert (defaults.connector, defaults.tenant) == (Rate(100, 60.0), Rate(300, 60.0))
+    assert (defaults.burst, defaults.precharge, defaults.max_wait) == (1, True, None)
+
+
+def test_a_closed_limiter_says_to_use_the_client_inside_async_with() -> None:
+    async def main() -> None:
+        limiter = RateLimiter(RateLimits())
+        assert not limiter.is_open and limiter.granted == 0
+        with pytest.raises(RuntimeError, match=r"^the rate limiter is not open; use the client"):
+            await limiter.acquire()
+        with pytest.raises(RuntimeError):
+            limiter.pause(1.0)
+        limiter.release()  # nothing to give back: no error
+        limiter.open()
+        assert limiter.is_open
+        await limiter.acquire()
+        assert limiter.granted == 1
+        limiter.close()
+        limiter.close()  # twice is fine
+        assert not limiter.is_open and limiter.granted == 0
+
+    run_virtual(main)
+
+
+def test_clients_sharing_a_tenant_key_that_disagree_are_told_the_rate_in_force() -> None:
+    async def main() -> str:
+        a = RateLimiter(RateLimits(tenant=Rate(300, 60.0), tenant_key="contoso"))
+        b = RateLimiter(RateLimits(tenant=Rate(200, 60.0), tenant_key="contoso"))
+        a.open()
+        try:
+            with pytest.raises(ValidationError) as caught:
+                b.open()
+            assert caught.value.argument == "limits"
+            return caught.value.reason
+        finally:
+            a.close()
+
+    reason = run_virtual(main)
+    assert reason.startswith("tenant 'contoso' already runs at ")
+    assert "300" in reason and reason.endswith("must give it the same tenant Rate")
