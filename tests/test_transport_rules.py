@@ -1,0 +1,122 @@
+"""The finer rules of the transport: why each refused 308 is refused (the error says so and
+names the call), a relative move, a long Location, and the spacing of connection retries."""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+import pytest
+import respx
+
+from kaizala_async import EndpointMovedError
+
+from .test_transport import EP, client_for, token_route
+from .vtime import run_virtual
+
+
+def refusal(location: str | None, *, token_call: bool = False) -> EndpointMovedError:
+    """The error of a GET /groups answered 308 with ``location`` (None: no header)."""
+    router = respx.Router(assert_all_called=False)
+    headers = {} if location is None else {"Location": location}
+    if token_call:
+        router.get("https://api.kaiza.la/v1/accessToken").respond(308, headers=headers)
+    else:
+        token_route(router)
+        router.get(f"{EP}/v1/groups").respond(308, headers=headers)
+        router.get("https://kms2.kaiza.la/v1/groups").respond(308, headers={"Location": "/x"})
+
+    async def main() -> EndpointMovedError:
+        async with client_for(router) as client:
+            with pytest.raises(EndpointMovedError) as caught:
+                await client.request("GET", "/groups")
+            if "again" not in caught.value.reason:
+                assert client.endpoint_url == EP + "/"  # never moved
+            return caught.value
+
+    if token_call:
+        async def enter() -> EndpointMovedError:
+            with pytest.raises(EndpointMovedError) as caught:
+                async with client_for(router):
+                    pass  # pragma: no cover
+            return caught.value
+
+        return run_virtual(enter)
+    return run_virtual(main)
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        (None, "308 without a Location header"),
+        ("   ", "308 without a Location header"),
+        ("https://evil.example.com/", "refused to move to a host outside the allowed hosts"),
+        ("http://kms2.kaiza.la/", "refused to move to a host outside the allowed hosts"),
+        ("ftp://kms2.kaiza.la/", "the Location header is not a usable URL"),
+        ("https:///v1/groups", "the Location header is not a usable URL"),
+        ("kms2.kaiza.la/v1", "the Location header is not a usable URL"),
+        ("https://kms2.kaiza.la:99999/", "the Location header is not a usable URL"),
+        ("/moved/v1/a b", "the Location header is not a usable URL"),
+        ("https://kms2.kaiza.la/", "the endpoint moved again on the resent request"),
+    ],
+)
+def test_each_refused_move_says_why_and_names_the_call(location: str | None, reason: str) -> None:
+    error = refusal(location)
+    assert error.reason == reason
+    if "again" in reason:  # the second 308's Location, on the resent request
+        assert error.location == "/x" and error.url == "https://kms2.kaiza.la/v1/groups"
+        return
+    assert error.location == ("" if location is None else location.strip())
+    assert (error.status, error.code) == (308, "EndpointMoved")
+    assert error.method == "GET" and error.url == f"{EP}/v1/groups"
+    assert f"308 EndpointMoved: {reason}: {error.location} (GET {EP}/v1/groups)" in str(error)
+
+
+def test_a_308_from_the_token_service_is_not_followed() -> None:
+    error = refusal("https://kms2.kaiza.la/", token_call=True)
+    assert error.reason == "the token service answered 308"
+    assert error.location == "https://kms2.kaiza.la/"
+    assert error.url == "https://api.kaiza.la/v1/accessToken"
+
+
+def test_a_long_location_is_cut_to_2048_characters() -> None:
+    location = "https://evil.example.com/" + "a" * 3000
+    assert refusal(location).location == location[:2048]
+
+
+def test_a_relative_move_stays_on_the_host_under_the_new_prefix() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").respond(308, headers={"Location": "/tenant7/v1/groups"})
+    moved = router.get("https://kms.kaiza.la/tenant7/v1/groups").respond(json={"groups": []})
+
+    async def main() -> str | None:
+        async with client_for(router) as client:
+            await client.request("GET", "/groups")
+            return client.endpoint_url
+
+    assert run_virtual(main) == "https://kms.kaiza.la/tenant7"
+    assert moved.call_count == 1
+
+
+def test_connection_retries_wait_a_random_time_up_to_a_doubling_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    drawn: list[tuple[float, float]] = []
+
+    def uniform(a: float, b: float) -> float:
+        drawn.append((a, b))
+        return b
+
+    monkeypatch.setattr(random, "uniform", uniform)
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").mock(side_effect=httpx.ConnectError("refused"))
+
+    async def main() -> None:
+        async with client_for(router, max_retries=3) as client:
+            with pytest.raises(Exception, match="could not connect"):
+                await client.request("GET", "/groups")
+
+    run_virtual(main)
+    assert drawn == [(0, 0.5), (0, 1.0), (0, 2.0)]
