@@ -253,7 +253,8 @@ class Engine:
                 left = Unknown(group_id=group_id, reason="unknown since an earlier run",
                                from_journal=True)  # fmt: skip
                 return await self._settle(client, group_id, payload, None, left)
-            for attempt in range(1, SERVER_BUSY_ATTEMPTS + 1):
+            attempt = 1
+            while True:
                 try:
                     if isinstance(payload, ActionBody):
                         reference = (await client.actions.send(group_id, payload)).reference_id
@@ -264,6 +265,7 @@ class Engine:
                     busy = isinstance(error, ServerError) and error.status in _BUSY
                     if busy and attempt < SERVER_BUSY_ATTEMPTS:
                         await anyio.sleep(0.5 * 2 ** (attempt - 1))
+                        attempt += 1
                         continue
                 else:
                     outcome = Sent(group_id=group_id, reference_id=reference)

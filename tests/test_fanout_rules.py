@@ -228,3 +228,81 @@ def test_one_client_keeps_eight_sends_in_flight_by_default() -> None:
             return peak
 
     assert run_virtual(main) == 7  # eight in flight; the one reporting has just finished
+
+
+def test_the_module_functions_keep_no_outcomes_and_resend_no_unknown_by_default(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "run.db"
+
+    async def main() -> tuple[k.FanOutReport, k.FanOutReport, int]:
+        async with Emulator() as emu, emu.client(timeout=5.0) as client:
+            [group] = emu.create_groups(1)
+            emu.inject(Fault(route=f"POST /v1/groups/{group}/messages", error_rate=1.0,
+                             error_status=500, times=1))  # fmt: skip
+            first = await k.fan_out([client], [group], text=TEXT, journal=journal)
+            async with k.fan_out_stream([client], [group], text=TEXT, journal=journal) as stream:
+                outcomes = [o async for o in stream]
+            assert [type(o) for o in outcomes] == [k.Unknown]
+            return first, stream.report, len([c for c in emu.calls() if c["route"] == "T1"])
+
+    first, second, sends = run_virtual(main)
+    assert first.outcomes is None and second.outcomes is None
+    assert (first.unknown, second.unknown, sends) == (1, 1, 1)  # never sent twice
+    assert 0.0 < first.elapsed < 60.0
+
+
+def test_a_throttled_send_is_a_retriable_failure() -> None:
+    async def main() -> k.FanOutReport:
+        async with Emulator() as emu, emu.client(max_retry_after=0.5) as client:
+            [group] = emu.create_groups(1)
+            emu.inject(Fault(route=f"POST /v1/groups/{group}/messages", error_rate=1.0,
+                             error_status=429))  # fmt: skip
+            return await client.fan_out([group], text=TEXT, keep_outcomes=True)
+
+    [outcome] = list(run_virtual(main))
+    assert isinstance(outcome, k.Failed) and isinstance(outcome.error, k.ThrottledError)
+    assert outcome.retriable and outcome.group_id != ""
+
+
+#: What journals written so far hold as their payload's fingerprint (sha256 of the canonical
+#: JSON describing the text or action): a rerun with a journal an earlier version wrote must
+#: still be accepted. Changing how the fingerprint is computed strands every journal on disk.
+JOURNAL_FORMAT: list[tuple[k.Payload, str]] = [
+    (TEXT, "66c416f8aab66eb5adf805ab834a0898d3d965ef839c9ca07d621326bf2b18be"),
+    (k.PollAction(question="Lunch?", choices=["Yes", "No"]),
+     "3b88690859eb93c64a0f5c45e06ab546cb8129210c34e09c9e3ddbc6833e1c05"),
+    (k.CustomAction(package_id="pkg.1",
+                    properties=[k.ActionProperty(name="a", type="Text", value="1")]),
+     "b8067e90755afc63924f9620fba724ea88d2132cf7052fb239991fa09f81c8b2"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("payload", "fingerprint"), JOURNAL_FORMAT)
+def test_journals_written_by_earlier_versions_are_still_accepted(
+    tmp_path: Path, payload: k.Payload, fingerprint: str
+) -> None:
+    journal = tmp_path / "earlier.db"
+    with sqlite3.connect(journal) as db:
+        db.executescript(
+            "CREATE TABLE targets (group_id TEXT PRIMARY KEY, state TEXT NOT NULL, reference_id "
+            "TEXT, detail TEXT, attempts INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL);"
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        )
+        db.execute("INSERT INTO meta VALUES ('payload', ?)", (fingerprint,))
+        db.execute("INSERT INTO targets VALUES ('g-done', 'sent', 'ref-1', NULL, 1, 0)")
+    journal.chmod(0o600)
+    other = k.AnnouncementAction(message="another message")
+
+    async def main() -> tuple[k.FanOutReport, str]:
+        async with Emulator() as emu, emu.client() as client:
+            text = {"text": payload} if isinstance(payload, str) else {"action": payload}
+            report = await client.fan_out(["g-done"], journal=journal, keep_outcomes=True, **text)
+            with pytest.raises(k.ValidationError) as caught:
+                await client.fan_out(["g-done"], journal=journal, action=other)
+            return report, caught.value.argument
+
+    report, refused = run_virtual(main)
+    assert list(report) == [k.Skipped(group_id="g-done", reason="already sent",
+                                      reference_id="ref-1", from_journal=True)]  # fmt: skip
+    assert refused == "journal"

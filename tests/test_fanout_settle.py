@@ -99,3 +99,40 @@ async def test_the_report_lists_every_outcome_and_where_it_came_from(tmp_path: P
     with pytest.raises(ValueError, match="keep_outcomes"):
         list(plain)
     assert plain.skipped == 3 and plain.unknown == 1
+
+
+async def test_an_action_left_unknown_by_an_earlier_run_is_settled_before_any_resend(
+    tmp_path: Path,
+) -> None:
+    """Run 1 loses both answers and cannot read the groups back: both stay unknown. Run 2 reads
+    each group first: the survey that arrived is Sent (settled, its id), the one that never
+    arrived is sent now. Each group ends with exactly one survey."""
+    journal = tmp_path / "run.db"
+
+    async def main() -> tuple[k.FanOutReport, k.FanOutReport, int, int, list[str]]:
+        async with Emulator(EmulatorConfig.fast()) as emu, emu.client() as client:
+            arrived, lost = emu.create_groups(2)
+            for group, phase in ((arrived, "after"), (lost, "before")):
+                emu.inject(Fault(route=f"POST /v1/groups/{group}/actions", reset_rate=1.0,
+                                 reset_phase=phase, times=1))  # fmt: skip
+            emu.inject(Fault(route="GET /v1/groups/*/actions", error_rate=1.0))
+            first = await client.fan_out([arrived, lost], action=SURVEY, journal=journal,
+                                         keep_outcomes=True)  # fmt: skip
+            emu.clear_faults()
+            second = await client.fan_out([arrived, lost], action=SURVEY, journal=journal,
+                                          keep_outcomes=True)  # fmt: skip
+            ids = [
+                a.reference_id for a in emu.app.actions.actions.values() if a.group_id == arrived
+            ]
+            return first, second, _surveys(emu, arrived), _surveys(emu, lost), ids
+
+    first, second, in_arrived, in_lost, arrived_ids = await run(main)
+    assert first.unknown == 2 and not any(u.from_journal for u in first.unknowns)
+    outcomes = {o.group_id: o for o in second}
+    assert second.sent == 2 and second.unknown == 0
+    settled = [o for o in outcomes.values() if isinstance(o, k.Sent) and o.settled]
+    fresh = [o for o in outcomes.values() if isinstance(o, k.Sent) and not o.settled]
+    assert len(settled) == len(fresh) == 1
+    assert [settled[0].reference_id] == arrived_ids  # the survey found in the group
+    assert fresh[0].reference_id and fresh[0].group_id != settled[0].group_id
+    assert (in_arrived, in_lost) == (1, 1)

@@ -35,6 +35,7 @@ def refusal(location: str | None, *, token_call: bool = False) -> EndpointMovedE
             return caught.value
 
     if token_call:
+
         async def enter() -> EndpointMovedError:
             with pytest.raises(EndpointMovedError) as caught:
                 async with client_for(router):
