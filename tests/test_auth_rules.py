@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from kaizala_async import Credentials, MemoryTokenStore, StoredTokens
+from kaizala_async import Credentials, MemoryTokenStore, StoredTokens, ValidationError
 from kaizala_async._auth import TokenManager
 from kaizala_async._secrets import Secret
 
@@ -163,3 +163,28 @@ def test_a_move_to_the_current_endpoint_changes_nothing(caplog: pytest.LogCaptur
     shown, logged = run_virtual(main)
     assert shown == f"<TokenManager {APP!r} endpoint={FRESH!r}>"
     assert "fetched-1" not in shown and logged == 0
+
+
+@pytest.mark.parametrize("application_id", ["", "   ", None, 42])
+def test_credentials_need_an_application_id(application_id: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Credentials(application_id, "secret-rules-1")  # type: ignore[arg-type]
+    assert (caught.value.argument, caught.value.reason) == (
+        "application_id",
+        "must be a non-empty string",
+    )
+
+
+@pytest.mark.parametrize(
+    ("secret", "refresh"), [("", None), ("  ", None), (None, None), ("s-1", ""), ("s-1", 7)]
+)
+def test_credentials_secrets_are_refused_without_being_echoed(
+    secret: object, refresh: object
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Credentials(APP, secret, refresh)  # type: ignore[arg-type]
+    assert (caught.value.argument, caught.value.reason) == (
+        "credentials",
+        "secrets must be non-empty strings",
+    )
+    assert Credentials(APP, Secret("s-2")).application_secret == Secret("s-2")  # kept as given
