@@ -104,12 +104,6 @@ class Journal:
         ).fetchone()
         return None if row is None else (row[0], row[1])
 
-    def counts(self) -> dict[str, int]:
-        """How many targets are in each state."""
-        assert self._reader is not None
-        rows = self._reader.execute("SELECT state, COUNT(*) FROM targets GROUP BY state")
-        return dict(rows)
-
     # -- writing (grouped commits) -------------------------------------------------------------
     async def write(self, row: JournalRow) -> None:
         """Queue ``row`` and wait until the commit holding it is done (durable for a file)."""
