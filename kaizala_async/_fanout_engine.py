@@ -82,7 +82,7 @@ def _check_payload(payload: object, argument: str) -> Payload:
     return check_text(payload, argument, most=MAX_MESSAGE_LENGTH)
 
 
-def _classify(group_id: str, error: KaizalaError) -> Outcome:
+def _classify(group_id: str, error: KaizalaError) -> Failed | Unknown:
     if isinstance(error, RequestTimeoutError) or (
         isinstance(error, TransportError) and error.request_sent
     ):
@@ -109,16 +109,14 @@ class Engine:
         journal: str | os.PathLike[str] | None,
         on_progress: Callable[[FanOutProgress], object] | None,
         resend_unknown: bool,
-        resend: Iterable[str] | None = None,
-        keep_outcomes: bool = False,
+        resend: Iterable[str] | None,
+        keep_outcomes: bool,
     ) -> None:
         if not clients:
             raise ValidationError("clients", "give at least one client")
         if (text is None) == (action is None):
             raise ValidationError("text", "give exactly one of text and action")
-        self.default: Payload = _check_payload(
-            text if action is None else action, "text" if action is None else "action"
-        )
+        self.default: Payload = action if action is not None else _check_payload(text, "text")
         if concurrency is None:
             concurrency = DEFAULT_CONCURRENCY_PER_CLIENT * len(clients)
         self.concurrency = check_count(concurrency, "concurrency")
@@ -138,7 +136,7 @@ class Engine:
         self.report = FanOutReport(outcomes=[] if keep_outcomes else None)
         self.active: set[str] = set()
         self.in_flight = 0
-        self.started = 0.0
+        self.started: float  # set when the run starts
 
     # -- the run -----------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -164,8 +162,7 @@ class Engine:
                 finally:
                     self.journal.stop()
         finally:
-            with anyio.CancelScope(shield=True):
-                await self.journal.flush()
+            await self.journal.flush()  # its commit is shielded: it completes even when cancelled
             self.journal.close()
             self.report.elapsed = time.monotonic() - self.started
 
@@ -231,8 +228,8 @@ class Engine:
                 await self._done(emit, outcome)
 
     async def _send(
-        self, client: KaizalaClient, group_id: str, payload: Payload, settle_first: bool = False
-    ) -> Outcome:
+        self, client: KaizalaClient, group_id: str, payload: Payload, settle_first: bool
+    ) -> Sent | Failed | Unknown:
         marked = False
         began = settle_clock()
 
@@ -247,31 +244,14 @@ class Engine:
 
         token = BEFORE_SEND.set(mark_in_flight)
         unbounded = MAX_WAIT.set(math.inf)  # a fan-out waits for its slots, whatever max_wait says
+        outcome: Sent | Failed | Unknown
         try:
-            outcome: Outcome
             if settle_first:  # unknown since an earlier run: look before sending again
                 left = Unknown(group_id=group_id, reason="unknown since an earlier run",
                                from_journal=True)  # fmt: skip
-                return await self._settle(client, group_id, payload, None, left)
-            attempt = 1
-            while True:
-                try:
-                    if isinstance(payload, ActionBody):
-                        reference = (await client.actions.send(group_id, payload)).reference_id
-                    else:
-                        reference = (await client.messages.send(group_id, payload)).reference_id
-                except KaizalaError as error:
-                    outcome = _classify(group_id, error)
-                    busy = isinstance(error, ServerError) and error.status in _BUSY
-                    if busy and attempt < SERVER_BUSY_ATTEMPTS:
-                        await anyio.sleep(0.5 * 2 ** (attempt - 1))
-                        attempt += 1
-                        continue
-                else:
-                    outcome = Sent(group_id=group_id, reference_id=reference)
-                break
-            if isinstance(outcome, Unknown) and settleable(payload):
-                outcome = await self._settle(client, group_id, payload, began, outcome)
+                outcome = await self._settle(client, group_id, payload, None, left)
+            else:
+                outcome = await self._attempts(client, group_id, payload, began)
         except anyio.get_cancelled_exc_class():
             if marked:
                 # The request may have left: the journal keeps "inflight" (read back as
@@ -283,15 +263,38 @@ class Engine:
             BEFORE_SEND.reset(token)
             if marked:
                 self.in_flight -= 1
-        if marked or not isinstance(outcome, Failed):
-            try:
-                await self.journal.write(_row(outcome))
-            except anyio.get_cancelled_exc_class():
-                # Cancelled while the row commits (the final flush still commits it): the
-                # report hears of the outcome too, or a stream left early would undercount.
-                self.report.add(outcome)
-                raise
+        try:  # a failure is journaled too: the rerun sends it again, in its turn
+            await self.journal.write(_row(outcome))
+        except anyio.get_cancelled_exc_class():
+            # Cancelled while the row commits (the final flush still commits it): the
+            # report hears of the outcome too, or a stream left early would undercount.
+            self.report.add(outcome)
+            raise
         return outcome
+
+    async def _attempts(
+        self, client: KaizalaClient, group_id: str, payload: Payload, began: datetime
+    ) -> Sent | Failed | Unknown:
+        """Send, again after a 502/503/504 (the service did not act), up to three attempts; a
+        lost answer to a listable action is settled by reading the group back."""
+        attempt = 1
+        while True:
+            try:
+                if isinstance(payload, ActionBody):
+                    reference = (await client.actions.send(group_id, payload)).reference_id
+                else:
+                    reference = (await client.messages.send(group_id, payload)).reference_id
+            except KaizalaError as error:
+                outcome = _classify(group_id, error)
+                busy = isinstance(error, ServerError) and error.status in _BUSY
+                if busy and attempt < SERVER_BUSY_ATTEMPTS:
+                    await anyio.sleep(0.5 * 2 ** (attempt - 1))
+                    attempt += 1
+                    continue
+                if isinstance(outcome, Unknown) and settleable(payload):
+                    return await self._settle(client, group_id, payload, began, outcome)
+                return outcome
+            return Sent(group_id=group_id, reference_id=reference)
 
     async def _settle(
         self,
@@ -300,7 +303,7 @@ class Engine:
         payload: Payload,
         began: datetime | None,
         unknown: Unknown,
-    ) -> Outcome:
+    ) -> Sent | Failed | Unknown:
         """Read the group's actions back (``_settle``): found, the target is sent; absent, the
         request never took effect and is sent once more; unreadable, it stays unknown."""
         assert isinstance(payload, ActionBody)
@@ -335,14 +338,12 @@ class Engine:
         await emit(outcome)
 
 
-def _row(outcome: Outcome) -> tuple[str, str, str | None, str | None]:
+def _row(outcome: Sent | Failed | Unknown) -> tuple[str, str, str | None, str | None]:
     if isinstance(outcome, Sent):
         return ("sent", outcome.group_id, outcome.reference_id, None)
     if isinstance(outcome, Failed):
         return ("failed", outcome.group_id, None, type(outcome.error).__name__)
-    if isinstance(outcome, Unknown):
-        return ("unknown", outcome.group_id, None, outcome.reason[:200])
-    return ("sent", outcome.group_id, outcome.reference_id, None)  # pragma: no cover
+    return ("unknown", outcome.group_id, None, outcome.reason[:200])
 
 
 async def iterate(targets: Iterable[Target] | AsyncIterable[Target]) -> AsyncIterator[Any]:

@@ -61,6 +61,7 @@ async def test_a_text_send_whose_answer_was_lost_stays_unknown() -> None:
     report = await run(main)
     (outcome,) = list(report)
     assert isinstance(outcome, k.Unknown) and not outcome.from_journal
+    assert outcome.reason.startswith("connection failed")  # the error, in words
 
 
 async def test_the_report_lists_every_outcome_and_where_it_came_from(tmp_path: Path) -> None:
@@ -104,35 +105,62 @@ async def test_the_report_lists_every_outcome_and_where_it_came_from(tmp_path: P
 async def test_an_action_left_unknown_by_an_earlier_run_is_settled_before_any_resend(
     tmp_path: Path,
 ) -> None:
-    """Run 1 loses both answers and cannot read the groups back: both stay unknown. Run 2 reads
-    each group first: the survey that arrived is Sent (settled, its id), the one that never
-    arrived is sent now. Each group ends with exactly one survey."""
+    """Run 1 loses three answers and cannot read the groups back: all stay unknown. Run 2 reads
+    each group first: the survey that arrived is Sent (settled, its id); the one that never
+    arrived is sent now (refused here: a failure); the group that still cannot be read stays
+    unknown. Run 3 sends the refused one. Each group ends with exactly one survey."""
     journal = tmp_path / "run.db"
 
-    async def main() -> tuple[k.FanOutReport, k.FanOutReport, int, int, list[str]]:
+    async def main() -> tuple[list[k.FanOutReport], list[str], dict[str, list[str]]]:
         async with Emulator(EmulatorConfig.fast()) as emu, emu.client() as client:
-            arrived, lost = emu.create_groups(2)
-            for group, phase in ((arrived, "after"), (lost, "before")):
+            groups = arrived, lost, blind = emu.create_groups(3)
+            for group, phase in ((arrived, "after"), (lost, "before"), (blind, "after")):
                 emu.inject(Fault(route=f"POST /v1/groups/{group}/actions", reset_rate=1.0,
                                  reset_phase=phase, times=1))  # fmt: skip
             emu.inject(Fault(route="GET /v1/groups/*/actions", error_rate=1.0))
-            first = await client.fan_out([arrived, lost], action=SURVEY, journal=journal,
-                                         keep_outcomes=True)  # fmt: skip
+            reports = [await client.fan_out(groups, action=SURVEY, journal=journal,
+                                            keep_outcomes=True)]  # fmt: skip
             emu.clear_faults()
-            second = await client.fan_out([arrived, lost], action=SURVEY, journal=journal,
-                                          keep_outcomes=True)  # fmt: skip
-            ids = [
-                a.reference_id for a in emu.app.actions.actions.values() if a.group_id == arrived
-            ]
-            return first, second, _surveys(emu, arrived), _surveys(emu, lost), ids
+            emu.inject(Fault(route=f"GET /v1/groups/{blind}/actions", error_rate=1.0))
+            emu.inject(Fault(route=f"POST /v1/groups/{lost}/actions", error_rate=1.0,
+                             error_status=403, times=1))  # fmt: skip
+            for _ in range(2):
+                reports.append(await client.fan_out(groups, action=SURVEY, journal=journal,
+                                                    keep_outcomes=True))  # fmt: skip
+            held = {g: [a.reference_id for a in emu.app.actions.actions.values()
+                        if a.group_id == g] for g in groups}  # fmt: skip
+            return reports, groups, held
 
-    first, second, in_arrived, in_lost, arrived_ids = await run(main)
-    assert first.unknown == 2 and not any(u.from_journal for u in first.unknowns)
-    outcomes = {o.group_id: o for o in second}
-    assert second.sent == 2 and second.unknown == 0
-    settled = [o for o in outcomes.values() if isinstance(o, k.Sent) and o.settled]
-    fresh = [o for o in outcomes.values() if isinstance(o, k.Sent) and not o.settled]
-    assert len(settled) == len(fresh) == 1
-    assert [settled[0].reference_id] == arrived_ids  # the survey found in the group
-    assert fresh[0].reference_id and fresh[0].group_id != settled[0].group_id
-    assert (in_arrived, in_lost) == (1, 1)
+    (first, second, third), (arrived, lost, blind), held = await run(main)
+    assert first.unknown == 3 and not any(u.from_journal for u in first.unknowns)
+    again = {o.group_id: o for o in second}
+    assert again[arrived] == k.Sent(group_id=arrived, reference_id=held[arrived][0], settled=True)
+    refused = again[lost]
+    assert isinstance(refused, k.Failed) and refused.group_id == lost
+    assert isinstance(refused.error, k.PermissionDeniedError) and not refused.retriable
+    assert again[blind] == k.Unknown(group_id=blind, reason="unknown since an earlier run",
+                                     from_journal=True)  # fmt: skip
+    last = {o.group_id: o for o in third}
+    assert last[lost] == k.Sent(group_id=lost, reference_id=held[lost][0])
+    assert isinstance(last[arrived], k.Skipped)
+    assert [len(ids) for ids in held.values()] == [1, 1, 1]
+
+
+async def test_a_same_survey_sent_before_the_run_does_not_settle_a_lost_send() -> None:
+    """The read-back looks only at actions sent since the send began (less a margin): the same
+    survey sent a day earlier does not make a send that never arrived count as sent."""
+
+    async def main() -> tuple[k.FanOutReport, int]:
+        async with Emulator(EmulatorConfig.fast()) as emu, emu.client() as client:
+            (group,) = emu.create_groups(1)
+            yesterday = {"actiontype": "Survey", "actionbody": SURVEY.to_json()}
+            emu.app.actions.send(group, yesterday, "+911234567890", emu.app.wall() - 86_400)
+            emu.inject(Fault(route=f"POST /v1/groups/{group}/actions", reset_rate=1.0,
+                             reset_phase="before", times=1))  # fmt: skip
+            report = await client.fan_out([group], action=SURVEY, keep_outcomes=True)
+            return report, _surveys(emu, group)
+
+    report, in_group = await run(main)
+    [outcome] = list(report)
+    assert isinstance(outcome, k.Sent) and not outcome.settled
+    assert in_group == 2  # yesterday's and today's
