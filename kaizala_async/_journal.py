@@ -69,7 +69,7 @@ class Journal:
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._writer.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'OFF'}")
             self._writer.executescript(_SCHEMA)
-            self._reader = sqlite3.connect(self.path, check_same_thread=False)
+            self._reader = sqlite3.connect(self.path)  # read in the event loop's thread only
         except sqlite3.DatabaseError as exc:
             self.close()
             raise ValidationError("journal", f"is not a usable journal file: {exc}") from None
