@@ -370,8 +370,10 @@ class Transport:
                 location, "the endpoint moved again on the resent request", **kwargs
             )
         try:
-            new_base = base_from_location(_usable_location(location), base)
-            allowed = self.policy.allows(str(httpx.URL(join_url(new_base, ""))))
+            if not _usable_location(location):
+                raise ValueError
+            new_base = base_from_location(location, base)
+            allowed = self.policy.allows(str(httpx.URL(new_base)))
         except (ValueError, UnicodeError, httpx.InvalidURL):  # bad port, IDNA label, scheme ...
             raise EndpointMovedError(
                 location, "the Location header is not a usable URL", **kwargs
@@ -386,18 +388,15 @@ class Transport:
         await anyio.sleep(random.uniform(0, CONNECTION_RETRY_BACKOFF * 2 ** (attempt - 1)))
 
 
-def _usable_location(location: str) -> str:
-    """``location`` if it is an absolute http(s) URL with a host, or a path; else ValueError."""
-    parts = urlsplit(location)
-    _ = parts.port  # ValueError for a port out of range or not a number
-    if parts.scheme or parts.netloc:
-        if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
-            raise ValueError("not an http(s) URL with a host")
-    elif not location.startswith("/"):
-        raise ValueError("neither an absolute URL nor a path")
+def _usable_location(location: str) -> bool:
+    """Whether ``location`` is an absolute http(s) URL with a host, or a path (never a
+    scheme-relative ``//host``), with no whitespace or control character anywhere."""
     if has_space_or_control(location):
-        raise ValueError("whitespace or control characters")
-    return location
+        return False
+    parts = urlsplit(location)
+    if parts.scheme or parts.netloc:
+        return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
+    return location.startswith("/")
 
 
 def _headers(call: Call, token: Secret | None) -> dict[str, str]:

@@ -3,14 +3,17 @@ names the call), a relative move, a long Location, and the spacing of connection
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import httpx
 import pytest
 import respx
 
-from kaizala_async import EndpointMovedError
+from kaizala_async import AuthenticationError, EndpointMovedError, Rate, RateLimits
 
+from .conftest import make_client
+from .fake_service import FakeKaizala
 from .test_transport import EP, client_for, token_route
 from .vtime import run_virtual
 
@@ -58,6 +61,7 @@ def refusal(location: str | None, *, token_call: bool = False) -> EndpointMovedE
         ("kms2.kaiza.la/v1", "the Location header is not a usable URL"),
         ("https://kms2.kaiza.la:99999/", "the Location header is not a usable URL"),
         ("/moved/v1/a b", "the Location header is not a usable URL"),
+        ("//kms2.kaiza.la/v1/groups", "the Location header is not a usable URL"),
         ("https://kms2.kaiza.la/", "the endpoint moved again on the resent request"),
     ],
 )
@@ -121,3 +125,25 @@ def test_connection_retries_wait_a_random_time_up_to_a_doubling_bound(
 
     run_virtual(main)
     assert drawn == [(0, 0.5), (0, 1.0), (0, 2.0)]
+
+
+def test_a_call_on_an_expired_token_that_cannot_be_renewed_fails_at_once(fake: FakeKaizala) -> None:
+    """The token is fetched before the call takes a slot; when it cannot be, the call fails with
+    the token service's error instead of circling for slots until a renewal succeeds."""
+    fake.token_ttl = 10.0
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        async with make_client(
+            fake, limits=RateLimits(connector=Rate(100, 60.0), tenant=None)
+        ) as client:
+            await client.request("GET", "/groups")
+            fake.valid_refresh.clear()  # the refresh token is revoked: no renewal succeeds
+            await asyncio.sleep(30.0)
+            start = loop.time()
+            with pytest.raises(AuthenticationError):
+                await client.request("GET", "/groups")
+            return loop.time() - start
+
+    assert run_virtual(main) < 1.0
+    assert len(fake.resource_calls()) == 1
