@@ -79,6 +79,11 @@ async def test_a_fan_out_with_one_429_gives_a_span_per_attempt_and_the_metrics(
     assert sum(p.count for p in waits) >= 51  # every attempt recorded its wait for a slot
     assert max(p.max for p in waits) > 0  # the 429 paused the tenant: someone waited
     assert set(_telemetry.INSTRUMENTS) >= set(points)  # only documented names
+    # the queue of calls waiting for a slot: counted up and down, per connector, empty at the end
+    [queue] = points["kaizala.client.queue"]
+    connector = sends[0].attributes["kaizala.connector"]
+    assert connector and queue.value == 0
+    assert dict(queue.attributes) == {"kaizala.connector": connector}
 
 
 def test_every_endpoint_of_the_api_has_its_id() -> None:
