@@ -35,6 +35,7 @@ from kaizala_async import (
     request_pin,
 )
 
+from .examples import examples
 from .test_transport import EP, client_for, token_route
 from .vtime import run_virtual
 
@@ -90,7 +91,7 @@ _ID_TEXT = st.text(st.characters(codec="utf-8"), min_size=0, max_size=12) | st.s
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_ID_TEXT)
 def test_any_id_is_refused_or_lands_in_exactly_one_segment(value: str) -> None:
     """The acceptance property: an id either raises ValidationError before a request, or reaches

@@ -27,6 +27,7 @@ from kaizala_async._ratelimit import RateLimiter
 from kaizala_async.emulator import Emulator, EmulatorConfig, NetworkProfile
 from kaizala_async.emulator._throttle import THROTTLE_METHODS, make_counter
 
+from .examples import examples
 from .test_transport import EP, client_for, token_route
 from .vtime import run_virtual
 
@@ -189,7 +190,7 @@ def test_an_abandoned_call_keeps_its_place_one_more_period() -> None:
 # -- the ledger against every counting method --------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.integers(1, 12),
     st.lists(st.tuples(st.floats(0, 2), st.floats(0, 2), st.floats(0, 0.5)), max_size=80),

@@ -16,6 +16,7 @@ from kaizala_async import Rate, RateLimits, ValidationError
 from kaizala_async._ratelimit import RateLimiter
 from kaizala_async.emulator._throttle import THROTTLE_METHODS, make_counter
 
+from .examples import examples
 from .vtime import run_virtual
 
 
@@ -194,13 +195,13 @@ def scenarios(draw: st.DrawFn, *, hostile: bool = False) -> Scenario:
     )
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_no_window_ever_holds_more_than_the_limit(s: Scenario) -> None:
     assert all_violations(s, ours) == []
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(hostile=True), st.lists(st.floats(0, 1), min_size=1, max_size=3))
 def test_no_counting_method_refuses_a_call_whatever_the_delays_and_the_loop(
     s: Scenario, phases: list[float]
@@ -444,7 +445,7 @@ def test_bad_rates_are_rejected(limit: int, period: float) -> None:
         Rate(limit, period)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(scenarios(), st.integers(2, 10))
 def test_burst_mode_still_respects_every_window(s: Scenario, burst: int) -> None:
     async def bursty(sc: Scenario) -> tuple[Acquire, Callable[[], None]]:
