@@ -188,6 +188,7 @@ def test_host_policy_ports_schemes_and_missing_hosts() -> None:
             "ftp://files.example",
         ],
         "http://plain.example:80/",
+        "http://bare-http.example",
     )
     assert policy.allows("https://api.example.com/v1/x")  # case and trailing slash ignored
     assert policy.allows("https://tls.example/v1/x")  # https's default port is 443
@@ -195,6 +196,8 @@ def test_host_policy_ports_schemes_and_missing_hosts() -> None:
     assert not policy.allows("https://bare.example:8443/v1/x")
     assert policy.allows("http://plain.example/v1/x")  # http's default port is 80
     assert not policy.allows("http://plain.example:8080/v1/x")
+    assert policy.allows("http://bare-http.example:80/v1/x")  # an origin without port: 80
+    assert not policy.allows("http://bare-http.example:443/v1/x")
     assert not policy.allows("ftp://files.example/x")  # only http and https, whatever the list
     assert not policy.allows("https:///v1/x")  # no host
     assert not policy.allows("mailto:someone@api.example.com")

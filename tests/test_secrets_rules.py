@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 
@@ -75,3 +76,27 @@ def test_what_a_secret_refuses_is_said_plainly() -> None:
         Secret(b"bytes")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^secrets are not picklable$"):
         Secret("abcd").__reduce__()
+
+
+def test_a_logger_of_the_package_made_after_import_gets_the_filter_once() -> None:
+    fresh = logging.getLogger("kaizala_async.made_after_import_1")
+    assert fresh.filters == []  # the package's import saw no such logger
+    install_log_redaction()
+    install_log_redaction()
+    assert fresh.filters == [f for f in logging.getLogger("kaizala_async").filters
+                             if isinstance(f, SecretsFilter)]  # fmt: skip
+    assert len(fresh.filters) == 1 and isinstance(fresh.filters[0], SecretsFilter)
+    assert SecretsFilter not in map(type, logging.getLogger().filters)  # not the root's
+
+
+def test_a_traceback_is_formatted_once_by_the_filter_and_redacted() -> None:
+    secret = Secret("tb-secret-value-9")
+    try:
+        raise RuntimeError(f"failed with {secret.reveal()}")
+    except RuntimeError:
+        record = _record("boom")
+        record.exc_info = sys.exc_info()
+    SecretsFilter().filter(record)
+    assert record.exc_text is not None and "RuntimeError: failed with ***" in record.exc_text
+    shown = logging.Formatter().format(record)
+    assert "Traceback" in shown and secret.reveal() not in shown
