@@ -31,6 +31,7 @@ from ._asgi import BodyTooLarge, Receive, Scope, Send, read_body, serve_lifespan
 from ._errors import ValidationError
 from ._models.events import WebhookEvent, decode_event
 from ._secrets import Secret, install_log_redaction
+from ._validate import check_count
 
 __all__ = ["ReceiverStats", "WebhookReceiver"]
 
@@ -62,7 +63,9 @@ class WebhookReceiver:
     * ``callback_token``: the value registered as ``callback_token``; deliveries without the
       same ``kz-callback-token`` header get 401. ``None`` accepts every delivery (only for a
       webhook registered without a token; the service offers no other authenticity check).
-    * Duplicate deliveries (same ``eventId``) are acknowledged and not dispatched again.
+    * Duplicate deliveries (same ``eventId``) are acknowledged and not dispatched again; the
+      ``dedupe`` most recently seen ids are remembered (``0``: none, every delivery dispatched).
+    * ``max_body``: a delivery larger than this many bytes is answered 413 unread.
     * A handler that raises is logged and counted; the other handlers still run and the
       delivery is acknowledged (a retry would re-run the handlers that succeeded).
     """
@@ -79,8 +82,8 @@ class WebhookReceiver:
                 raise ValidationError("callback_token", "must be a non-empty string or None")
             callback_token = Secret(callback_token)
         self._token = callback_token
-        self._max_body = max_body
-        self._dedupe = dedupe
+        self._max_body = check_count(max_body, "max_body")
+        self._dedupe = check_count(dedupe, "dedupe", least=0)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._handlers: dict[type[WebhookEvent], list[Callable[[Any], Awaitable[None]]]] = {}
         self.stats = ReceiverStats()
@@ -135,7 +138,7 @@ class WebhookReceiver:
         return failures
 
     def _duplicate(self, event_id: str | None) -> bool:
-        if not event_id or self._dedupe <= 0:
+        if not event_id:
             return False
         if event_id in self._seen:
             self._seen.move_to_end(event_id)

@@ -4,6 +4,7 @@ duplicate memory, the arguments refused, the ASGI scopes it serves."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import MutableMapping
@@ -101,7 +102,8 @@ async def test_a_refused_delivery_is_logged_for_alerts_without_the_token(
     [record] = [r for r in caplog.records if r.name == "kaizala_async.webhooks"]
     assert record.levelno == logging.WARNING
     assert record.kaizala_event == "kaizala.webhook.refused"  # type: ignore[attr-defined]
-    assert "kz-callback-token" in record.getMessage() and TOKEN not in caplog.text
+    assert record.getMessage() == "webhook delivery refused: wrong or missing kz-callback-token"
+    assert TOKEN not in caplog.text
 
 
 async def test_handlers_run_for_the_class_and_its_bases_and_a_failure_is_logged_by_name(
@@ -131,8 +133,10 @@ async def test_handlers_run_for_the_class_and_its_bases_and_a_failure_is_logged_
             await client.post("/kz", content=delivery("e-9"))
     assert sorted(seen) == ["base", "exact"]
     [record] = [r for r in caplog.records if r.name == "kaizala_async.webhooks"]
-    message = record.getMessage()
-    assert "failing" in message and "TextMessageCreated" in message and "e-9" in message
+    assert record.getMessage() == (
+        "webhook handler test_handlers_run_for_the_class_and_its_bases_and_a_failure_is_logged"
+        "_by_name.<locals>.failing failed on TextMessageCreated e-9"
+    )
     assert record.exc_info is not None and stats(receiver) == (0, 1, 0, 0, 1)
     event = k.decode_event(json.loads(delivery("e-10")))
     assert await receiver.dispatch(event) == 1  # dispatch says how many failed
@@ -177,8 +181,10 @@ def test_handlers_must_be_callables_for_event_classes() -> None:
     for bad in [dict, "TextMessageCreated", k.Secret]:
         with pytest.raises(k.ValidationError) as caught:
             receiver.add_handler(bad, handler)  # type: ignore[arg-type]
-        assert caught.value.argument == "event_type"
-        assert "event class" in caught.value.reason
+        assert (caught.value.argument, caught.value.reason) == (
+            "event_type",
+            "must be an event class such as MemberAddedEvent",
+        )
     with pytest.raises(k.ValidationError) as caught:
         receiver.add_handler(k.WebhookEvent, "not callable")  # type: ignore[arg-type]
     assert (caught.value.argument, caught.value.reason) == ("handler", "must be an async function")
@@ -203,3 +209,64 @@ async def test_lifespan_is_acknowledged_and_other_scopes_are_ignored() -> None:
     sent.clear()
     await receiver({"type": "websocket"}, receive, send)
     assert sent == []
+
+
+async def test_several_failing_handlers_are_each_counted_and_named(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    receiver = k.WebhookReceiver(callback_token=None)
+
+    async def failing(event: k.WebhookEvent, n: int) -> None:
+        raise RuntimeError(f"bug {n}")
+
+    receiver.add_handler(k.WebhookEvent, functools.partial(failing, n=1))  # no __qualname__
+    receiver.add_handler(k.WebhookEvent, functools.partial(failing, n=2))
+    event = k.decode_event(json.loads(delivery("e-11")))
+    with caplog.at_level(logging.ERROR, logger="kaizala_async.webhooks"):
+        assert await receiver.dispatch(event) == 2
+    messages = [r.getMessage() for r in caplog.records if r.name == "kaizala_async.webhooks"]
+    assert messages == ["webhook handler handler failed on TextMessageCreated e-11"] * 2
+    assert receiver.stats.handler_errors == 2
+
+
+async def test_handshakes_are_counted_and_one_remembered_id_is_enough() -> None:
+    receiver = k.WebhookReceiver(callback_token="XXXX", dedupe=1)
+    async with http(receiver) as client:
+        for token in ("a", "b"):
+            await client.get("/kz", params={"validationToken": token})
+        missing = await client.post("/kz", content=delivery())  # no token header at all
+        good = {"kz-callback-token": "XXXX"}
+        for event_id in ("a", "a", "b", "a"):
+            await client.post("/kz", content=delivery(event_id), headers=good)
+    assert missing.status_code == 401
+    # handshakes, delivered (a, b, a: "b" pushed "a" out), duplicates, rejected, handler errors
+    assert stats(receiver) == (2, 3, 1, 1, 0)
+
+
+async def test_a_scope_without_a_query_string_is_a_handshake_without_token() -> None:
+    receiver = k.WebhookReceiver(callback_token=None)
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:  # pragma: no cover - a GET reads no body
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    await receiver({"type": "http", "method": "GET", "headers": []}, receive, send)
+    assert sent[0]["status"] == 400 and sent[1]["body"] == b"missing validationToken"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "reason"),
+    [
+        ({"dedupe": -1}, "dedupe", "must be a whole number of at least 0"),
+        ({"dedupe": 1.5}, "dedupe", "must be a whole number of at least 0"),
+        ({"max_body": 0}, "max_body", "must be a whole number of at least 1"),
+        ({"max_body": "1MB"}, "max_body", "must be a whole number of at least 1"),
+    ],
+)
+def test_sizes_are_whole_numbers(kwargs: dict[str, Any], argument: str, reason: str) -> None:
+    with pytest.raises(k.ValidationError) as caught:
+        k.WebhookReceiver(callback_token=None, **kwargs)
+    assert (caught.value.argument, caught.value.reason) == (argument, reason)
