@@ -110,17 +110,18 @@ def statuses(workdir: pathlib.Path, mutmut: str) -> dict[str, str]:
 
 
 def run(module: str, workdir: pathlib.Path, mutmut: str, args: argparse.Namespace) -> int:
-    again: list[str] = []
-    if args.recheck:
-        known = equivalents()
-        again = [n for n, s in statuses(workdir, mutmut).items()
-                 if s not in KILLED and s != "no tests" and n not in known]  # fmt: skip
-        if not again:
-            print(f"{module}: no survivor to check again")
-            return 0
     prepare(workdir, module, args.keep)
-    command = [mutmut, "run", "--max-children", str(args.jobs), *again]
-    return subprocess.run(command, cwd=workdir).returncode  # noqa: S603
+    command = [mutmut, "run", "--max-children", str(args.jobs)]
+    code = subprocess.run(command, cwd=workdir).returncode  # noqa: S603 (new and changed code)
+    if not args.recheck or code not in (0, 1):
+        return code
+    known = equivalents()
+    again = [n for n, s in statuses(workdir, mutmut).items()
+             if s not in KILLED and s != "no tests" and n not in known]  # fmt: skip
+    if not again:
+        print(f"{module}: no survivor to check again")
+        return code
+    return subprocess.run([*command, *again], cwd=workdir).returncode  # noqa: S603
 
 
 def table(modules: list[str], mutmut: str, survivors: bool) -> float:
