@@ -59,14 +59,45 @@ _SKIP = '"-k", "not subprocess and not in_the_emulator_process and not loopback"
 _ALSO = ("tests", "docs", "examples", "benchmarks", "README.md", "CHANGELOG.md", "mkdocs.yml")
 
 
-def equivalents() -> dict[str, str]:
-    """Mutant name -> why it is equivalent (one per line: ``name  # reason``)."""
+def equivalents() -> dict[tuple[str, str], str]:
+    """(function, change) -> why the mutant making that change is equivalent or accepted.
+
+    One mutant per line: ``function | change | reason``. ``change`` is the mutant's diff, its
+    removed and added lines stripped, as :func:`change` writes it. Matching the change, not
+    mutmut's mutant number, keeps an entry attached to its mutant when the function's other
+    lines change (mutmut renumbers them) and drops it when the mutated line itself changes.
+    """
     found = {}
     for line in EQUIVALENTS.read_text().splitlines():
-        name, _, why = line.partition("#")
-        if name.strip():
-            found[name.strip()] = why.strip()
+        if line.strip() and not line.startswith("#"):
+            function, what, why = (part.strip() for part in line.split(" | ", 2))
+            found[function, what] = why
     return found
+
+
+def function_of(name: str) -> str:
+    return name.rpartition("__mutmut_")[0]
+
+
+def change(workdir: pathlib.Path, mutmut: str, name: str) -> str:
+    """What the mutant changes: its diff's removed and added lines, stripped, in order."""
+    shown = subprocess.run([mutmut, "show", name], cwd=workdir, text=True,  # noqa: S603
+                           capture_output=True).stdout  # fmt: skip
+    lines = [line for line in shown.splitlines()
+             if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
+    return " / ".join(f"{line[0]} {line[1:].strip()}" for line in lines)
+
+
+def listed(workdir: pathlib.Path, mutmut: str, found: dict[str, str]) -> set[str]:
+    """The mutants of ``found`` (name -> status) listed as equivalent: every mutant not killed
+    whose function and change are in the list."""
+    known = equivalents()
+    functions = {function for function, _ in known}
+    return {
+        name for name, status in found.items()
+        if status not in KILLED and status != "not checked" and function_of(name) in functions
+        and (function_of(name), change(workdir, mutmut, name)) in known
+    }  # fmt: skip
 
 
 def prepare(workdir: pathlib.Path, module: str, keep: bool) -> None:
@@ -115,8 +146,9 @@ def run(module: str, workdir: pathlib.Path, mutmut: str, args: argparse.Namespac
     code = subprocess.run(command, cwd=workdir).returncode  # noqa: S603 (new and changed code)
     if not args.recheck or code not in (0, 1):
         return code
-    known = equivalents()
-    again = [n for n, s in statuses(workdir, mutmut).items()
+    found = statuses(workdir, mutmut)
+    known = listed(workdir, mutmut, found)
+    again = [n for n, s in found.items()
              if s not in KILLED and s != "no tests" and n not in known]  # fmt: skip
     if not again:
         print(f"{module}: no survivor to check again")
@@ -125,7 +157,6 @@ def run(module: str, workdir: pathlib.Path, mutmut: str, args: argparse.Namespac
 
 
 def table(modules: list[str], mutmut: str, survivors: bool) -> float:
-    known = equivalents()
     print(f"\n{'module':<15} {'mutants':>7} {'killed':>6} {'survived':>8} {'no tests':>8} "
           f"{'equivalent':>10} {'score':>7}")  # fmt: skip
     worst = 100.0
@@ -136,6 +167,7 @@ def table(modules: list[str], mutmut: str, survivors: bool) -> float:
             print(f"{module:<15} (not measured)")
             worst = 0.0
             continue
+        known = listed(workdir, mutmut, mine)
         equivalent = [n for n in mine if n in known]
         killed = sum(s in KILLED for n, s in mine.items() if n not in known)
         survived = [n for n, s in mine.items() if s not in KILLED and n not in known]
