@@ -4,13 +4,14 @@ names the call), a relative move, a long Location, and the spacing of connection
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 
 import httpx
 import pytest
 import respx
 
-from kaizala_async import AuthenticationError, EndpointMovedError, Rate, RateLimits
+from kaizala_async import AuthenticationError, EndpointMovedError, KaizalaError, Rate, RateLimits
 
 from .conftest import make_client
 from .fake_service import FakeKaizala
@@ -147,3 +148,48 @@ def test_a_call_on_an_expired_token_that_cannot_be_renewed_fails_at_once(fake: F
 
     assert run_virtual(main) < 1.0
     assert len(fake.resource_calls()) == 1
+
+
+def _held_run(first: str) -> tuple[float, int]:
+    """Seconds from the first call's start to the second call's answer, one call per 10 s, when
+    the first call hangs (timed out), is reset, or is cancelled while going out; and attempts."""
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    seen = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal seen
+        seen += 1
+        if seen == 1:
+            if first == "reset":
+                raise httpx.ReadError("connection reset", request=request)
+            await asyncio.sleep(1000.0)
+        return httpx.Response(200, json={"groups": []})
+
+    router.get(f"{EP}/v1/groups").mock(side_effect=answer)
+    limits = RateLimits(connector=Rate(1, 10.0), tenant=None, precharge=False, jitter=0.0)
+
+    async def main() -> tuple[float, int]:
+        loop = asyncio.get_running_loop()
+        timeout = 60.0 if first == "cancel" else 1.0
+        async with client_for(router, limits=limits, timeout=timeout, max_retries=0) as client:
+            start = loop.time()
+            call = asyncio.ensure_future(client.request("GET", "/groups"))
+            if first == "cancel":
+                await asyncio.sleep(25.0)  # its slot came (at 20 s) and it is on its way
+                call.cancel()
+            with contextlib.suppress(KaizalaError, asyncio.CancelledError):
+                await call
+            await client.request("GET", "/groups")
+            return loop.time() - start, client.stats.attempts
+
+    return run_virtual(main)
+
+
+def test_a_call_that_may_still_reach_the_service_holds_its_place_one_more_period() -> None:
+    reset, reset_attempts = _held_run("reset")  # it failed: it may not count any longer
+    hung, hung_attempts = _held_run("hang")  # timed out after going out: it may still arrive
+    cancelled, _ = _held_run("cancel")  # cancelled while going out: it may still arrive
+    assert hung == pytest.approx(reset + 1.0 + 10.0, abs=0.01)  # 1 s later end, held 10 s more
+    assert cancelled == pytest.approx(reset + 5.0 + 10.0, abs=0.01)
+    assert reset_attempts == hung_attempts == 3  # the token call and the two calls

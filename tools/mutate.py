@@ -31,9 +31,11 @@ EQUIVALENTS = ROOT / "tools" / "equivalent_mutants.txt"
 KILLED = {"killed", "timeout", "caught by type check"}
 
 _FANOUT = ["test_fanout.py", "test_fanout_rules.py", "test_fanout_settle.py", "test_promises.py"]
-_TRANSPORT = ["test_transport.py", "test_transport_rules.py", "test_hostile.py",
+_TRANSPORT = ["test_transport.py", "test_hostile.py",
               "test_promises.py", "test_options.py", "test_tokens.py", "test_secrets.py",
-              "test_telemetry.py", "test_pacing.py", "emulator/test_emulator_sdk.py"]  # fmt: skip
+              "test_telemetry.py", "test_pacing.py", "test_transport_rules.py",
+              "emulator/test_emulator_sdk.py", "resources/test_families.py",
+              "resources/test_postman_samples.py"]  # fmt: skip
 #: The core modules and the test files that check each one's promises. (``_fanout_engine`` and
 #: ``_outcomes`` were part of ``_fanout`` until it was split.)
 TESTS: dict[str, list[str]] = {
