@@ -11,7 +11,14 @@ import httpx
 import pytest
 import respx
 
-from kaizala_async import AuthenticationError, EndpointMovedError, KaizalaError, Rate, RateLimits
+from kaizala_async import (
+    AuthenticationError,
+    EndpointMovedError,
+    KaizalaError,
+    Rate,
+    RateLimits,
+    RequestTimeoutError,
+)
 
 from .conftest import make_client
 from .fake_service import FakeKaizala
@@ -180,6 +187,10 @@ def _held_run(first: str) -> tuple[float, int]:
                 call.cancel()
             with contextlib.suppress(KaizalaError, asyncio.CancelledError):
                 await call
+            if first == "hang":
+                error = call.exception()
+                assert isinstance(error, RequestTimeoutError) and error.request_sent is True
+                assert str(error) == f"no answer in time: ReadTimeout (GET {EP}/v1/groups)"
             await client.request("GET", "/groups")
             return loop.time() - start, client.stats.attempts
 
