@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
+from typing import Any
 
+import anyio
 import pytest
 
 from kaizala_async import Credentials, MemoryTokenStore, StoredTokens, ValidationError
@@ -188,3 +191,98 @@ def test_credentials_secrets_are_refused_without_being_echoed(
         "secrets must be non-empty strings",
     )
     assert Credentials(APP, Secret("s-2")).application_secret == Secret("s-2")  # kept as given
+
+
+class FlakyService(Service):
+    """A token service whose answers can be made to fail; records when each A3 call came."""
+
+    def __init__(self, lifetime: float) -> None:
+        super().__init__(lifetime)
+        self.failing = False
+        self.at: list[float] = []
+
+    async def fetch(self, refresh: Secret) -> tuple[object, str | None]:
+        self.at.append(asyncio.get_running_loop().time())
+        if self.failing:
+            raise OSError("token service down")
+        return await super().fetch(refresh)
+
+
+def renewing(service: FlakyService, script: Any, run_for: float) -> TokenManager:
+    """Run a manager's renewal (it starts with no token) while ``script(manager)`` runs."""
+
+    async def main() -> TokenManager:
+        manager = TokenManager(Credentials(APP, "secret-rules-1", "refresh-rules-4"),
+                               fetch=service.fetch)  # fmt: skip
+        await manager.load()
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(manager.run_renewal)
+            await script(manager)
+            await asyncio.sleep(run_for)
+            tasks.cancel_scope.cancel()
+        return manager
+
+    return run_virtual(main)
+
+
+async def _nothing(manager: TokenManager) -> None:
+    return None
+
+
+def test_renewal_starts_without_a_token_and_keeps_renewing_short_tokens() -> None:
+    # 1 s tokens are renewed 0.2 s before they expire: every 0.8 s, never in a tight loop
+    service = FlakyService(lifetime=1.0)
+    renewing(service, _nothing, run_for=10.0)
+    assert 11 <= service.calls <= 14
+
+
+def test_renewal_goes_on_after_someone_else_refreshed() -> None:
+    service = FlakyService(lifetime=100.0)
+
+    async def refresh_meanwhile(manager: TokenManager) -> None:
+        await asyncio.sleep(10.0)
+        token, _ = await manager.access()
+        await manager.refresh(stale=token)  # a 401 elsewhere forced a new token at 10 s
+
+    renewing(service, refresh_meanwhile, run_for=300.0)
+    # fetched at 0 and 10 s, then renewed every 80 s (100 s tokens, 20 s early): 90, 170, 250
+    assert [round(t - service.at[0]) for t in service.at] == [0, 10, 90, 170, 250]
+
+
+def test_every_first_retry_after_a_failure_comes_within_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)  # the longest jittered wait
+    service = FlakyService(lifetime=100.0)
+
+    async def fail_twice(manager: TokenManager) -> None:
+        await manager.access()
+        service.failing = True  # the renewal at 80 s fails, and is retried
+        await asyncio.sleep(81.5)
+        service.failing = False  # the retry after that succeeds
+        await asyncio.sleep(5.0)
+        service.failing = True  # the next renewal fails too
+        await asyncio.sleep(90.0)
+
+    renewing(service, fail_twice, run_for=0.0)
+    times = [round(t - service.at[0], 1) for t in service.at]
+    # failed at 80 and 81 (1 s, then 2 s of backoff), renewed at 83; failed at 163, and the
+    # first retry after that failure comes 1 s later again (the backoff starts over)
+    assert times == [0.0, 80.0, 81.0, 83.0, 163.0, 164.0, 166.0, 170.0]
+
+
+def test_a_token_past_its_stale_point_is_never_handed_out() -> None:
+    service = FlakyService(lifetime=100.0)
+
+    async def main() -> tuple[object, str]:
+        manager = TokenManager(Credentials(APP, "secret-rules-1", "refresh-rules-5"),
+                               fetch=service.fetch)  # fmt: skip
+        await manager.load()
+        await manager.access()
+        await asyncio.sleep(96.0)  # 4 s left: within the 5 s skew
+        stale = manager.peek()
+        token, _ = await manager.access()
+        return stale, token.reveal()
+
+    stale, token = run_virtual(main)
+    assert stale is None and token == "fetched-2"
