@@ -335,11 +335,10 @@ class TokenManager:
             except (KaizalaError, OSError) as exc:
                 failures += 1
                 backoff = min(RENEW_RETRY_MAX, RENEW_RETRY_MIN * 2 ** (failures - 1))
-                remaining = current.expires_at - self._loop_time()
                 log.warning(
                     "access token renewal failed (%s); retrying in %.1f s",
                     type(exc).__name__,
                     backoff,
                     extra={"kaizala_event": "kaizala.token.renewal_failed"},
                 )
-                await anyio.sleep(min(backoff * random.uniform(0.5, 1.0), max(remaining, backoff)))
+                await anyio.sleep(backoff * random.uniform(0.5, 1.0))

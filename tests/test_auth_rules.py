@@ -12,7 +12,13 @@ from typing import Any
 import anyio
 import pytest
 
-from kaizala_async import Credentials, MemoryTokenStore, StoredTokens, ValidationError
+from kaizala_async import (
+    AuthenticationError,
+    Credentials,
+    MemoryTokenStore,
+    StoredTokens,
+    ValidationError,
+)
 from kaizala_async._auth import TokenManager
 from kaizala_async._secrets import Secret
 
@@ -250,7 +256,7 @@ def test_renewal_goes_on_after_someone_else_refreshed() -> None:
 
 
 def test_every_first_retry_after_a_failure_comes_within_a_second(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(random, "uniform", lambda low, high: high)  # the longest jittered wait
     service = FlakyService(lifetime=100.0)
@@ -264,8 +270,15 @@ def test_every_first_retry_after_a_failure_comes_within_a_second(
         service.failing = True  # the next renewal fails too
         await asyncio.sleep(90.0)
 
-    renewing(service, fail_twice, run_for=0.0)
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.auth"):
+        renewing(service, fail_twice, run_for=0.0)
     times = [round(t - service.at[0], 1) for t in service.at]
+    warned = [r for r in caplog.records if r.name == "kaizala_async.auth"]
+    assert [r.getMessage() for r in warned[:2]] == [
+        "access token renewal failed (OSError); retrying in 1.0 s",
+        "access token renewal failed (OSError); retrying in 2.0 s",
+    ]
+    assert {getattr(r, "kaizala_event", None) for r in warned} == {"kaizala.token.renewal_failed"}
     # failed at 80 and 81 (1 s, then 2 s of backoff), renewed at 83; failed at 163, and the
     # first retry after that failure comes 1 s later again (the backoff starts over)
     assert times == [0.0, 80.0, 81.0, 83.0, 163.0, 164.0, 166.0, 170.0]
@@ -286,3 +299,53 @@ def test_a_token_past_its_stale_point_is_never_handed_out() -> None:
 
     stale, token = run_virtual(main)
     assert stale is None and token == "fetched-2"
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "message"),
+    [
+        ({"endpointUrl": FRESH}, "BadTokenResponse",
+         "the token service answered without a usable access token"),
+        ({"accessToken": "t", "endpointUrl": FRESH, "accessTokenExpiry": 1_000},
+         "ExpiredTokenIssued", "the token service issued an already expired access token"),
+    ],
+)  # fmt: skip
+def test_an_unusable_token_answer_is_an_authentication_error(
+    answer: dict[str, object], code: str, message: str
+) -> None:
+    async def fetch(refresh: Secret) -> tuple[object, str | None]:
+        return answer, None
+
+    async def main() -> AuthenticationError:
+        manager = TokenManager(Credentials(APP, "secret-rules-1", "refresh-rules-6"), fetch=fetch)
+        await manager.load()
+        with pytest.raises(AuthenticationError) as caught:
+            await manager.access()
+        return caught.value
+
+    error = run_virtual(main)
+    assert (error.status, error.code, error.message) == (200, code, message)
+
+
+def test_a_store_written_by_an_earlier_version_is_still_recognised() -> None:
+    """The store keeps where its refresh token came from as the first 32 hex digits of the
+    original token's sha256: a store saved by an earlier version must still be adopted."""
+    seen: list[str] = []
+
+    async def fetch(refresh: Secret) -> tuple[object, str | None]:
+        seen.append(refresh.reveal())
+        return {"accessToken": "t", "endpointUrl": FRESH,
+                "accessTokenExpiry": int((time.time() + 3600) * 1000)}, None  # fmt: skip
+
+    async def main() -> None:
+        store = MemoryTokenStore()
+        origin = "d68bfbc5546d3ca03cba74375ce00e7d"  # sha256("refresh-original")[:32]
+        await store.save(StoredTokens(application_id=APP, refresh_token=Secret("rotated-7"),
+                                      origin=origin))  # fmt: skip
+        manager = TokenManager(Credentials(APP, "secret-rules-1", "refresh-original"),
+                               fetch=fetch, store=store)  # fmt: skip
+        await manager.load()
+        await manager.access()
+
+    run_virtual(main)
+    assert seen == ["rotated-7"]  # the rotated token from the store, not the original one
