@@ -349,3 +349,46 @@ def test_a_store_written_by_an_earlier_version_is_still_recognised() -> None:
 
     run_virtual(main)
     assert seen == ["rotated-7"]  # the rotated token from the store, not the original one
+
+
+def test_lifetime_counts_from_the_service_date_and_rotations_are_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Lifetime = expiry - (Date + 1 s): the Date header is cut to the second, so the service's
+    clock may be up to 1 s later. A rotated refresh token is adopted, counted and logged."""
+    date = "Wed, 21 Oct 2026 07:28:00 GMT"  # 1792567680 s since the epoch
+    answers: list[tuple[dict[str, object], str | None]] = [
+        ({"accessToken": "a-1", "endpointUrl": FRESH, "accessTokenExpiry": 1_792_567_681_500,
+          "refreshToken": "r-rotated-2"}, date),  # 1.5 s after Date: 0.5 s of life
+        ({"accessToken": "a-2", "endpointUrl": FRESH, "accessTokenExpiry": 1_792_567_780_000,
+          "refreshToken": "r-rotated-3"}, date),  # 100 s after Date: 99 s
+    ]  # fmt: skip
+    seen: list[str] = []
+
+    async def fetch(refresh: Secret) -> tuple[object, str | None]:
+        seen.append(refresh.reveal())
+        return answers[len(seen) - 1]
+
+    async def main() -> tuple[list[float | None], int, int]:
+        store = MemoryTokenStore()
+        manager = TokenManager(Credentials(APP, "secret-rules-1", "r-original-1"), fetch=fetch,
+                               store=store)  # fmt: skip
+        await manager.load()
+        lifetimes = []
+        for _ in answers:
+            await manager.refresh(stale=None if not lifetimes else manager.peek()[0])  # type: ignore[index]
+            saved = await store.load(APP)
+            lifetimes.append(saved.access_token_lifetime if saved else None)
+        return lifetimes, manager.refreshes, manager.rotations
+
+    with caplog.at_level(logging.INFO, logger="kaizala_async.auth"):
+        lifetimes, refreshes, rotations = run_virtual(main)
+    assert lifetimes[0] == pytest.approx(0.5, abs=1e-6)
+    assert lifetimes[1] == pytest.approx(99.0, abs=1e-6)
+    assert (refreshes, rotations) == (2, 2)
+    assert seen == ["r-original-1", "r-rotated-2"]
+    rotated = [
+        r for r in caplog.records if getattr(r, "kaizala_event", None) == "kaizala.token.rotated"
+    ]
+    assert [r.getMessage() for r in rotated] == [f"refresh token rotated for connector {APP}"] * 2
+    assert "r-rotated-2" not in caplog.text
