@@ -392,3 +392,32 @@ def test_lifetime_counts_from_the_service_date_and_rotations_are_counted_and_log
     ]
     assert [r.getMessage() for r in rotated] == [f"refresh token rotated for connector {APP}"] * 2
     assert "r-rotated-2" not in caplog.text
+
+
+def test_what_load_needs_and_what_it_takes_from_the_store() -> None:
+    async def main() -> tuple[tuple[str, str], tuple[str, str], str | None, str | None, object]:
+        fresh = TokenManager(Credentials(APP, "secret-rules-1"), fetch=Service().fetch)
+        with pytest.raises(ValidationError) as no_store:
+            await fresh.load()
+        empty = TokenManager(Credentials(APP, "secret-rules-1"), fetch=Service().fetch,
+                             store=MemoryTokenStore())  # fmt: skip
+        with pytest.raises(ValidationError) as nothing_stored:
+            await empty.load()
+        store = MemoryTokenStore()
+        await store.save(stored(access_token=None, access_token_expiry=None))
+        loaded = TokenManager(Credentials(APP, "secret-rules-1"), fetch=Service().fetch,
+                              store=store)  # fmt: skip
+        before = loaded.endpoint_url
+        await loaded.load()
+        return ((no_store.value.argument, no_store.value.reason),
+                (nothing_stored.value.argument, nothing_stored.value.reason),
+                before, loaded.endpoint_url, fresh.recent_calls)  # fmt: skip
+
+    no_store, nothing_stored, before, after, recent = run_virtual(main)
+    assert no_store == (
+        "credentials",
+        "no refresh_token given and no token_store to load one from",
+    )
+    assert nothing_stored == ("credentials", f"no refresh_token given and none stored for {APP!r}")
+    assert before is None and after == "https://kms2.kaiza.la"  # the stored endpoint, at once
+    assert recent == ()
