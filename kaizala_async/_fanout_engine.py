@@ -72,7 +72,7 @@ def _fingerprint(text: str | None, action: ActionBody | None) -> str:
             described["id"] = action.package_id
     else:
         described = {"text": text}
-    raw = json.dumps(described, sort_keys=True, default=str).encode()
+    raw = json.dumps(described, sort_keys=True).encode()  # bodies are JSON: they are sent so
     return hashlib.sha256(raw).hexdigest()
 
 
