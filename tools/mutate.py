@@ -54,6 +54,23 @@ TESTS: dict[str, list[str]] = {
     "_receiver": ["test_receiver_rules.py", "test_webhooks.py", "test_hostile.py",
                   "test_promises.py", "emulator/test_power_automate.py"],
 }  # fmt: skip
+_SPIKES = "tests/test_pacing.py::test_no_429_from_the_emulator_under_network_spikes"
+#: Slow tests whose promise a faster one beside them already checks for that module (run once
+#: per mutant, they would make a module's run take hours on two cores): one network-spike test
+#: of five, two saturation shares of six, and the multi-process fleets (their other processes
+#: run the unmutated package anyway).
+DESELECT: dict[str, list[str]] = {
+    "_ratelimit": [
+        *(f"{_SPIKES}[{m}]" for m in ("gcra", "fixed-window", "sliding-window-counter",
+                                       "token-bucket")),
+        *(f"tests/test_ratelimit.py::test_saturated_connectors_run_at_the_documented_share_of_"
+          f"the_binding_limit[{n}]" for n in (2, 4, 6)),
+        "tests/test_shared_budget.py::test_redis_killed_mid_run_the_fleet_finishes_on_its_fallback",
+        "tests/test_shared_budget.py::test_four_processes_one_with_a_shifted_clock_never_exceed_the_tenant",
+    ],
+    "_transport": [f"{_SPIKES}[{m}]" for m in ("gcra", "fixed-window", "sliding-window-counter",
+                                                "token-bucket")],
+}  # fmt: skip
 #: Tests left out: they drive the package in another process (an emulator served on loopback in
 #: a subprocess), so no mutant can reach them.
 _SKIP = '"-k", "not subprocess and not in_the_emulator_process and not loopback"'
@@ -114,6 +131,7 @@ def prepare(workdir: pathlib.Path, module: str, keep: bool) -> None:
         elif source.is_file():
             shutil.copy2(source, target)
     tests = ", ".join(f'"tests/{name}"' for name in TESTS[module])
+    deselect = "".join(f', "--deselect", "{node}"' for node in DESELECT.get(module, []))
     config = (
         (ROOT / "pyproject.toml").read_text()
         + f"""
@@ -123,7 +141,7 @@ source_paths = ["kaizala_async/"]
 only_mutate = ["kaizala_async/{module}.py"]
 also_copy = [{", ".join(f'"{n}"' for n in _ALSO if n != "tests")}]
 pytest_add_cli_args_test_selection = [{tests}]
-pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q", "-x", "--timeout=30", {_SKIP}]
+pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q", "-x", "--timeout=30", {_SKIP}{deselect}]
 """
     )
     (workdir / "pyproject.toml").write_text(config)
