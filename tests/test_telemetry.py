@@ -94,3 +94,17 @@ def test_every_endpoint_of_the_api_has_its_id() -> None:
     assert _telemetry.endpoint_id("PATCH", "/groups") == "other"
     assert len({i for _, _, i in _telemetry._ENDPOINTS}) == 39  # 41 minus the two OAuth pages
     assert isinstance(k.RawResponse, type)
+
+
+async def test_a_failed_attempt_names_its_error_on_the_span(
+    otel: tuple[InMemorySpanExporter, InMemoryMetricReader],
+) -> None:
+    spans, _ = otel
+    async with Emulator(EmulatorConfig.fast()) as emu, emu.client(max_retries=0) as client:
+        (group,) = emu.create_groups(1)
+        emu.inject(Fault(route=f"POST /v1/groups/{group}/messages", reset_rate=1.0, times=1))
+        with pytest.raises(k.TransportError):
+            await client.messages.send(group, "hello")
+    [send] = [s for s in spans.get_finished_spans() if s.attributes["kaizala.endpoint"] == "T1"]
+    assert send.attributes["error.type"] == "ReadError"
+    assert "http.response.status_code" not in send.attributes

@@ -204,3 +204,35 @@ def test_a_call_that_may_still_reach_the_service_holds_its_place_one_more_period
     assert hung == pytest.approx(reset + 1.0 + 10.0, abs=0.01)  # 1 s later end, held 10 s more
     assert cancelled == pytest.approx(reset + 5.0 + 10.0, abs=0.01)
     assert reset_attempts == hung_attempts == 3  # the token call and the two calls
+
+
+def test_a_retried_call_queues_behind_the_calls_already_waiting() -> None:
+    """One call a second: A fails to connect and is retried after its backoff (under 0.5 s);
+    by then B and C wait for their slots, and A's retry goes after them, not before."""
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    order: list[str] = []
+    failed = False
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal failed
+        name = request.url.params["n"]
+        if name == "A" and not failed:
+            failed = True
+            raise httpx.ConnectError("refused", request=request)
+        order.append(name)
+        return httpx.Response(200, json={"groups": []})
+
+    router.get(f"{EP}/v1/groups").mock(side_effect=answer)
+    limits = RateLimits(connector=Rate(1, 1.0), tenant=None, precharge=False, jitter=0.0)
+
+    async def main() -> None:
+        async with client_for(router, limits=limits, max_retries=1) as client:
+            first = asyncio.ensure_future(client.request("GET", "/groups", params={"n": "A"}))
+            await asyncio.sleep(0)
+            others = [asyncio.ensure_future(client.request("GET", "/groups", params={"n": n}))
+                      for n in ("B", "C")]  # fmt: skip
+            await asyncio.gather(first, *others)
+
+    run_virtual(main)
+    assert order == ["B", "C", "A"]
