@@ -273,7 +273,7 @@ class TokenManager:
             log.info("refresh token rotated for connector %s", self._credentials.application_id,
                      extra={"kaizala_event": "kaizala.token.rotated"})  # fmt: skip
             await self._save()
-        elif self._store is not None and self.refreshes == 1:
+        else:  # the store keeps the newest access token, for the next process to reuse
             await self._save()
         return self._current
 

@@ -116,7 +116,12 @@ def test_what_is_saved_after_a_fetch_and_after_a_move() -> None:
         after_fetch = await store.load(APP)
         await asyncio.sleep(100.0)
         await manager.move_endpoint("https://kms9.kaiza.la")
-        return after_fetch, await store.load(APP), manager.endpoint_url
+        after_move, moved_to = await store.load(APP), manager.endpoint_url
+        token, _ = await manager.access()
+        await manager.refresh(stale=token)  # a renewal without rotation is saved too
+        renewed = await store.load(APP)
+        assert renewed is not None and renewed.access_token == Secret("fetched-2")
+        return after_fetch, after_move, moved_to
 
     after_fetch, after_move, endpoint = run_virtual(main)
     assert after_fetch is not None and after_move is not None
