@@ -224,7 +224,7 @@ class TenantDispatcher:
             lane.queue.popleft().cancel()
         self._dispatch()
 
-    async def acquire(self, lane: _Lane, *, first: bool = False) -> float:
+    async def acquire(self, lane: _Lane, *, first: bool) -> float:
         """Wait for a slot on ``lane``; returns the loop time it was granted at."""
         if self._timer is None and not lane.queue:
             # Nobody waits (a dispatch leaves either a timer or empty queues): a slot that is
@@ -247,10 +247,10 @@ class TenantDispatcher:
                     lane.queue.remove(future)
                 self._dispatch()
             else:  # granted, but the caller is gone before sending: the slot ends unused
-                self.release(lane)
+                self.release(lane, abandoned=False)
             raise
 
-    def release(self, lane: _Lane, *, abandoned: bool = False) -> None:
+    def release(self, lane: _Lane, *, abandoned: bool) -> None:
         """A call granted on ``lane`` ended now (``abandoned``: without an answer)."""
         now = self._loop.time()
         lane.budget.finish(now, abandoned=abandoned)

@@ -160,3 +160,54 @@ def test_clients_sharing_a_tenant_key_that_disagree_are_told_the_rate_in_force()
     reason = run_virtual(main)
     assert reason.startswith("tenant 'contoso' already runs at ")
     assert "300" in reason and reason.endswith("must give it the same tenant Rate")
+
+
+def test_a_call_ending_lets_a_waiter_in_as_soon_as_the_ledger_allows() -> None:
+    """Two calls in flight fill a 2-per-0.1 s budget; a third waits (no end in sight: it is
+    parked on the 1 s idle re-check). When the first call ends, the waiter's slot is worked out
+    at once: a quarter of a second later, not at the next re-check."""
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        limiter = RateLimiter(RateLimits(connector=Rate(2, 0.1), tenant=None, jitter=0.0,
+                                         precharge=False))  # fmt: skip
+        limiter.open()
+        try:
+            start = loop.time()
+            await limiter.acquire()
+            await limiter.acquire()  # both in flight
+            waiter = asyncio.ensure_future(limiter.acquire())
+            await asyncio.sleep(0.3)
+            limiter.release()  # the first call ends at 0.3 s
+            return await waiter - start
+        finally:
+            limiter.close()
+
+    granted = run_virtual(main)
+    assert 0.3 < granted < 0.9  # soon after the end at 0.3 s; the idle re-check is at 1 s
+
+
+@pytest.mark.parametrize("scope", ["connector", "tenant"])
+def test_an_abandoned_call_is_held_one_more_period_in_each_scope(scope: str) -> None:
+    rate = Rate(1, 10.0)
+    limits = (RateLimits(connector=rate, tenant=None, jitter=0.0, precharge=False)
+              if scope == "connector"
+              else RateLimits(connector=None, tenant=rate, jitter=0.0, precharge=False))  # fmt: skip
+
+    def next_grant(abandoned: bool) -> float:
+        async def main() -> float:
+            loop = asyncio.get_running_loop()
+            limiter = RateLimiter(limits)
+            limiter.open()
+            try:
+                start = loop.time()
+                await limiter.acquire()
+                await asyncio.sleep(1.0)
+                limiter.release(abandoned=abandoned)
+                return await limiter.acquire() - start
+            finally:
+                limiter.close()
+
+        return run_virtual(main)
+
+    assert next_grant(True) == pytest.approx(next_grant(False) + 10.0, abs=1e-3)
