@@ -35,19 +35,22 @@ async def test_a_reset_action_send_is_settled_by_reading_the_group_back(phase: s
     """Reset after processing: the survey is there, the target is Sent (settled), nothing is
     sent again. Reset before: it is not there, it is sent once more: exactly one in the group."""
 
-    async def main() -> tuple[k.FanOutReport, int, int]:
+    async def main() -> tuple[k.FanOutReport, int, int, set[tuple[str, str]]]:
         async with Emulator(EmulatorConfig.fast()) as emu, emu.client() as client:
             group, other = emu.create_groups(2)
             emu.inject(Fault(route=f"POST /v1/groups/{group}/actions", reset_rate=1.0,
                              reset_phase=phase, times=1))  # fmt: skip
             report = await client.fan_out([group, other], action=SURVEY, keep_outcomes=True)
-            return report, _surveys(emu, group), _surveys(emu, other)
+            stored = {(a.group_id, a.reference_id) for a in emu.app.actions.actions.values()}
+            return report, _surveys(emu, group), _surveys(emu, other), stored
 
-    report, in_group, in_other = await run(main)
+    report, in_group, in_other, stored = await run(main)
     assert report.sent == 2 and report.unknown == 0
     assert in_group == 1 and in_other == 1  # never lost, never twice
     settled = {o.group_id: o.settled for o in report if isinstance(o, k.Sent)}
     assert sorted(settled.values()) == sorted([phase == "after", False])
+    # each outcome names its group and the action the group now holds
+    assert {(o.group_id, o.reference_id) for o in report if isinstance(o, k.Sent)} == stored
 
 
 async def test_a_text_send_whose_answer_was_lost_stays_unknown() -> None:
@@ -124,8 +127,8 @@ async def test_an_action_left_unknown_by_an_earlier_run_is_settled_before_any_re
             emu.inject(Fault(route=f"GET /v1/groups/{blind}/actions", error_rate=1.0))
             emu.inject(Fault(route=f"POST /v1/groups/{lost}/actions", error_rate=1.0,
                              error_status=403, times=1))  # fmt: skip
-            for _ in range(2):
-                reports.append(await client.fan_out(groups, action=SURVEY, journal=journal,
+            for targets in ([*groups, blind], groups):  # run 2 names `blind` twice
+                reports.append(await client.fan_out(targets, action=SURVEY, journal=journal,
                                                     keep_outcomes=True))  # fmt: skip
             held = {g: [a.reference_id for a in emu.app.actions.actions.values()
                         if a.group_id == g] for g in groups}  # fmt: skip
@@ -133,7 +136,10 @@ async def test_an_action_left_unknown_by_an_earlier_run_is_settled_before_any_re
 
     (first, second, third), (arrived, lost, blind), held = await run(main)
     assert first.unknown == 3 and not any(u.from_journal for u in first.unknowns)
-    again = {o.group_id: o for o in second}
+    again = {o.group_id: o for o in second if not isinstance(o, k.Skipped)}
+    assert [o for o in second if isinstance(o, k.Skipped)] == [
+        k.Skipped(group_id=blind, reason="repeated target")
+    ]  # while its first mention was being read back
     assert again[arrived] == k.Sent(group_id=arrived, reference_id=held[arrived][0], settled=True)
     refused = again[lost]
     assert isinstance(refused, k.Failed) and refused.group_id == lost
