@@ -236,3 +236,9 @@ def test_a_retried_call_queues_behind_the_calls_already_waiting() -> None:
 
     run_virtual(main)
     assert order == ["B", "C", "A"]
+
+
+def test_a_location_httpx_cannot_even_parse_is_refused_naming_the_call() -> None:
+    error = refusal("https://xn--a.kaiza.la/")  # an invalid IDNA label: httpx refuses it first
+    assert error.reason == "the service answered with an unusable Location"
+    assert error.location == "" and error.method == "GET" and error.url == f"{EP}/v1/groups"
