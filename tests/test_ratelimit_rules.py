@@ -4,6 +4,7 @@ arguments refused (argument and reason), the jitter allowance and a closed limit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -211,3 +212,81 @@ def test_an_abandoned_call_is_held_one_more_period_in_each_scope(scope: str) -> 
         return run_virtual(main)
 
     assert next_grant(True) == pytest.approx(next_grant(False) + 10.0, abs=1e-3)
+
+
+def test_connectors_waiting_on_their_tenant_are_served_in_turn() -> None:
+    async def main() -> list[str]:
+        limits = RateLimits(connector=None, tenant=Rate(2, 1.0), tenant_key="turns", jitter=0.0)
+        a, b = RateLimiter(limits, "a"), RateLimiter(limits, "b")
+        a.open()
+        b.open()
+        order: list[str] = []
+
+        async def call(limiter: RateLimiter, name: str) -> None:
+            await limiter.acquire()
+            order.append(name)
+            limiter.release()
+
+        try:
+            await asyncio.gather(*(call(a, "a") for _ in range(4)),
+                                 *(call(b, "b") for _ in range(4)))  # fmt: skip
+        finally:
+            a.close()
+            b.close()
+        return order
+
+    order = run_virtual(main)
+    assert order[1:7] in (["b", "a"] * 3, ["a", "b"] * 3)  # alternating once both wait
+
+
+def test_a_waiter_cancelled_before_its_slot_leaves_no_trace() -> None:
+    """One call per 10 s: A ends at 1 s, so the next slot is at 21 s. B waits and is cancelled
+    at 5 s; C then gets the 21 s slot, as if B had never asked."""
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        limiter = RateLimiter(RateLimits(connector=Rate(1, 10.0), tenant=None, jitter=0.0,
+                                         precharge=False))  # fmt: skip
+        limiter.open()
+        try:
+            start = loop.time()
+            await limiter.acquire()
+            await asyncio.sleep(1.0)
+            limiter.release()
+            waiter = asyncio.ensure_future(limiter.acquire())
+            await asyncio.sleep(4.0)
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+            return await limiter.acquire() - start
+        finally:
+            limiter.close()
+
+    assert run_virtual(main) == pytest.approx(21.0, abs=0.01)
+
+
+def test_a_waiter_cancelled_just_after_its_grant_gives_the_slot_back() -> None:
+    """Cancelled in the same loop turn as its grant (before it could use the slot), a waiter
+    hands the slot back as a call that ended unused: the next call still gets one."""
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        limiter = RateLimiter(RateLimits(connector=Rate(1, 10.0), tenant=None, jitter=0.0,
+                                         precharge=False))  # fmt: skip
+        limiter.open()
+        try:
+            start = loop.time()
+            await limiter.acquire()
+            limiter.release()
+            waiter = asyncio.ensure_future(limiter.acquire())
+            await asyncio.sleep(0)
+            timer = limiter._dispatcher._timer  # type: ignore[union-attr]  # its grant's timer
+            assert timer is not None
+            loop.call_at(timer.when(), waiter.cancel)  # runs right after the grant
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+            return await asyncio.wait_for(limiter.acquire(), 100.0) - start
+        finally:
+            limiter.close()
+
+    assert run_virtual(main) == pytest.approx(40.0, abs=0.01)  # 20 s after the unused slot
