@@ -353,3 +353,37 @@ def test_redis_killed_mid_run_the_fleet_finishes_on_its_fallback() -> None:
     tenant = next(iter(stats["tenants"].values()))
     assert tenant["maxInWindow"] <= 300  # nothing went out unpaced
     assert tenant["throttled"] == sum(r["throttled"] for r in reports) == 0
+
+
+@pytest.mark.parametrize("failing", [False, True])
+def test_with_shared_connectors_each_booking_carries_the_connectors_own_limit(
+    fake: FakeKaizala, failing: bool
+) -> None:
+    """``share_connectors``: each booking names the connector, its limit and jitter, so the
+    script keeps the connector's budget across processes too; down, the fallback paces at the
+    stricter of the tenant's and the connector's limits."""
+    backend = ScriptedBackend()
+    backend.share_connectors = True
+    backend.failing = failing
+    seen: list[object] = []
+    book = backend.reserve
+
+    async def reserve(**kwargs: object) -> tuple[float, int, bool]:
+        seen.append(kwargs["connector"])
+        return await book(**kwargs)  # type: ignore[arg-type]
+
+    backend.reserve = reserve  # type: ignore[method-assign]
+    connector = Rate(10, 6.0)
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        sent: list[float] = []
+        limits = RateLimits(connector=connector, tenant=Rate(300, 6.0), backend=backend)
+        async with make_client(fake, limits=limits) as client:
+            await _hammer(client, 4, loop.time() + 18, sent)
+        return sent
+
+    sent = run_virtual(main)
+    assert ("app-1", connector, pytest.approx(0.03)) in seen
+    assert _most_in_any_window(sent, 6.0) <= connector.limit
+    assert len(sent) >= 2 * connector.limit  # paced at the connector's limit, not starved
