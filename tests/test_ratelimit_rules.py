@@ -290,3 +290,24 @@ def test_a_waiter_cancelled_just_after_its_grant_gives_the_slot_back() -> None:
             limiter.close()
 
     assert run_virtual(main) == pytest.approx(40.0, abs=0.01)  # 20 s after the unused slot
+
+
+@pytest.mark.parametrize("scope", ["connector", "tenant"])
+def test_each_scope_spaces_its_calls_by_its_window_with_the_jitter(scope: str) -> None:
+    # 10 calls per 10 s with the default jitter (0.5 % of the period, 0.05 s): the pre-charged
+    # first call waits one spacing, (10 + 0.05) / 10 s
+    rate = Rate(10, 10.0)
+    limits = (RateLimits(connector=rate, tenant=None) if scope == "connector"
+              else RateLimits(connector=None, tenant=rate))  # fmt: skip
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        limiter = RateLimiter(limits)
+        limiter.open()
+        try:
+            start = loop.time()
+            return await limiter.acquire() - start
+        finally:
+            limiter.close()
+
+    assert run_virtual(main) == pytest.approx(1.005, abs=1e-6)
