@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -77,6 +78,7 @@ async def test_a_fan_out_with_one_429_gives_a_span_per_attempt_and_the_metrics(
         p for p in points["kaizala.client.slot_wait"] if p.attributes["kaizala.endpoint"] == "T1"
     ]
     assert sum(p.count for p in waits) >= 51  # every attempt recorded its wait for a slot
+    assert max(p.max for p in waits) < 60  # seconds waited, not a clock reading
     assert max(p.max for p in waits) > 0  # the 429 paused the tenant: someone waited
     assert set(_telemetry.INSTRUMENTS) >= set(points)  # only documented names
     # the queue of calls waiting for a slot: counted up and down, per connector, empty at the end
@@ -108,3 +110,17 @@ async def test_a_failed_attempt_names_its_error_on_the_span(
     [send] = [s for s in spans.get_finished_spans() if s.attributes["kaizala.endpoint"] == "T1"]
     assert send.attributes["error.type"] == "ReadError"
     assert "http.response.status_code" not in send.attributes
+
+
+async def test_a_call_cancelled_on_its_way_names_the_cancellation_on_its_span(
+    otel: tuple[InMemorySpanExporter, InMemoryMetricReader],
+) -> None:
+    spans, _ = otel
+    async with Emulator(EmulatorConfig.fast()) as emu, emu.client() as client:
+        (group,) = emu.create_groups(1)
+        emu.inject(Fault(route=f"POST /v1/groups/{group}/messages", hang_rate=1.0))
+        with pytest.raises(TimeoutError):
+            with anyio.fail_after(0.5):
+                await client.messages.send(group, "hello")
+    [send] = [s for s in spans.get_finished_spans() if s.attributes["kaizala.endpoint"] == "T1"]
+    assert send.attributes["error.type"] == "CancelledError"

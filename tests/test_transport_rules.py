@@ -170,6 +170,10 @@ def _held_run(first: str) -> tuple[float, int]:
         if seen == 1:
             if first == "reset":
                 raise httpx.ReadError("connection reset", request=request)
+            if first == "read-timeout":  # httpx's own read timeout: the request went out
+                raise httpx.ReadTimeout("read timed out", request=request)
+            if first == "connect-timeout":  # never connected: nothing went out
+                raise httpx.ConnectTimeout("connect timed out", request=request)
             await asyncio.sleep(1000.0)
         return httpx.Response(200, json={"groups": []})
 
@@ -204,6 +208,8 @@ def test_a_call_that_may_still_reach_the_service_holds_its_place_one_more_period
     assert hung == pytest.approx(reset + 1.0 + 10.0, abs=0.01)  # 1 s later end, held 10 s more
     assert cancelled == pytest.approx(reset + 5.0 + 10.0, abs=0.01)
     assert reset_attempts == hung_attempts == 3  # the token call and the two calls
+    assert _held_run("read-timeout")[0] == pytest.approx(reset + 10.0, abs=0.01)
+    assert _held_run("connect-timeout")[0] == pytest.approx(reset, abs=0.01)
 
 
 def test_a_retried_call_queues_behind_the_calls_already_waiting() -> None:
