@@ -23,8 +23,10 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EQUIVALENTS = ROOT / "tools" / "equivalent_mutants.txt"
@@ -160,10 +162,38 @@ def statuses(workdir: pathlib.Path, mutmut: str) -> dict[str, str]:
     return found
 
 
+#: A mutant still running after this many seconds of wall time is hung: it waits on a clock or
+#: a socket that never comes (mutmut's own limit counts CPU time, which a sleeping test does not
+#: use). It is ended with SIGXCPU, which mutmut records as a timeout, as it does CPU hogs: the
+#: suite's per-test limit would fail it in a normal run.
+HUNG_AFTER = 150
+
+
+def _watch(stop: threading.Event) -> None:
+    while not stop.wait(5):
+        listing = subprocess.run(["ps", "-eo", "pid=,etimes=,args="], text=True,  # noqa: S607
+                                 capture_output=True).stdout  # fmt: skip
+        for line in listing.splitlines():
+            pid, age, command = line.split(None, 2)
+            if command.startswith("mutmut: kaizala_async.") and int(age) > HUNG_AFTER:
+                print(f"hung, ended as a timeout: {command.split()[1]}", file=sys.stderr)
+                os.kill(int(pid), signal.SIGXCPU)
+
+
+def _mutmut(command: list[str], workdir: pathlib.Path) -> int:
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(stop,), daemon=True)
+    watcher.start()
+    try:
+        return subprocess.run(command, cwd=workdir).returncode  # noqa: S603
+    finally:
+        stop.set()
+
+
 def run(module: str, workdir: pathlib.Path, mutmut: str, args: argparse.Namespace) -> int:
     prepare(workdir, module, args.keep)
     command = [mutmut, "run", "--max-children", str(args.jobs)]
-    code = subprocess.run(command, cwd=workdir).returncode  # noqa: S603 (new and changed code)
+    code = _mutmut(command, workdir)  # the new and changed code's mutants
     if not args.recheck or code not in (0, 1):
         return code
     found = statuses(workdir, mutmut)
@@ -173,7 +203,7 @@ def run(module: str, workdir: pathlib.Path, mutmut: str, args: argparse.Namespac
     if not again:
         print(f"{module}: no survivor to check again")
         return code
-    return subprocess.run([*command, *again], cwd=workdir).returncode  # noqa: S603
+    return _mutmut([*command, *again], workdir)
 
 
 def table(modules: list[str], mutmut: str, survivors: bool) -> float:
