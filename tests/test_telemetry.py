@@ -124,3 +124,19 @@ async def test_a_call_cancelled_on_its_way_names_the_cancellation_on_its_span(
                 await client.messages.send(group, "hello")
     [send] = [s for s in spans.get_finished_spans() if s.attributes["kaizala.endpoint"] == "T1"]
     assert send.attributes["error.type"] == "CancelledError"
+
+
+async def test_each_retry_is_counted_per_connector(
+    otel: tuple[InMemorySpanExporter, InMemoryMetricReader],
+) -> None:
+    _, reader = otel
+    async with Emulator(EmulatorConfig.fast()) as emu, emu.client() as client:
+        emu.inject(Fault(route="GET /v1/groups", error_rate=1.0, error_status=503, times=2))
+        await client.groups.list().collect()  # a GET: retried after a 503, twice
+        emu.clear_faults()
+        emu.inject(Fault(route="GET /v1/groups", reset_rate=1.0, times=1))
+        await client.groups.list().collect()  # and after a lost connection, once
+        stats = client.stats
+    [retries] = _points(reader)["kaizala.client.retries"]
+    assert retries.value == 3 and set(dict(retries.attributes)) == {"kaizala.connector"}
+    assert (stats.server_error_retries, stats.connection_retries) == (2, 1)

@@ -126,12 +126,13 @@ def test_connection_retries_wait_a_random_time_up_to_a_doubling_bound(
     token_route(router)
     router.get(f"{EP}/v1/groups").mock(side_effect=httpx.ConnectError("refused"))
 
-    async def main() -> None:
+    async def main() -> int:
         async with client_for(router, max_retries=3) as client:
             with pytest.raises(Exception, match="could not connect"):
                 await client.request("GET", "/groups")
+            return client.stats.connection_retries
 
-    run_virtual(main)
+    assert run_virtual(main) == 3  # connection retries counted
     assert drawn == [(0, 0.5), (0, 1.0), (0, 2.0)]
 
 
@@ -191,6 +192,13 @@ def _held_run(first: str) -> tuple[float, int]:
                 call.cancel()
             with contextlib.suppress(KaizalaError, asyncio.CancelledError):
                 await call
+            if first in ("reset", "connect-timeout"):
+                what = (
+                    "connection failed: ReadError"
+                    if first == "reset"
+                    else ("could not connect: ConnectTimeout")
+                )
+                assert str(call.exception()) == f"{what} (GET {EP}/v1/groups)"
             if first == "hang":
                 error = call.exception()
                 assert isinstance(error, RequestTimeoutError) and error.request_sent is True
