@@ -311,3 +311,23 @@ def test_each_scope_spaces_its_calls_by_its_window_with_the_jitter(scope: str) -
             limiter.close()
 
     assert run_virtual(main) == pytest.approx(1.005, abs=1e-6)
+
+
+def test_a_tenant_key_is_held_while_any_client_uses_it_and_freed_by_the_last() -> None:
+    async def main() -> None:
+        def limiter(limit: int) -> RateLimiter:
+            return RateLimiter(RateLimits(tenant=Rate(limit, 60.0), tenant_key="held"), "c")
+
+        a, b = limiter(300), limiter(300)
+        a.open()
+        b.open()
+        a.close()
+        with pytest.raises(ValidationError):  # b still runs the tenant at 300
+            limiter(200).open()
+        b.close()
+        c = limiter(200)  # the last client closed: the key is free for another rate
+        c.open()
+        assert c.is_open and c.connector_id == "c"
+        c.close()
+
+    run_virtual(main)
