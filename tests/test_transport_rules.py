@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 
 import httpx
@@ -12,12 +13,14 @@ import pytest
 import respx
 
 from kaizala_async import (
+    APIError,
     AuthenticationError,
     EndpointMovedError,
     KaizalaError,
     Rate,
     RateLimits,
     RequestTimeoutError,
+    ThrottledError,
 )
 
 from .conftest import make_client
@@ -256,3 +259,76 @@ def test_a_location_httpx_cannot_even_parse_is_refused_naming_the_call() -> None
     error = refusal("https://xn--a.kaiza.la/")  # an invalid IDNA label: httpx refuses it first
     assert error.reason == "the service answered with an unusable Location"
     assert error.location == "" and error.method == "GET" and error.url == f"{EP}/v1/groups"
+
+
+def test_a_429_without_retry_after_waits_one_then_two_seconds_and_is_counted() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    at: list[float] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        at.append(asyncio.get_running_loop().time())
+        if len(at) <= 2:
+            return httpx.Response(429, json={})
+        return httpx.Response(200, json={"groups": []})
+
+    router.get(f"{EP}/v1/groups").mock(side_effect=answer)
+
+    async def main() -> int:
+        async with client_for(router) as client:
+            await client.request("GET", "/groups")
+            return client.stats.throttled
+
+    assert run_virtual(main) == 2
+    assert [round(b - a, 3) for a, b in itertools.pairwise(at)] == [1.0, 2.0]
+
+
+def test_a_429_asking_too_long_a_wait_is_a_throttled_error_with_the_service_fields() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    body = {"errorCode": "TooManyRequests", "message": "slow down", "errorCategoryKey": "Throttle"}
+    router.get(f"{EP}/v1/groups").respond(429, json=body, headers={"Retry-After": "121"})
+
+    async def main() -> ThrottledError:
+        async with client_for(router) as client:
+            with pytest.raises(ThrottledError) as caught:
+                await client.request("GET", "/groups")
+            return caught.value
+
+    error = run_virtual(main)
+    assert (error.retry_after, error.attempts) == (121.0, 1)
+    assert (error.code, error.message, error.category) == (
+        "TooManyRequests",
+        "slow down",
+        "Throttle",
+    )
+    assert (error.method, error.url) == ("GET", f"{EP}/v1/groups")
+
+
+def test_a_3xx_answer_other_than_308_is_an_error_not_a_success() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").respond(300, json={"groups": []})
+
+    async def main() -> None:
+        async with client_for(router) as client:
+            with pytest.raises(APIError) as caught:
+                await client.request("GET", "/groups")
+            assert caught.value.status == 300
+
+    run_virtual(main)
+
+
+def test_followed_moves_are_counted() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").respond(308, headers={"Location": "https://kms2.kaiza.la/"})
+    router.get("https://kms2.kaiza.la/v1/groups").respond(json={"groups": []})
+
+    async def main() -> int:
+        async with client_for(router) as client:
+            await client.request("GET", "/groups")
+            await client.request("GET", "/groups")
+            return client.stats.moved
+
+    assert run_virtual(main) == 1
