@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import random
 
 import httpx
@@ -261,7 +262,9 @@ def test_a_location_httpx_cannot_even_parse_is_refused_naming_the_call() -> None
     assert error.location == "" and error.method == "GET" and error.url == f"{EP}/v1/groups"
 
 
-def test_a_429_without_retry_after_waits_one_then_two_seconds_and_is_counted() -> None:
+def test_a_429_without_retry_after_waits_one_then_two_seconds_and_is_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     router = respx.Router(assert_all_called=False)
     token_route(router)
     at: list[float] = []
@@ -279,8 +282,14 @@ def test_a_429_without_retry_after_waits_one_then_two_seconds_and_is_counted() -
             await client.request("GET", "/groups")
             return client.stats.throttled
 
-    assert run_virtual(main) == 2
+    with caplog.at_level(logging.INFO, logger="kaizala_async.transport"):
+        assert run_virtual(main) == 2
     assert [round(b - a, 3) for a, b in itertools.pairwise(at)] == [1.0, 2.0]
+    paused = [r for r in caplog.records if getattr(r, "kaizala_event", None) == "kaizala.throttled"]
+    assert [r.getMessage() for r in paused] == [
+        "throttled (429); pausing the tenant for 1.00 s",
+        "throttled (429); pausing the tenant for 2.00 s",
+    ]
 
 
 def test_a_429_asking_too_long_a_wait_is_a_throttled_error_with_the_service_fields() -> None:
