@@ -341,3 +341,20 @@ def test_followed_moves_are_counted() -> None:
             return client.stats.moved
 
     assert run_virtual(main) == 1
+
+
+def test_every_answer_is_logged_at_debug_with_the_call_and_its_status(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").respond(json={"groups": []})
+
+    async def main() -> None:
+        async with client_for(router) as client:
+            await client.request("GET", "/groups")
+
+    with caplog.at_level(logging.DEBUG, logger="kaizala_async.transport"):
+        run_virtual(main)
+    lines = [r.getMessage() for r in caplog.records if r.name == "kaizala_async.transport"]
+    assert f"GET {EP}/v1/groups -> 200" in lines
