@@ -91,8 +91,9 @@ def equivalents() -> dict[tuple[str, str], str]:
     found = {}
     for line in EQUIVALENTS.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            function, what, why = (part.strip() for part in line.split(" | ", 2))
-            found[function, what] = why
+            function, rest = line.split(" | ", 1)  # the change may hold " | " (a union type)
+            what, why = rest.rsplit(" | ", 1)  # the reason never does
+            found[function.strip(), what.strip()] = why.strip()
     return found
 
 
