@@ -115,7 +115,7 @@ async def test_an_action_left_unknown_by_an_earlier_run_is_settled_before_any_re
     journal = tmp_path / "run.db"
 
     async def main() -> tuple[list[k.FanOutReport], list[str], dict[str, list[str]]]:
-        async with Emulator(EmulatorConfig.fast()) as emu, emu.client() as client:
+        async with Emulator(EmulatorConfig.fast()) as emu, emu.client(max_retries=0) as client:
             groups = arrived, lost, blind = emu.create_groups(3)
             for group, phase in ((arrived, "after"), (lost, "before"), (blind, "after")):
                 emu.inject(Fault(route=f"POST /v1/groups/{group}/actions", reset_rate=1.0,
