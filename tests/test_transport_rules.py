@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import itertools
+import json
 import logging
 import random
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -22,6 +25,7 @@ from kaizala_async import (
     RateLimits,
     RequestTimeoutError,
     ThrottledError,
+    UnexpectedResponseError,
 )
 
 from .conftest import make_client
@@ -358,3 +362,53 @@ def test_every_answer_is_logged_at_debug_with_the_call_and_its_status(
         run_virtual(main)
     lines = [r.getMessage() for r in caplog.records if r.name == "kaizala_async.transport"]
     assert f"GET {EP}/v1/groups -> 200" in lines
+
+
+def _answer_of(response: httpx.Response, limit: int) -> object:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").mock(return_value=response)
+
+    async def main() -> object:
+        async with client_for(router, max_response_bytes=limit) as client:
+            try:
+                return (await client.request("GET", "/groups")).json()
+            except UnexpectedResponseError as error:
+                return error
+
+    return run_virtual(main)
+
+
+def test_an_answer_of_exactly_the_size_cap_is_read_and_one_byte_more_is_refused() -> None:
+    body = json.dumps({"groups": [], "pad": "x" * 500}).encode()  # larger than the token answer
+    assert _answer_of(httpx.Response(200, content=body), len(body)) == json.loads(body)
+    refused = _answer_of(httpx.Response(200, content=body), len(body) - 1)
+    assert isinstance(refused, UnexpectedResponseError)
+    assert (refused.what, refused.problems) == ("/groups", [f"larger than {len(body) - 1} bytes"])
+
+
+def test_a_compressed_answer_is_measured_by_what_it_inflates_to() -> None:
+    body = json.dumps({"groups": [], "pad": "x" * 5000}).encode()
+    packed = gzip.compress(body)  # about 60 bytes on the wire
+    answer = httpx.Response(200, content=packed, headers={"content-encoding": "gzip"})
+    refused = _answer_of(answer, 1000)
+    assert len(packed) < 1000 and isinstance(refused, UnexpectedResponseError)
+    assert refused.problems == ["larger than 1000 bytes"]
+
+
+def test_an_answer_in_several_chunks_without_a_length_is_joined_as_sent() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (b'{"groups": [], ', b'"pad": "', b"y" * 10, b'"}'):
+            yield part
+
+    answer = httpx.Response(200, stream=_Chunks(chunks()))
+    assert _answer_of(answer, 1000) == {"groups": [], "pad": "y" * 10}
+
+
+class _Chunks(httpx.AsyncByteStream):
+    def __init__(self, parts: AsyncIterator[bytes]) -> None:
+        self._parts = parts
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self._parts:
+            yield part
