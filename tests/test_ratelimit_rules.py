@@ -331,3 +331,30 @@ def test_a_tenant_key_is_held_while_any_client_uses_it_and_freed_by_the_last() -
         c.close()
 
     run_virtual(main)
+
+
+def test_waiters_of_one_client_are_served_in_order_and_a_first_one_goes_ahead() -> None:
+    async def main() -> list[str]:
+        limiter = RateLimiter(RateLimits(connector=Rate(1, 1.0), tenant=None, jitter=0.0,
+                                         precharge=False))  # fmt: skip
+        limiter.open()
+        order: list[str] = []
+
+        async def call(name: str, first: bool = False) -> None:
+            await limiter.acquire(first=first) if first else await limiter.acquire()
+            order.append(name)
+            limiter.release()
+
+        try:
+            await limiter.acquire()  # holds the slot while the others queue
+            tasks = [asyncio.ensure_future(call(n)) for n in ("a", "b", "c")]
+            await asyncio.sleep(0)
+            tasks.append(asyncio.ensure_future(call("again", first=True)))  # e.g. after a 429
+            await asyncio.sleep(0)
+            limiter.release()
+            await asyncio.gather(*tasks)
+        finally:
+            limiter.close()
+        return order
+
+    assert run_virtual(main) == ["again", "a", "b", "c"]
