@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import gzip
 import itertools
 import json
 import logging
 import random
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -24,6 +26,7 @@ from kaizala_async import (
     Rate,
     RateLimits,
     RequestTimeoutError,
+    ServerError,
     ThrottledError,
     UnexpectedResponseError,
 )
@@ -415,3 +418,100 @@ class _Chunks(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for part in self._parts:
             yield part
+
+
+def _scripted(
+    answers: list[httpx.Response], **options: object
+) -> tuple[object, list[httpx.Request], int]:
+    """Run one GET /groups against ``answers`` (then 200s); the result or error, the requests
+    made, and the server-error retries counted."""
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    seen: list[httpx.Request] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers.pop(0) if answers else httpx.Response(200, json={"groups": []})
+
+    router.get(f"{EP}/v1/groups").mock(side_effect=answer)
+
+    async def main() -> tuple[object, int]:
+        async with client_for(router, **options) as client:
+            try:
+                result: object = (await client.request("GET", "/groups")).json()
+            except KaizalaError as error:
+                result = error
+            return result, client.stats.server_error_retries
+
+    result, retries = run_virtual(main)
+    return result, seen, retries
+
+
+def test_server_errors_on_a_get_are_retried_as_many_times_as_allowed() -> None:
+    ok, seen, retries = _scripted([httpx.Response(500, json={})], max_retries=2)
+    assert ok == {"groups": []} and len(seen) == 2 and retries == 1  # a 500 too
+    busy = [httpx.Response(503, json={}) for _ in range(10)]
+    error, seen, retries = _scripted(busy, max_retries=2)
+    assert isinstance(error, ServerError) and len(seen) == 3 and retries == 2
+    assert (error.method, error.url) == ("GET", f"{EP}/v1/groups")
+    assert all(r.headers["Accept"] == "application/json" for r in seen)
+
+
+def test_a_bare_401_is_an_expired_token_refreshed_once() -> None:
+    ok, seen, _ = _scripted([httpx.Response(401)])
+    assert ok == {"groups": []} and len(seen) == 2
+
+
+def test_a_retry_after_of_exactly_the_longest_wait_is_waited() -> None:
+    ok, seen, _ = _scripted([httpx.Response(429, headers={"Retry-After": "120"})])
+    assert ok == {"groups": []} and len(seen) == 2
+
+
+def test_a_retry_after_given_as_a_date_is_counted_from_now() -> None:
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    ok, seen, _ = _scripted([httpx.Response(429, headers={"Retry-After": when})])
+    assert ok == {"groups": []} and len(seen) == 2
+
+
+def test_the_call_a_429_refused_goes_first_when_the_pause_ends() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    order: list[str] = []
+    refused = False
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal refused
+        name = request.url.params["n"]
+        if name == "A" and not refused:
+            refused = True
+            return httpx.Response(429, headers={"Retry-After": "5"})
+        order.append(name)
+        return httpx.Response(200, json={"groups": []})
+
+    router.get(f"{EP}/v1/groups").mock(side_effect=answer)
+    limits = RateLimits(connector=Rate(1, 1.0), tenant=None, precharge=False, jitter=0.0)
+
+    async def main() -> None:
+        async with client_for(router, limits=limits) as client:
+            first = asyncio.ensure_future(client.request("GET", "/groups", params={"n": "A"}))
+            await asyncio.sleep(0)
+            others = [asyncio.ensure_future(client.request("GET", "/groups", params={"n": n}))
+                      for n in ("B", "C")]  # fmt: skip
+            await asyncio.gather(first, *others)
+
+    run_virtual(main)
+    assert order == ["A", "B", "C"]
+
+
+def test_an_endpoint_off_the_allowed_hosts_is_refused_saying_the_token_stayed() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router, endpoint="https://evil.example.com/")
+
+    async def main() -> EndpointMovedError:
+        async with client_for(router) as client:
+            with pytest.raises(EndpointMovedError) as caught:
+                await client.request("GET", "/groups")
+            return caught.value
+
+    error = run_virtual(main)
+    assert error.reason == "the endpoint is not on the allowed hosts; the token was not sent"
