@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +15,18 @@ from kaizala_async._ratelimit import RateLimiter
 
 from .vtime import run_virtual
 
-WALL = 1_800_000_000.0  # "now" on the wall clock of the tests below
+WALL = 1_800_000_000.0
+
+
+@contextlib.contextmanager
+def opened(limits: RateLimits) -> Iterator[RateLimiter]:
+    """A limiter, open for the block (the loop must be running)."""
+    limiter = RateLimiter(limits)
+    limiter.open()
+    try:
+        yield limiter
+    finally:
+        limiter.close()  # "now" on the wall clock of the tests below
 
 
 def test_seeded_ends_are_kept_for_two_windows_and_handed_on() -> None:
@@ -22,13 +34,9 @@ def test_seeded_ends_are_kept_for_two_windows_and_handed_on() -> None:
     ages = [-1.0, 0.0, 4.0, 20.0, 20.5]
 
     async def main() -> list[float]:
-        limiter = RateLimiter(RateLimits(connector=Rate(3, 10.0), tenant=None, jitter=0.0))
-        limiter.open()
-        try:
+        with opened(RateLimits(connector=Rate(3, 10.0), tenant=None, jitter=0.0)) as limiter:
             limiter.seed([WALL - age for age in ages], WALL)
             return limiter.recent_ends_wall(WALL)
-        finally:
-            limiter.close()
 
     assert run_virtual(main) == [WALL - 20.0, WALL - 4.0, WALL]
 
@@ -170,10 +178,8 @@ def test_a_call_ending_lets_a_waiter_in_as_soon_as_the_ledger_allows() -> None:
 
     async def main() -> float:
         loop = asyncio.get_running_loop()
-        limiter = RateLimiter(RateLimits(connector=Rate(2, 0.1), tenant=None, jitter=0.0,
-                                         precharge=False))  # fmt: skip
-        limiter.open()
-        try:
+        with opened(RateLimits(connector=Rate(2, 0.1), tenant=None, jitter=0.0,
+                               precharge=False)) as limiter:  # fmt: skip
             start = loop.time()
             await limiter.acquire()
             await limiter.acquire()  # both in flight
@@ -181,8 +187,6 @@ def test_a_call_ending_lets_a_waiter_in_as_soon_as_the_ledger_allows() -> None:
             await asyncio.sleep(0.3)
             limiter.release()  # the first call ends at 0.3 s
             return await waiter - start
-        finally:
-            limiter.close()
 
     granted = run_virtual(main)
     assert 0.3 < granted < 0.9  # soon after the end at 0.3 s; the idle re-check is at 1 s
@@ -198,16 +202,12 @@ def test_an_abandoned_call_is_held_one_more_period_in_each_scope(scope: str) -> 
     def next_grant(abandoned: bool) -> float:
         async def main() -> float:
             loop = asyncio.get_running_loop()
-            limiter = RateLimiter(limits)
-            limiter.open()
-            try:
+            with opened(limits) as limiter:
                 start = loop.time()
                 await limiter.acquire()
                 await asyncio.sleep(1.0)
                 limiter.release(abandoned=abandoned)
                 return await limiter.acquire() - start
-            finally:
-                limiter.close()
 
         return run_virtual(main)
 
@@ -245,10 +245,8 @@ def test_a_waiter_cancelled_before_its_slot_leaves_no_trace() -> None:
 
     async def main() -> float:
         loop = asyncio.get_running_loop()
-        limiter = RateLimiter(RateLimits(connector=Rate(1, 10.0), tenant=None, jitter=0.0,
-                                         precharge=False))  # fmt: skip
-        limiter.open()
-        try:
+        with opened(RateLimits(connector=Rate(1, 10.0), tenant=None, jitter=0.0,
+                               precharge=False)) as limiter:  # fmt: skip
             start = loop.time()
             await limiter.acquire()
             await asyncio.sleep(1.0)
@@ -259,8 +257,6 @@ def test_a_waiter_cancelled_before_its_slot_leaves_no_trace() -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await waiter
             return await limiter.acquire() - start
-        finally:
-            limiter.close()
 
     assert run_virtual(main) == pytest.approx(21.0, abs=0.01)
 
@@ -271,10 +267,8 @@ def test_a_waiter_cancelled_just_after_its_grant_gives_the_slot_back() -> None:
 
     async def main() -> float:
         loop = asyncio.get_running_loop()
-        limiter = RateLimiter(RateLimits(connector=Rate(1, 10.0), tenant=None, jitter=0.0,
-                                         precharge=False))  # fmt: skip
-        limiter.open()
-        try:
+        with opened(RateLimits(connector=Rate(1, 10.0), tenant=None, jitter=0.0,
+                               precharge=False)) as limiter:  # fmt: skip
             start = loop.time()
             await limiter.acquire()
             limiter.release()
@@ -286,8 +280,6 @@ def test_a_waiter_cancelled_just_after_its_grant_gives_the_slot_back() -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await waiter
             return await asyncio.wait_for(limiter.acquire(), 100.0) - start
-        finally:
-            limiter.close()
 
     assert run_virtual(main) == pytest.approx(40.0, abs=0.01)  # 20 s after the unused slot
 
@@ -302,13 +294,9 @@ def test_each_scope_spaces_its_calls_by_its_window_with_the_jitter(scope: str) -
 
     async def main() -> float:
         loop = asyncio.get_running_loop()
-        limiter = RateLimiter(limits)
-        limiter.open()
-        try:
+        with opened(limits) as limiter:
             start = loop.time()
             return await limiter.acquire() - start
-        finally:
-            limiter.close()
 
     assert run_virtual(main) == pytest.approx(1.005, abs=1e-6)
 
