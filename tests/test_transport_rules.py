@@ -231,20 +231,22 @@ def test_a_call_that_may_still_reach_the_service_holds_its_place_one_more_period
     assert _held_run("connect-timeout")[0] == pytest.approx(reset, abs=0.01)
 
 
-def test_a_retried_call_queues_behind_the_calls_already_waiting() -> None:
-    """One call a second: A fails to connect and is retried after its backoff (under 0.5 s);
-    by then B and C wait for their slots, and A's retry goes after them, not before."""
+def _served_order(first_answer: Exception | httpx.Response, **options: object) -> list[str]:
+    """One call a second: A is sent, then B and C queue. A's first attempt gets
+    ``first_answer`` (raised or returned); the order in which the calls were answered 200."""
     router = respx.Router(assert_all_called=False)
     token_route(router)
     order: list[str] = []
-    failed = False
+    answered = False
 
     async def answer(request: httpx.Request) -> httpx.Response:
-        nonlocal failed
+        nonlocal answered
         name = request.url.params["n"]
-        if name == "A" and not failed:
-            failed = True
-            raise httpx.ConnectError("refused", request=request)
+        if name == "A" and not answered:
+            answered = True
+            if isinstance(first_answer, Exception):
+                raise first_answer
+            return first_answer
         order.append(name)
         return httpx.Response(200, json={"groups": []})
 
@@ -252,7 +254,7 @@ def test_a_retried_call_queues_behind_the_calls_already_waiting() -> None:
     limits = RateLimits(connector=Rate(1, 1.0), tenant=None, precharge=False, jitter=0.0)
 
     async def main() -> None:
-        async with client_for(router, limits=limits, max_retries=1) as client:
+        async with client_for(router, limits=limits, **options) as client:
             first = asyncio.ensure_future(client.request("GET", "/groups", params={"n": "A"}))
             await asyncio.sleep(0)
             others = [asyncio.ensure_future(client.request("GET", "/groups", params={"n": n}))
@@ -260,7 +262,13 @@ def test_a_retried_call_queues_behind_the_calls_already_waiting() -> None:
             await asyncio.gather(first, *others)
 
     run_virtual(main)
-    assert order == ["B", "C", "A"]
+    return order
+
+
+def test_a_retried_call_queues_behind_the_calls_already_waiting() -> None:
+    """A fails to connect and is retried after its backoff (under 0.5 s); by then B and C wait
+    for their slots, and A's retry goes after them, not before."""
+    assert _served_order(httpx.ConnectError("refused"), max_retries=1) == ["B", "C", "A"]
 
 
 def test_a_location_httpx_cannot_even_parse_is_refused_naming_the_call() -> None:
@@ -474,33 +482,8 @@ def test_a_retry_after_given_as_a_date_is_counted_from_now() -> None:
 
 
 def test_the_call_a_429_refused_goes_first_when_the_pause_ends() -> None:
-    router = respx.Router(assert_all_called=False)
-    token_route(router)
-    order: list[str] = []
-    refused = False
-
-    async def answer(request: httpx.Request) -> httpx.Response:
-        nonlocal refused
-        name = request.url.params["n"]
-        if name == "A" and not refused:
-            refused = True
-            return httpx.Response(429, headers={"Retry-After": "5"})
-        order.append(name)
-        return httpx.Response(200, json={"groups": []})
-
-    router.get(f"{EP}/v1/groups").mock(side_effect=answer)
-    limits = RateLimits(connector=Rate(1, 1.0), tenant=None, precharge=False, jitter=0.0)
-
-    async def main() -> None:
-        async with client_for(router, limits=limits) as client:
-            first = asyncio.ensure_future(client.request("GET", "/groups", params={"n": "A"}))
-            await asyncio.sleep(0)
-            others = [asyncio.ensure_future(client.request("GET", "/groups", params={"n": n}))
-                      for n in ("B", "C")]  # fmt: skip
-            await asyncio.gather(first, *others)
-
-    run_virtual(main)
-    assert order == ["A", "B", "C"]
+    throttled = httpx.Response(429, headers={"Retry-After": "5"})
+    assert _served_order(throttled) == ["A", "B", "C"]
 
 
 def test_an_endpoint_off_the_allowed_hosts_is_refused_saying_the_token_stayed() -> None:
