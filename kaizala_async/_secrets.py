@@ -67,11 +67,29 @@ _HEADER_RE = re.compile(
 
 
 def redact(text: str) -> str:
-    """``text`` with known secret values and secret-header values replaced by ``***``."""
+    """``text`` with known secret values and secret-header values replaced by ``***``.
+
+    Every occurrence of every live secret is found in the original text first and overlapping
+    ones are merged, so a secret that contains (or overlaps) another is hidden whole: replacing
+    one value at a time would leave the rest of the longer one around the first ``***``.
+    """
+    spans: list[tuple[int, int]] = []
     for secret in list(_KNOWN):
         value = secret.reveal()
-        if len(value) >= 4 and value in text:
-            text = text.replace(value, REDACTED)
+        if len(value) < 4:
+            continue  # too short to tell from ordinary text
+        start = text.find(value)
+        while start >= 0:
+            spans.append((start, start + len(value)))
+            start = text.find(value, start + 1)
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:  # overlaps or touches the one before
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):  # from the end, so earlier offsets stay valid
+        text = text[:start] + REDACTED + text[end:]
     return _HEADER_RE.sub(lambda m: m.group("key") + REDACTED, text)
 
 

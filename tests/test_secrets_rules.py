@@ -28,6 +28,20 @@ def test_redact_replaces_live_secrets_of_four_characters_or_more_only() -> None:
     assert (long.reveal(), short.reveal()) == ("wxyz", "pqr")
 
 
+def test_a_secret_inside_or_across_another_is_hidden_whole() -> None:
+    """Two live secrets where one contains, overlaps or touches the other, and a secret that
+    overlaps itself: redacting one value at a time left pieces of the other around the
+    ``***`` (``tb-***-9``), whichever order the live secrets came in."""
+    held = [Secret(v) for v in ("tb-secret-value-9", "secret-value", "abcdef-1", "ef-1ghij",
+                                "wxyz", "qrst", "abab")]  # fmt: skip
+    assert redact("a tb-secret-value-9 b") == "a *** b"
+    assert redact("a secret-value b secret-value") == "a *** b ***"
+    assert redact("<abcdef-1ghij>") == "<***>"  # overlapping: neither piece is left
+    assert redact("<wxyzqrst>") == "<***>"  # touching: one mark, not two
+    assert redact("<ababab>") == "<***>"  # a secret overlapping itself
+    assert len(held) == 7
+
+
 @pytest.mark.parametrize(
     ("text", "kept"),
     [
