@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,9 +52,16 @@ def _spawn(
     command = ["-m", "kaizala_async.cli", "fanout", "--groups", str(listing), "--text", "hi",
                "--journal", str(tmp_path / "run.journal"), *extra]  # fmt: skip
     # codec_errors: a Ctrl-C makes the terminal drop the output it still holds (the tty flushes
-    # on an interrupt), which may cut a bar character in half.
+    # on an interrupt), which may cut a bar character in half. preexec_fn: the child answers
+    # Ctrl-C as a user's shell would start it, even when pytest itself was started in the
+    # background of a script (SIGINT ignored, and an ignored signal stays ignored across exec).
     return pexpect.spawn(sys.executable, command, env=env, encoding="utf-8", timeout=60,
-                         codec_errors="replace", dimensions=(30, 140))  # fmt: skip
+                         codec_errors="replace", dimensions=(30, 140),
+                         preexec_fn=_default_sigint)  # fmt: skip
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _counts(child: pexpect.spawn, until: int) -> list[int]:
@@ -83,8 +91,7 @@ def test_ctrl_c_prints_a_summary_and_how_to_resume(
     emulator: EmulatorProcess, tmp_path: Path
 ) -> None:
     # 4 sends a second: the run lasts 15 s, so the Ctrl-C sent once 3 are drawn lands mid-run
-    # even when this process reads the terminal seconds late (at 15/s, on a busy machine, the
-    # run had once finished before the Ctrl-C was sent).
+    # even when this process reads the terminal seconds late.
     child = _spawn(emulator, tmp_path, limits="4/1,12/1")
     _counts(child, 3)
     child.sendintr()
@@ -131,7 +138,7 @@ async def test_listen_receives_prints_and_forwards_an_event(
         child = pexpect.spawn(
             sys.executable,
             ["-m", "kaizala_async.cli", "listen", "--group", group, "--forward-to", f"{origin}/hook"],
-            env=env, encoding="utf-8", timeout=30,
+            env=env, encoding="utf-8", timeout=30, preexec_fn=_default_sigint,
         )  # fmt: skip
         await asyncio.to_thread(child.expect, "listening on")
         token = await asyncio.to_thread(_token, emulator, env)
