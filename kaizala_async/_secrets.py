@@ -74,10 +74,8 @@ def redact(text: str) -> str:
     one value at a time would leave the rest of the longer one around the first ``***``.
     """
     spans: list[tuple[int, int]] = []
-    for secret in list(_KNOWN):
-        value = secret.reveal()
-        if len(value) < 4:
-            continue  # too short to tell from ordinary text
+    # Shorter values are too short to tell from ordinary text.
+    for value in [v for v in (s.reveal() for s in list(_KNOWN)) if len(v) >= 4]:
         start = text.find(value)
         while start >= 0:
             spans.append((start, start + len(value)))

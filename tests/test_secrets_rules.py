@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
 
 import pytest
 
@@ -33,13 +34,15 @@ def test_a_secret_inside_or_across_another_is_hidden_whole() -> None:
     overlaps itself: redacting one value at a time left pieces of the other around the
     ``***`` (``tb-***-9``), whichever order the live secrets came in."""
     held = [Secret(v) for v in ("tb-secret-value-9", "secret-value", "abcdef-1", "ef-1ghij",
-                                "wxyz", "qrst", "abab")]  # fmt: skip
+                                "wxyz", "qrst", "abab", "zzzz")]  # fmt: skip
     assert redact("a tb-secret-value-9 b") == "a *** b"
     assert redact("a secret-value b secret-value") == "a *** b ***"
     assert redact("<abcdef-1ghij>") == "<***>"  # overlapping: neither piece is left
     assert redact("<wxyzqrst>") == "<***>"  # touching: one mark, not two
     assert redact("<ababab>") == "<***>"  # a secret overlapping itself
-    assert len(held) == 7
+    assert redact("<zzzzz>") == "<***>"  # ... by all but one character
+    assert redact("wxyz, wxyz, wxyz") == "***, ***, ***"  # from the first character, each one
+    assert len(held) == 8
 
 
 @pytest.mark.parametrize(
@@ -93,7 +96,9 @@ def test_what_a_secret_refuses_is_said_plainly() -> None:
 
 
 def test_a_logger_of_the_package_made_after_import_gets_the_filter_once() -> None:
-    fresh = logging.getLogger("kaizala_async.made_after_import_1")
+    # A name of its own each run: a logger lives as long as the process (mutmut runs the suite
+    # twice in one).
+    fresh = logging.getLogger(f"kaizala_async.made_after_import_{uuid.uuid4().hex}")
     assert fresh.filters == []  # the package's import saw no such logger
     install_log_redaction()
     install_log_redaction()
