@@ -21,7 +21,7 @@ instant; one waiter is released. Only the dispatcher touches the budgets, and it
 its own: it runs synchronously whenever a waiter arrives or leaves, and from one timer otherwise.
 
 A 429 pauses the tenant until a monotonic deadline (the later deadline wins; nothing clears it
-early) and the rejected call queues first.
+early) and the rejected call queues first (behind any that jumped the queue before it).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ class RateLimits:
 
 
 class _Lane:
-    __slots__ = ("budget", "connector_id", "granted", "jitter", "queue", "rate", "served")
+    __slots__ = ("ahead", "budget", "connector_id", "granted", "jitter", "queue", "rate", "served")
 
     def __init__(
         self, budget: Budget, rate: Rate | None = None, jitter: float = 0.0,
@@ -170,8 +170,30 @@ class _Lane:
         self.jitter = jitter
         self.connector_id = connector_id
         self.queue: deque[asyncio.Future[float]] = deque()
+        #: How many of the queue's first waiters jumped it (``first=True``): they keep their
+        #: own order, so several resends (or calls whose token went stale) go in turn.
+        self.ahead = 0
         self.served = 0  # dispatch sequence number of the last grant (round-robin on ties)
         self.granted = 0
+
+    def enqueue(self, future: asyncio.Future[float], *, first: bool) -> None:
+        if first:
+            self.queue.insert(self.ahead, future)
+            self.ahead += 1
+        else:
+            self.queue.append(future)
+
+    def pop(self) -> asyncio.Future[float]:
+        self.ahead = max(0, self.ahead - 1)
+        return self.queue.popleft()
+
+    def drop(self, future: asyncio.Future[float]) -> None:
+        """Take a waiter that gave up out of the queue (if it is still there)."""
+        with contextlib.suppress(ValueError):
+            index = self.queue.index(future)
+            del self.queue[index]
+            if index < self.ahead:
+                self.ahead -= 1
 
 
 class TenantDispatcher:
@@ -221,7 +243,7 @@ class TenantDispatcher:
         if lane in self._lanes:
             self._lanes.remove(lane)
         while lane.queue:
-            lane.queue.popleft().cancel()
+            lane.pop().cancel()
         self._dispatch()
 
     async def acquire(self, lane: _Lane, *, first: bool) -> float:
@@ -234,17 +256,13 @@ class TenantDispatcher:
             if when <= now + _EPS and self._tenant.take(lane, now):
                 return self._grant(lane, max(now, when))
         future: asyncio.Future[float] = self._loop.create_future()
-        if first:
-            lane.queue.appendleft(future)
-        else:
-            lane.queue.append(future)
+        lane.enqueue(future, first=first)
         self._dispatch()
         try:
             return await future
         except asyncio.CancelledError:
             if not future.done() or future.cancelled():  # never granted: give the place up
-                with contextlib.suppress(ValueError):
-                    lane.queue.remove(future)
+                lane.drop(future)
                 self._dispatch()
             else:  # granted, but the caller is gone before sending: the slot ends unused
                 self.release(lane, abandoned=False)
@@ -283,7 +301,7 @@ class TenantDispatcher:
             for lane in self._lanes:
                 queue = lane.queue
                 while queue and queue[0].done():  # cancelled while waiting
-                    queue.popleft()
+                    lane.pop()
                 if not queue:
                     continue
                 key = (max(lane.budget.ready_at(now), tenant_ready), lane.served)
@@ -303,7 +321,7 @@ class TenantDispatcher:
                 best = owner  # a booking made for a connector goes to that connector
             if not self._tenant.take(best, now):
                 return  # a booking is under way; it dispatches again when it lands
-            best.queue.popleft().set_result(self._grant(best, max(now, when)))
+            best.pop().set_result(self._grant(best, max(now, when)))
 
     def _grant(self, lane: _Lane, at: float) -> float:
         lane.budget.charge(at)
@@ -382,7 +400,8 @@ class RateLimiter:
         return self._dispatcher, self._lane
 
     async def acquire(self, *, first: bool = False, max_wait: float | None = None) -> float:
-        """Wait for a slot; ``first=True`` jumps this client's queue (a resend after a 429).
+        """Wait for a slot; ``first=True`` jumps this client's queue (a resend after a 429),
+        behind the waiters that jumped it earlier.
 
         Every granted slot must be given back with :meth:`release` once its call has ended.
         With ``max_wait`` (seconds), give the place up and raise :class:`SlotWaitTimeoutError`

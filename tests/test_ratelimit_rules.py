@@ -346,3 +346,58 @@ def test_waiters_of_one_client_are_served_in_order_and_a_first_one_goes_ahead() 
         return order
 
     assert run_virtual(main) == ["again", "a", "b", "c"]
+
+
+def _grant_order(script: list[str]) -> list[str]:
+    """Waiters of one connector (one slot a second, the first held), granted in what order.
+
+    ``script`` steps: ``"n1"`` queues a plain call, ``"f1"`` one that jumps the queue
+    (``first=True``), ``"-f1"`` cancels that waiter, ``"tick"`` lets the next slot go.
+    """
+
+    async def main() -> list[str]:
+        order: list[str] = []
+        with opened(RateLimits(connector=Rate(1, 1.0), tenant=None, jitter=0.0)) as limiter:
+            await limiter.acquire()  # the slot in use while the script queues
+            limiter.release()
+            waiters: dict[str, asyncio.Task[None]] = {}
+
+            async def call(name: str) -> None:
+                await limiter.acquire(first=name.startswith("f"))
+                limiter.release()
+                order.append(name)
+
+            for step in script:
+                if step == "tick":
+                    count = len(order)
+                    while len(order) == count:
+                        await asyncio.sleep(0.1)
+                elif step.startswith("-"):
+                    waiters[step[1:]].cancel()
+                else:
+                    waiters[step] = asyncio.create_task(call(step))
+                await asyncio.sleep(0)
+            await asyncio.gather(*waiters.values(), return_exceptions=True)
+        return order
+
+    return run_virtual(main)
+
+
+@pytest.mark.parametrize(
+    ("script", "order"),
+    [
+        # Several calls that jump the queue (resends after 429s, calls whose token went stale)
+        # go in their own order, all ahead of the plain ones.
+        ("n1 n2 f1 f2 f3", "f1 f2 f3 n1 n2"),
+        # One that jumped and was served no longer counts: the next goes ahead of n1 still.
+        ("f1 n1 tick f2", "f1 f2 n1"),
+        # A plain call served leaves no place at the head: f1 goes before n2.
+        ("n1 n2 n3 tick f1", "n1 f1 n2 n3"),
+        # A waiter that jumped and gave up frees its place among those that jumped ...
+        ("n1 f1 f2 -f1 f3", "f2 f3 n1"),
+        # ... and a plain one that gave up takes nothing from them.
+        ("f1 n1 n2 -n2 f2", "f1 f2 n1"),
+    ],
+)
+def test_calls_that_jump_the_queue_keep_their_own_order(script: str, order: str) -> None:
+    assert _grant_order(script.split()) == order.split()

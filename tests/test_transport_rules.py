@@ -498,3 +498,50 @@ def test_an_endpoint_off_the_allowed_hosts_is_refused_saying_the_token_stayed() 
 
     error = run_virtual(main)
     assert error.reason == "the endpoint is not on the allowed hosts; the token was not sent"
+
+
+def test_calls_whose_token_went_stale_in_the_queue_wait_for_the_renewal_and_keep_their_place() -> (
+    None
+):
+    """A 20 s token (stale from 18 s), three calls a second, and a background renewal (at
+    16.3 s) that the token service holds for 10 s: the calls whose slot comes while the token
+    is stale send nothing, share that one renewal, and then go in their turn, ahead of the
+    calls queued behind them (they went in reverse order: each jumped the queue to its head)."""
+    router = respx.Router(assert_all_called=False)
+    issued: list[float] = []
+
+    async def token_answer(request: httpx.Request) -> httpx.Response:
+        issued.append(asyncio.get_running_loop().time())
+        if len(issued) == 2:
+            await asyncio.sleep(10.0)
+        return httpx.Response(200, json={
+            "accessToken": f"token-{len(issued)}", "endpointUrl": EP + "/",
+            "scope": "token.write", "accessTokenExpiry": int((time.time() + 20) * 1000)})  # fmt: skip
+
+    router.get("https://api.kaiza.la/v1/accessToken").mock(side_effect=token_answer)
+    sent: list[tuple[float, int, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        number = int(request.url.path.rsplit("/g", 1)[1])
+        sent.append((asyncio.get_running_loop().time(), number, request.headers["accessToken"]))
+        return httpx.Response(200, json={})
+
+    router.get(url__regex=rf"{EP}/v1/groups/g\d+").mock(side_effect=answer)
+    limits = RateLimits(connector=Rate(3, 1.0), tenant=None, jitter=0.0, precharge=False)
+
+    async def main() -> float:
+        async with client_for(router, limits=limits) as client:
+            start = asyncio.get_running_loop().time()
+            await asyncio.gather(*(client.request("GET", f"/groups/g{n}") for n in range(60)))
+            return start
+
+    start = run_virtual(main)
+    renewed = issued[1] - start + 10.0
+    assert len(issued) == 2 and issued[1] - start == pytest.approx(16.33, abs=0.01)
+    # The old token until it went stale, then nothing until the new one came, then the new one.
+    assert all(t - start < 18.0 if token == "token-1" else t - start >= renewed
+               for t, _, token in sent)  # fmt: skip
+    assert {token for _, _, token in sent} == {"token-1", "token-2"}
+    # Each in its turn: the calls granted a slot while the token was stale (eight here) went
+    # back for the new token, then ahead of the calls queued behind them, in their own order.
+    assert [n for _, n, _ in sorted(sent)] == list(range(60))
