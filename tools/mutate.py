@@ -37,7 +37,7 @@ _TRANSPORT = ["test_transport.py", "test_hostile.py",
               "test_promises.py", "test_options.py", "test_tokens.py", "test_secrets.py",
               "test_telemetry.py", "test_pacing.py", "test_transport_rules.py",
               "emulator/test_emulator_sdk.py", "resources/test_families.py",
-              "resources/test_postman_samples.py"]  # fmt: skip
+              "resources/test_postman_samples.py", "test_bot_view.py"]  # fmt: skip
 #: The core modules and the test files that check each one's promises. (``_fanout_engine`` and
 #: ``_outcomes`` were part of ``_fanout`` until it was split.)
 TESTS: dict[str, list[str]] = {
@@ -56,22 +56,20 @@ TESTS: dict[str, list[str]] = {
     "_receiver": ["test_receiver_rules.py", "test_webhooks.py", "test_hostile.py",
                   "test_promises.py", "emulator/test_power_automate.py"],
 }  # fmt: skip
-_SPIKES = "tests/test_pacing.py::test_no_429_from_the_emulator_under_network_spikes"
+_SPIKES = "tests/test_pacing.py::test_no_429_under_network_spikes_on_the_real_clock"
 #: Slow tests whose promise a faster one beside them already checks for that module (run once
-#: per mutant, they would make a module's run take hours on two cores): one network-spike test
-#: of five, two saturation shares of six, and the multi-process fleets (their other processes
-#: run the unmutated package anyway).
+#: per mutant, they would make a module's run take hours on two cores): the network-spike test
+#: on the real clock (the five in virtual time stay), three saturation shares of six, and the
+#: multi-process fleets (their other processes run the unmutated package anyway).
 DESELECT: dict[str, list[str]] = {
     "_ratelimit": [
-        *(f"{_SPIKES}[{m}]" for m in ("gcra", "fixed-window", "sliding-window-counter",
-                                       "token-bucket")),
+        _SPIKES,
         *(f"tests/test_ratelimit.py::test_saturated_connectors_run_at_the_documented_share_of_"
           f"the_binding_limit[{n}]" for n in (2, 4, 6)),
         "tests/test_shared_budget.py::test_redis_killed_mid_run_the_fleet_finishes_on_its_fallback",
         "tests/test_shared_budget.py::test_four_processes_one_with_a_shifted_clock_never_exceed_the_tenant",
     ],
-    "_transport": [f"{_SPIKES}[{m}]" for m in ("gcra", "fixed-window", "sliding-window-counter",
-                                                "token-bucket")],
+    "_transport": [_SPIKES],
 }  # fmt: skip
 #: Tests left out: they drive the package in another process (an emulator served on loopback in
 #: a subprocess), so no mutant can reach them.
