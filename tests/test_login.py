@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import httpx
 import pytest
+import respx
 
 from kaizala_async import AuthenticationError, ValidationError, exchange_pin, login_with_pin
 
@@ -76,3 +79,26 @@ def test_bad_input_is_rejected_before_any_request(
 
     run_virtual(main)
     assert fake.calls == []
+
+
+def test_a_429_to_the_pin_login_is_waited_out_then_sent_again() -> None:
+    """The PIN login paces nothing by default (``limits=None``): a 429's Retry-After is still
+    honoured before the one resend."""
+    router = respx.Router(assert_all_called=False)
+    refresh = {"refreshToken": "refresh-from-pin-1", "grantedScope": "groupinfo.read",
+               "refreshTokenExpiry": int((time.time() + 86400) * 1000)}  # fmt: skip
+    answers = [httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=refresh)]
+    route = router.post("https://api.kaiza.la/v1/loginWithPinAndApplicationId").mock(
+        side_effect=answers
+    )
+
+    async def main() -> tuple[float, str]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        result = await exchange_pin(APP_ID, "+911234567890", "4321",
+                                    transport=httpx.MockTransport(router.async_handler))  # fmt: skip
+        return loop.time() - start, result.refresh_token.reveal()
+
+    waited, token = run_virtual(main)
+    assert 7.0 <= waited < 7.1 and token == "refresh-from-pin-1"
+    assert route.call_count == 2

@@ -404,7 +404,7 @@ def test_a_compressed_answer_is_measured_by_what_it_inflates_to() -> None:
     answer = httpx.Response(200, content=packed, headers={"content-encoding": "gzip"})
     refused = _answer_of(answer, 1000)
     assert len(packed) < 1000 and isinstance(refused, UnexpectedResponseError)
-    assert refused.problems == ["larger than 1000 bytes"]
+    assert (refused.what, refused.problems) == ("/groups", ["larger than 1000 bytes"])
 
 
 def test_an_answer_in_several_chunks_without_a_length_is_joined_as_sent() -> None:
@@ -545,3 +545,70 @@ def test_calls_whose_token_went_stale_in_the_queue_wait_for_the_renewal_and_keep
     # Each in its turn: the calls granted a slot while the token was stale (eight here) went
     # back for the new token, then ahead of the calls queued behind them, in their own order.
     assert [n for _, n, _ in sorted(sent)] == list(range(60))
+
+
+def test_every_move_followed_is_counted() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").respond(308, headers={"Location": "/tenant7/v1/groups"})
+    router.get(f"{EP}/tenant7/v1/groups").respond(json={"groups": []})
+    router.get(f"{EP}/tenant7/v1/groups/g1").respond(
+        308, headers={"Location": "/tenant8/v1/groups/g1"}
+    )
+    router.get(f"{EP}/tenant8/v1/groups/g1").respond(json={})
+
+    async def main() -> tuple[int, str | None]:
+        async with client_for(router) as client:
+            await client.request("GET", "/groups")
+            await client.request("GET", "/groups/g1")
+            return client.stats.moved, client.endpoint_url
+
+    assert run_virtual(main) == (2, f"{EP}/tenant8")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "renewed"),
+    [
+        (403, "InvalidToken", True),  # the code decides, at any status
+        (400, "invalidtoken", True),
+        (401, "Unauthenticated", False),  # the connector's credentials, not the token
+        (401, "", True),  # a bare 401 on a resource call
+    ],
+)
+def test_which_answers_renew_the_token_and_resend(status: int, code: str, renewed: bool) -> None:
+    router = respx.Router(assert_all_called=False)
+    tokens = token_route(router)
+    body = {"errorCode": code, "message": "no"} if code else {}
+    route = router.get(f"{EP}/v1/groups").mock(
+        side_effect=[httpx.Response(status, json=body), httpx.Response(200, json={"groups": []})]
+    )
+
+    async def main() -> tuple[bool, int]:
+        async with client_for(router) as client:
+            try:
+                await client.request("GET", "/groups")
+            except AuthenticationError:
+                return False, client.stats.refreshed_on_401
+            return True, client.stats.refreshed_on_401
+
+    assert run_virtual(main) == (renewed, int(renewed))
+    assert tokens.call_count == 1 + renewed
+    assert route.call_count == 1 + renewed
+
+
+def test_the_last_429_of_a_call_that_runs_out_of_retries_gives_its_fields() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    body = {"errorCode": "TooManyRequests", "message": "slow down", "errorCategoryKey": "Throttle"}
+    router.get(f"{EP}/v1/groups").respond(429, json=body, headers={"Retry-After": "1"})
+
+    async def main() -> ThrottledError:
+        async with client_for(router) as client:
+            with pytest.raises(ThrottledError) as caught:
+                await client.request("GET", "/groups")
+            return caught.value
+
+    error = run_virtual(main)
+    assert error.attempts == 9
+    assert (error.code, error.message, error.category) == ("TooManyRequests", "slow down",
+                                                           "Throttle")  # fmt: skip

@@ -37,7 +37,7 @@ _TRANSPORT = ["test_transport.py", "test_hostile.py",
               "test_promises.py", "test_options.py", "test_tokens.py", "test_secrets.py",
               "test_telemetry.py", "test_pacing.py", "test_transport_rules.py",
               "emulator/test_emulator_sdk.py", "resources/test_families.py",
-              "resources/test_postman_samples.py", "test_bot_view.py"]  # fmt: skip
+              "resources/test_postman_samples.py", "test_bot_view.py", "test_login.py"]  # fmt: skip
 #: The core modules and the test files that check each one's promises. (``_fanout_engine`` and
 #: ``_outcomes`` were part of ``_fanout`` until it was split.)
 TESTS: dict[str, list[str]] = {
