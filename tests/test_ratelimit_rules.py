@@ -348,7 +348,7 @@ def test_waiters_of_one_client_are_served_in_order_and_a_first_one_goes_ahead() 
     assert run_virtual(main) == ["again", "a", "b", "c"]
 
 
-def _grant_order(script: list[str]) -> list[str]:
+def _grant_order(script: list[str], max_wait: float | None = None) -> list[str]:
     """Waiters of one connector (one slot a second, the first held), granted in what order.
 
     ``script`` steps: ``"n1"`` queues a plain call, ``"f1"`` one that jumps the queue
@@ -363,7 +363,7 @@ def _grant_order(script: list[str]) -> list[str]:
             waiters: dict[str, asyncio.Task[None]] = {}
 
             async def call(name: str) -> None:
-                await limiter.acquire(first=name.startswith("f"))
+                await limiter.acquire(first=name.startswith("f"), max_wait=max_wait)
                 limiter.release()
                 order.append(name)
 
@@ -389,15 +389,21 @@ def _grant_order(script: list[str]) -> list[str]:
         # Several calls that jump the queue (resends after 429s, calls whose token went stale)
         # go in their own order, all ahead of the plain ones.
         ("n1 n2 f1 f2 f3", "f1 f2 f3 n1 n2"),
-        # One that jumped and was served no longer counts: the next goes ahead of n1 still.
+        # One that jumped and was served no longer counts: the next goes ahead of n1 still ...
         ("f1 n1 tick f2", "f1 f2 n1"),
+        # ... and behind the others that jumped before it.
+        ("f1 f2 n1 tick f3", "f1 f2 f3 n1"),
         # A plain call served leaves no place at the head: f1 goes before n2.
         ("n1 n2 n3 tick f1", "n1 f1 n2 n3"),
         # A waiter that jumped and gave up frees its place among those that jumped ...
         ("n1 f1 f2 -f1 f3", "f2 f3 n1"),
+        ("n1 f1 f2 f3 -f1 f4", "f2 f3 f4 n1"),
         # ... and a plain one that gave up takes nothing from them.
-        ("f1 n1 n2 -n2 f2", "f1 f2 n1"),
+        ("f1 n1 n2 -n1 f2", "f1 f2 n2"),
     ],
 )
-def test_calls_that_jump_the_queue_keep_their_own_order(script: str, order: str) -> None:
-    assert _grant_order(script.split()) == order.split()
+@pytest.mark.parametrize("max_wait", [None, 100.0])
+def test_calls_that_jump_the_queue_keep_their_own_order(
+    script: str, order: str, max_wait: float | None
+) -> None:
+    assert _grant_order(script.split(), max_wait) == order.split()
