@@ -599,7 +599,8 @@ def test_which_answers_renew_the_token_and_resend(status: int, code: str, renewe
 def test_the_last_429_of_a_call_that_runs_out_of_retries_gives_its_fields() -> None:
     router = respx.Router(assert_all_called=False)
     token_route(router)
-    body = {"errorCode": "TooManyRequests", "message": "slow down", "errorCategoryKey": "Throttle"}
+    # A code of the service's own, not the default "TooManyRequests" of an answer without one.
+    body = {"errorCode": "TenantThrottled", "message": "slow down", "errorCategoryKey": "Throttle"}
     router.get(f"{EP}/v1/groups").respond(429, json=body, headers={"Retry-After": "1"})
 
     async def main() -> ThrottledError:
@@ -610,5 +611,19 @@ def test_the_last_429_of_a_call_that_runs_out_of_retries_gives_its_fields() -> N
 
     error = run_virtual(main)
     assert error.attempts == 9
-    assert (error.code, error.message, error.category) == ("TooManyRequests", "slow down",
+    assert (error.code, error.message, error.category) == ("TenantThrottled", "slow down",
                                                            "Throttle")  # fmt: skip
+
+
+def test_an_answer_declaring_more_than_the_cap_is_refused_without_reading_it() -> None:
+    """A Content-Length over the cap is refused at once: the body (here one that never comes)
+    is not waited for."""
+
+    async def never() -> AsyncIterator[bytes]:
+        await asyncio.sleep(3600)
+        yield b"{}"
+
+    answer = httpx.Response(200, headers={"Content-Length": "5000"}, stream=_Chunks(never()))
+    refused = _answer_of(answer, 1000)  # read, it would time out: RequestTimeoutError
+    assert isinstance(refused, UnexpectedResponseError)
+    assert (refused.what, refused.problems) == ("/groups", ["larger than 1000 bytes"])
