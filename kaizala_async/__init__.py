@@ -40,6 +40,7 @@ from ._fanout import (
     fan_out,
     fan_out_stream,
 )
+from ._limits import RateLimits
 from ._login import exchange_pin, login_with_pin, request_pin
 from ._max_wait import max_wait
 from ._models.actions import (
@@ -130,7 +131,6 @@ from ._paging import Paginator
 from ._ratelimit import (
     BracketReport,
     Rate,
-    RateLimits,
     SharedBudgetStats,
     TenantBackend,
 )

@@ -35,11 +35,12 @@ from ._fanout import (
     fan_out_stream,
 )
 from ._http import HostPolicy, json_body
+from ._limits import RateLimits
 from ._max_wait import check_max_wait
 from ._models.actions import ActionBody
 from ._models.admin import BotToken
 from ._options import CallOptions, RawClient
-from ._ratelimit import RateLimiter, RateLimits
+from ._ratelimit import RateLimiter
 from ._resources.actions import ActionsResource
 from ._resources.admin import BotsResource, WebhooksResource
 from ._resources.groups import GroupsResource, SubgroupsResource, TenantResource, UsersResource

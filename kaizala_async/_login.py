@@ -13,7 +13,8 @@ from ._constants import API_ROOT, DEFAULT_TIMEOUT, USER_AGENT
 from ._converter import structure
 from ._errors import AuthenticationError, ValidationError
 from ._http import HostPolicy, json_body
-from ._ratelimit import RateLimiter, RateLimits
+from ._limits import RateLimits
+from ._ratelimit import RateLimiter
 from ._secrets import Secret, install_log_redaction
 from ._transport import Call, Transport
 from ._validate import check_seconds, validate_mobile_number

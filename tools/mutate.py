@@ -39,10 +39,12 @@ _TRANSPORT = ["test_transport.py", "test_hostile.py",
               "emulator/test_emulator_sdk.py", "resources/test_families.py",
               "resources/test_postman_samples.py", "test_bot_view.py", "test_login.py"]  # fmt: skip
 #: The core modules and the test files that check each one's promises. (``_fanout_engine`` and
-#: ``_outcomes`` were part of ``_fanout`` until it was split.)
+#: ``_outcomes`` were part of ``_fanout`` until it was split; ``_limits`` of ``_ratelimit``.)
+_LIMITS = ["test_ratelimit.py", "test_ratelimit_rules.py", "test_pacing.py",
+           "test_shared_budget.py", "test_promises.py", "emulator/test_throttle.py"]  # fmt: skip
 TESTS: dict[str, list[str]] = {
-    "_ratelimit": ["test_ratelimit.py", "test_ratelimit_rules.py", "test_pacing.py",
-                   "test_shared_budget.py", "test_promises.py", "emulator/test_throttle.py"],
+    "_ratelimit": _LIMITS,
+    "_limits": _LIMITS,
     "_http": ["test_http.py", "test_transport.py", "test_transport_rules.py", "test_hostile.py"],
     "_validate": ["test_validate_rules.py", "resources/test_validation.py", "test_hostile.py"],
     "_secrets": ["test_secrets.py", "test_secrets_rules.py", "test_promises.py"],
@@ -61,16 +63,18 @@ _SPIKES = "tests/test_pacing.py::test_no_429_under_network_spikes_on_the_real_cl
 #: per mutant, they would make a module's run take hours on two cores): the network-spike test
 #: on the real clock (the five in virtual time stay), three saturation shares of six, and the
 #: multi-process fleets (their other processes run the unmutated package anyway).
+_SLOW_LIMITS = [
+    _SPIKES,
+    *(f"tests/test_ratelimit.py::test_saturated_connectors_run_at_the_documented_share_of_"
+      f"the_binding_limit[{n}]" for n in (2, 4, 6)),
+    "tests/test_shared_budget.py::test_redis_killed_mid_run_the_fleet_finishes_on_its_fallback",
+    "tests/test_shared_budget.py::test_four_processes_one_with_a_shifted_clock_never_exceed_the_tenant",
+]  # fmt: skip
 DESELECT: dict[str, list[str]] = {
-    "_ratelimit": [
-        _SPIKES,
-        *(f"tests/test_ratelimit.py::test_saturated_connectors_run_at_the_documented_share_of_"
-          f"the_binding_limit[{n}]" for n in (2, 4, 6)),
-        "tests/test_shared_budget.py::test_redis_killed_mid_run_the_fleet_finishes_on_its_fallback",
-        "tests/test_shared_budget.py::test_four_processes_one_with_a_shifted_clock_never_exceed_the_tenant",
-    ],
+    "_ratelimit": _SLOW_LIMITS,
+    "_limits": _SLOW_LIMITS,
     "_transport": [_SPIKES],
-}  # fmt: skip
+}
 #: Tests left out: they drive the package in another process (an emulator served on loopback in
 #: a subprocess), so no mutant can reach them.
 _SKIP = '"-k", "not subprocess and not in_the_emulator_process and not loopback"'

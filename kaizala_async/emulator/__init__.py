@@ -28,7 +28,7 @@ import httpx
 
 from kaizala_async._auth import Credentials
 from kaizala_async._client import KaizalaClient
-from kaizala_async._ratelimit import RateLimits
+from kaizala_async._limits import RateLimits
 
 from ._app import EmulatorApp, EmulatorConfig
 from ._faults import Fault
