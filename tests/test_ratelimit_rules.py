@@ -29,6 +29,12 @@ def opened(limits: RateLimits) -> Iterator[RateLimiter]:
         limiter.close()  # "now" on the wall clock of the tests below
 
 
+def exact(connector: Rate) -> RateLimits:
+    """Only ``connector``'s limit, no jitter allowance, nothing pre-charged: slots at the exact
+    times the rule gives."""
+    return RateLimits(connector=connector, tenant=None, jitter=0.0, precharge=False)
+
+
 def test_seeded_ends_are_kept_for_two_windows_and_handed_on() -> None:
     # window = period + jitter = 10 s; ends older than 2 windows, or in the future, are dropped
     ages = [-1.0, 0.0, 4.0, 20.0, 20.5]
@@ -178,8 +184,7 @@ def test_a_call_ending_lets_a_waiter_in_as_soon_as_the_ledger_allows() -> None:
 
     async def main() -> float:
         loop = asyncio.get_running_loop()
-        with opened(RateLimits(connector=Rate(2, 0.1), tenant=None, jitter=0.0,
-                               precharge=False)) as limiter:  # fmt: skip
+        with opened(exact(Rate(2, 0.1))) as limiter:
             start = loop.time()
             await limiter.acquire()
             await limiter.acquire()  # both in flight
@@ -195,7 +200,7 @@ def test_a_call_ending_lets_a_waiter_in_as_soon_as_the_ledger_allows() -> None:
 @pytest.mark.parametrize("scope", ["connector", "tenant"])
 def test_an_abandoned_call_is_held_one_more_period_in_each_scope(scope: str) -> None:
     rate = Rate(1, 10.0)
-    limits = (RateLimits(connector=rate, tenant=None, jitter=0.0, precharge=False)
+    limits = (exact(rate)
               if scope == "connector"
               else RateLimits(connector=None, tenant=rate, jitter=0.0, precharge=False))  # fmt: skip
 
@@ -245,8 +250,7 @@ def test_a_waiter_cancelled_before_its_slot_leaves_no_trace() -> None:
 
     async def main() -> float:
         loop = asyncio.get_running_loop()
-        with opened(RateLimits(connector=Rate(1, 10.0), tenant=None, jitter=0.0,
-                               precharge=False)) as limiter:  # fmt: skip
+        with opened(exact(Rate(1, 10.0))) as limiter:
             start = loop.time()
             await limiter.acquire()
             await asyncio.sleep(1.0)
@@ -267,8 +271,7 @@ def test_a_waiter_cancelled_just_after_its_grant_gives_the_slot_back() -> None:
 
     async def main() -> float:
         loop = asyncio.get_running_loop()
-        with opened(RateLimits(connector=Rate(1, 10.0), tenant=None, jitter=0.0,
-                               precharge=False)) as limiter:  # fmt: skip
+        with opened(exact(Rate(1, 10.0))) as limiter:
             start = loop.time()
             await limiter.acquire()
             limiter.release()
@@ -321,33 +324,6 @@ def test_a_tenant_key_is_held_while_any_client_uses_it_and_freed_by_the_last() -
     run_virtual(main)
 
 
-def test_waiters_of_one_client_are_served_in_order_and_a_first_one_goes_ahead() -> None:
-    async def main() -> list[str]:
-        limiter = RateLimiter(RateLimits(connector=Rate(1, 1.0), tenant=None, jitter=0.0,
-                                         precharge=False))  # fmt: skip
-        limiter.open()
-        order: list[str] = []
-
-        async def call(name: str, first: bool = False) -> None:
-            await limiter.acquire(first=first) if first else await limiter.acquire()
-            order.append(name)
-            limiter.release()
-
-        try:
-            await limiter.acquire()  # holds the slot while the others queue
-            tasks = [asyncio.ensure_future(call(n)) for n in ("a", "b", "c")]
-            await asyncio.sleep(0)
-            tasks.append(asyncio.ensure_future(call("again", first=True)))  # e.g. after a 429
-            await asyncio.sleep(0)
-            limiter.release()
-            await asyncio.gather(*tasks)
-        finally:
-            limiter.close()
-        return order
-
-    assert run_virtual(main) == ["again", "a", "b", "c"]
-
-
 def _grant_order(script: list[str], max_wait: float | None = None) -> list[str]:
     """Waiters of one connector (one slot a second, the first held), granted in what order.
 
@@ -363,7 +339,10 @@ def _grant_order(script: list[str], max_wait: float | None = None) -> list[str]:
             waiters: dict[str, asyncio.Task[None]] = {}
 
             async def call(name: str) -> None:
-                await limiter.acquire(first=name.startswith("f"), max_wait=max_wait)
+                if name.startswith("f"):
+                    await limiter.acquire(first=True, max_wait=max_wait)
+                else:  # the default: in turn
+                    await limiter.acquire(max_wait=max_wait)
                 limiter.release()
                 order.append(name)
 
@@ -386,8 +365,10 @@ def _grant_order(script: list[str], max_wait: float | None = None) -> list[str]:
 @pytest.mark.parametrize(
     ("script", "order"),
     [
-        # Several calls that jump the queue (resends after 429s, calls whose token went stale)
-        # go in their own order, all ahead of the plain ones.
+        # Plain calls are served in turn; one that jumps the queue (a resend after a 429) goes
+        # ahead of them ...
+        ("n1 n2 n3 f1", "f1 n1 n2 n3"),
+        # ... and several (resends, calls whose token went stale) go in their own order.
         ("n1 n2 f1 f2 f3", "f1 f2 f3 n1 n2"),
         # One that jumped and was served no longer counts: the next goes ahead of n1 still ...
         ("f1 n1 tick f2", "f1 f2 n1"),

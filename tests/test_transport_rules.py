@@ -307,11 +307,12 @@ def test_a_429_without_retry_after_waits_one_then_two_seconds_and_is_counted(
     ]
 
 
-def test_a_429_asking_too_long_a_wait_is_a_throttled_error_with_the_service_fields() -> None:
+def _throttled(code: str, retry_after: str) -> ThrottledError:
+    """The error of a GET /groups answered 429 (``code``, ``Retry-After``) every time."""
     router = respx.Router(assert_all_called=False)
     token_route(router)
-    body = {"errorCode": "TooManyRequests", "message": "slow down", "errorCategoryKey": "Throttle"}
-    router.get(f"{EP}/v1/groups").respond(429, json=body, headers={"Retry-After": "121"})
+    body = {"errorCode": code, "message": "slow down", "errorCategoryKey": "Throttle"}
+    router.get(f"{EP}/v1/groups").respond(429, json=body, headers={"Retry-After": retry_after})
 
     async def main() -> ThrottledError:
         async with client_for(router) as client:
@@ -319,7 +320,11 @@ def test_a_429_asking_too_long_a_wait_is_a_throttled_error_with_the_service_fiel
                 await client.request("GET", "/groups")
             return caught.value
 
-    error = run_virtual(main)
+    return run_virtual(main)
+
+
+def test_a_429_asking_too_long_a_wait_is_a_throttled_error_with_the_service_fields() -> None:
+    error = _throttled("TooManyRequests", "121")
     assert (error.retry_after, error.attempts) == (121.0, 1)
     assert (error.code, error.message, error.category) == (
         "TooManyRequests",
@@ -597,19 +602,8 @@ def test_which_answers_renew_the_token_and_resend(status: int, code: str, renewe
 
 
 def test_the_last_429_of_a_call_that_runs_out_of_retries_gives_its_fields() -> None:
-    router = respx.Router(assert_all_called=False)
-    token_route(router)
     # A code of the service's own, not the default "TooManyRequests" of an answer without one.
-    body = {"errorCode": "TenantThrottled", "message": "slow down", "errorCategoryKey": "Throttle"}
-    router.get(f"{EP}/v1/groups").respond(429, json=body, headers={"Retry-After": "1"})
-
-    async def main() -> ThrottledError:
-        async with client_for(router) as client:
-            with pytest.raises(ThrottledError) as caught:
-                await client.request("GET", "/groups")
-            return caught.value
-
-    error = run_virtual(main)
+    error = _throttled("TenantThrottled", "1")
     assert error.attempts == 9
     assert (error.code, error.message, error.category) == ("TenantThrottled", "slow down",
                                                            "Throttle")  # fmt: skip
