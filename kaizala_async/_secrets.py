@@ -72,7 +72,10 @@ def redact(text: str) -> str:
     Every occurrence of every live secret is found in the original text first and overlapping
     ones are merged, so a secret that contains (or overlaps) another is hidden whole: replacing
     one value at a time would leave the rest of the longer one around the first ``***``.
+    Secret headers go first: a live secret that happens to spell part of a header's name
+    (``refresh``) must not hide the name from the pattern and leave the value shown.
     """
+    text = _HEADER_RE.sub(lambda m: m.group("key") + REDACTED, text)
     spans: list[tuple[int, int]] = []
     # Shorter values are too short to tell from ordinary text.
     for value in [v for v in (s.reveal() for s in list(_KNOWN)) if len(v) >= 4]:
@@ -88,7 +91,7 @@ def redact(text: str) -> str:
             merged.append([start, end])
     for start, end in reversed(merged):  # from the end, so earlier offsets stay valid
         text = text[:start] + REDACTED + text[end:]
-    return _HEADER_RE.sub(lambda m: m.group("key") + REDACTED, text)
+    return text
 
 
 class SecretsFilter(logging.Filter):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
+import weakref
 
 import pytest
 
-from kaizala_async import Secret, SecretsFilter
+from kaizala_async import Secret, SecretsFilter, _secrets
 from kaizala_async._secrets import REDACTED, install_log_redaction, redact
 
 
@@ -27,6 +28,19 @@ def test_redact_replaces_live_secrets_of_four_characters_or_more_only() -> None:
     assert redact("a wxyz b") == "a *** b"
     assert redact("a pqr b") == "a pqr b"  # too short to tell from ordinary text
     assert (long.reveal(), short.reveal()) == ("wxyz", "pqr")
+
+
+@pytest.fixture(autouse=True)
+def only_this_tests_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redaction sees the secrets this test made, not those of an earlier test still waiting for
+    the garbage collector (a stray ``Secret("refresh")`` rewrote ``refreshToken``)."""
+    monkeypatch.setattr(_secrets, "_KNOWN", weakref.WeakSet())
+
+
+def test_a_live_secret_spelling_part_of_a_header_name_leaves_no_value_shown() -> None:
+    held = Secret("refresh")
+    shown = redact('{"refreshToken": "r-123"}')
+    assert "r-123" not in shown and held.reveal() not in shown
 
 
 def test_a_secret_inside_or_across_another_is_hidden_whole() -> None:
