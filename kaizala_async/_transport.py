@@ -6,7 +6,6 @@ knows any endpoint, and nothing in the resource modules knows HTTP, retries or l
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 import math
@@ -37,8 +36,8 @@ from ._errors import (
     RequestTimeoutError,
     ThrottledError,
     TransportError,
-    UnexpectedResponseError,
 )
+from ._exchange import Exchange
 from ._http import (
     HostPolicy,
     base_from_location,
@@ -110,7 +109,7 @@ class Transport:
         self.max_retries = max_retries
         self.max_retry_after = max_retry_after
         self.max_throttle_retries = max_throttle_retries
-        self.max_response_bytes = max_response_bytes
+        self._exchange = Exchange(http, max_response_bytes=max_response_bytes)
         self._wall = wall_clock
         self.stats = TransportStats()
         self._allowed_base: str | None = None  # the last endpoint base found on the allow-list
@@ -162,7 +161,7 @@ class Transport:
                     json=call.json,
                     files=call.files,
                     headers=_headers(call, token),
-                    timeout=timeout,
+                    timeout=self._exchange.timeout(timeout),
                 )
                 attempt += 1
                 observed = telemetry.attempt(
@@ -173,9 +172,7 @@ class Transport:
                 try:
                     # One deadline for the whole exchange: httpx's timeouts bound each read, so
                     # a server trickling a byte at a time could hold a call for ever.
-                    async with asyncio.timeout(timeout):
-                        response = await self.http.send(request, stream=True)
-                        await self._read(response, call)
+                    response = await self._exchange.run(request, timeout, call.path)
                 except httpx.TransportError as exc:
                     failure = exc
                     abandoned = isinstance(exc, httpx.TimeoutException) and not isinstance(
@@ -218,6 +215,8 @@ class Transport:
                     await self._backoff(retries)
                     continue
                 what = "connection failed" if sent else "could not connect"
+                if isinstance(failure, httpx.PoolTimeout):
+                    what = "no free connection in time (nothing was sent)"
                 raise TransportError(
                     f"{what}: {type(failure).__name__}",
                     method=call.method,
@@ -285,34 +284,6 @@ class Transport:
                 continue
 
             raise error_from_response(status, body, method=call.method, url=url)
-
-    async def _read(self, response: httpx.Response, call: Call) -> None:
-        """Read the body, at most ``max_response_bytes`` of it (decoded); a larger answer is
-        dropped unread and raises :class:`UnexpectedResponseError`."""
-        limit = self.max_response_bytes
-        try:
-            declared, encoded = b"", False
-            for name, value in response.headers.raw:  # one pass (Headers.get decodes them all)
-                name = name.lower()
-                if name == b"content-length":
-                    declared = value
-                elif name == b"content-encoding":
-                    encoded = True
-            if declared.isdigit() and not encoded:
-                # HTTP framing holds the body to its declared length: check it, read at once.
-                if int(declared) > limit:
-                    raise UnexpectedResponseError(call.path, [f"larger than {limit} bytes"])
-                await response.aread()
-                return
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise UnexpectedResponseError(call.path, [f"larger than {limit} bytes"])
-                chunks.append(chunk)
-            response._content = b"".join(chunks)  # what Response.aread() sets
-        finally:
-            await response.aclose()
 
     def _target(self, call: Call) -> tuple[Secret | None, str, str] | None:
         """The token (None for a token-service call), base and URL of ``call``'s next attempt;

@@ -53,6 +53,9 @@ __all__ = [
 class _InProcessTransport(httpx.AsyncBaseTransport):
     """httpx's ASGI transport, with the app's injected resets surfacing as httpx errors."""
 
+    #: No connection pool: the client's exchanges need no isolation from cancellation.
+    kaizala_pool_free = True
+
     def __init__(self, app: EmulatorApp) -> None:
         self._inner = httpx.ASGITransport(app=app)
 

@@ -1,0 +1,139 @@
+"""One HTTP exchange (send, read at most N bytes, close) that no cancellation can leave half-done.
+
+httpcore hands a pooled connection back in clean-up code that it shields from anyio's
+cancellation only. A native asyncio cancellation (``asyncio.timeout``, ``wait_for``,
+``task.cancel()``) landing there skips the hand-back: the connection stays marked busy for good,
+and once every connection of the pool is held that way no call gets one again (upstream:
+encode/httpcore#1093). So:
+
+* the deadline of an exchange is an anyio cancel scope, never a native cancellation;
+* on asyncio, over a transport that pools connections, the exchange runs in a child task of
+  its own. A cancellation of the caller reaches it as the cancellation of an anyio scope, which
+  httpcore's shields hold off; the caller waits for the child's clean-up, then is cancelled.
+
+Transports with no pool (``httpx.MockTransport``, ``httpx.ASGITransport`` and the emulator's
+in-process one) have nothing to strand, and skip the child task: it costs tens of microseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+import anyio
+import httpx
+
+from ._errors import UnexpectedResponseError
+
+__all__ = ["Exchange", "read_capped"]
+
+#: Share of an exchange's deadline a request may spend waiting for a pooled connection. Past it,
+#: httpx raises ``PoolTimeout``: the request never left, and the caller may safely retry it.
+POOL_SHARE = 0.9
+
+
+class Exchange:
+    """Runs exchanges over ``http``; see the module's docstring."""
+
+    def __init__(self, http: httpx.AsyncClient, *, max_response_bytes: int) -> None:
+        self.http = http
+        self.max_response_bytes = max_response_bytes
+        self._isolate: bool | None = None  # decided on first use, inside the event loop
+        self._timeouts: dict[float, httpx.Timeout] = {}
+
+    def timeout(self, seconds: float) -> httpx.Timeout:
+        """httpx's timeouts for an exchange with this deadline (built once per value)."""
+        found = self._timeouts.get(seconds)
+        if found is None:
+            if len(self._timeouts) > 64:  # per-call timeouts are few; never grow without bound
+                self._timeouts.clear()
+            found = self._timeouts[seconds] = httpx.Timeout(seconds, pool=seconds * POOL_SHARE)
+        return found
+
+    async def run(self, request: httpx.Request, deadline: float, what: str) -> httpx.Response:
+        """Send ``request`` and read its answer (body read, connection handed back), all within
+        ``deadline`` seconds; raise ``TimeoutError`` past it, httpx's errors as they come, and
+        :class:`UnexpectedResponseError` for an answer over the size cap (``what`` names it)."""
+        if self._isolate is None:
+            self._isolate = _on_asyncio() and not _pool_free(self.http)
+        if self._isolate:
+            return await _isolated(self._run(request, deadline, what))
+        return await self._run(request, deadline, what)
+
+    async def _run(self, request: httpx.Request, deadline: float, what: str) -> httpx.Response:
+        with anyio.CancelScope(deadline=anyio.current_time() + deadline):
+            response = await self.http.send(request, stream=True)
+            await read_capped(response, self.max_response_bytes, what)
+            return response
+        raise TimeoutError  # only the deadline's own cancellation ends the block here
+
+
+async def read_capped(response: httpx.Response, limit: int, what: str) -> None:
+    """Read the body, at most ``limit`` bytes of it (decoded), and close the response; a larger
+    answer is dropped unread and raises :class:`UnexpectedResponseError`."""
+    try:
+        declared, encoded = b"", False
+        for name, value in response.headers.raw:  # one pass (Headers.get decodes them all)
+            name = name.lower()
+            if name == b"content-length":
+                declared = value
+            elif name == b"content-encoding":
+                encoded = True
+        if declared.isdigit() and not encoded:
+            # HTTP framing holds the body to its declared length: check it, read at once.
+            if int(declared) > limit:
+                raise UnexpectedResponseError(what, [f"larger than {limit} bytes"])
+            await response.aread()
+            return
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise UnexpectedResponseError(what, [f"larger than {limit} bytes"])
+            chunks.append(chunk)
+        response._content = b"".join(chunks)  # what Response.aread() sets
+    finally:
+        await response.aclose()
+
+
+async def _isolated(exchange: Coroutine[Any, Any, httpx.Response]) -> httpx.Response:
+    """Run ``exchange`` in a child task. A cancellation of this task cancels the child through
+    an anyio scope, waits for the child to finish its clean-up, then goes on in this task."""
+    scope = anyio.CancelScope()
+
+    async def child() -> httpx.Response | None:
+        with scope:
+            return await exchange
+        return None  # cancelled through ``scope``: this task's own cancellation is raised
+
+    task = asyncio.get_running_loop().create_task(child())
+    try:
+        found = await asyncio.shield(task)
+    except asyncio.CancelledError:
+        scope.cancel()
+        while not task.done():
+            try:
+                await asyncio.wait((task,))
+            except asyncio.CancelledError:  # cancelled again: still one cancellation to raise
+                continue
+        if not task.cancelled():
+            task.exception()  # retrieved: its outcome is moot, this task is cancelled
+        raise
+    assert found is not None  # the scope is cancelled only in the branch above
+    return found
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # trio (anyio's other backend) cancels only through its scopes
+        return False
+    return True
+
+
+def _pool_free(http: httpx.AsyncClient) -> bool:
+    transport = http._transport  # the one every request of this client goes through
+    return isinstance(transport, httpx.MockTransport | httpx.ASGITransport) or bool(
+        getattr(transport, "kaizala_pool_free", False)
+    )

@@ -1,0 +1,142 @@
+"""No cancellation, of any kind, leaves a pooled connection held (issue 25), over real sockets.
+
+httpcore shields its clean-up only from anyio's cancellation: a caller's native asyncio
+cancellation (``asyncio.timeout``, ``wait_for``, ``task.cancel()``) that lands while it closes a
+response leaves the connection marked busy for ever, and a client whose pool fills that way
+answers nothing again. The client runs each exchange where such a cancellation reaches httpcore
+as anyio's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from kaizala_async import KaizalaClient, KaizalaError, TransportError
+from kaizala_async._asgi import Receive, Scope, Send, serve_loopback
+
+from .conftest import make_client
+from .fake_service import FakeKaizala
+
+
+def _jittery(app: Any, rng: random.Random) -> Any:
+    """``app`` answering after a random delay, its body in two parts with a pause between: a
+    cancellation can land before the answer, while it is read, or while it is closed."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(rng.uniform(0, 0.004))
+
+        async def split(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and len(message.get("body", b"")) > 2:
+                body = message["body"]
+                await send({"type": "http.response.body", "body": body[:2], "more_body": True})
+                await asyncio.sleep(rng.uniform(0, 0.002))
+                await send({"type": "http.response.body", "body": body[2:]})
+                return
+            await send(message)
+
+        await app(scope, receive, split)
+
+    return wrapped
+
+
+def _pool(client: KaizalaClient) -> Any:
+    transport = client._require().http._transport
+    assert isinstance(transport, httpx.AsyncHTTPTransport)
+    return transport._pool
+
+
+def _held(client: KaizalaClient) -> tuple[int, int]:
+    """(requests the pool still tracks, connections not idle and not closed)."""
+    pool = _pool(client)
+    busy = [c for c in pool.connections if not c.is_idle() and not c.is_closed()]
+    return len(pool._requests), len(busy)
+
+
+async def _cancelled_in_every_way(
+    call: Callable[[], Awaitable[object]], rng: random.Random
+) -> None:
+    """One call, cancelled the way services do, at a random moment (or not at all)."""
+    delay = rng.uniform(0, 0.012)
+    kind = rng.randrange(5)
+    try:
+        if kind == 0:
+            await asyncio.wait_for(call(), delay)
+        elif kind == 1:
+            async with asyncio.timeout(delay):
+                await call()
+        elif kind == 2:  # a web framework cancelling the handler of a client that went away
+            task = asyncio.ensure_future(call())
+            await asyncio.sleep(delay)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        elif kind == 3:
+            with anyio.move_on_after(delay):
+                await call()
+        else:  # cancelled twice: a second cancellation while the first one's clean-up runs
+            task = asyncio.ensure_future(call())
+            await asyncio.sleep(delay)
+            task.cancel()
+            await asyncio.sleep(rng.uniform(0, 0.002))
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    except (TimeoutError, KaizalaError):  # a deadline, or a pool already worn out
+        pass
+
+
+async def test_thousands_of_cancelled_calls_leave_the_pool_empty_and_the_client_answering() -> None:
+    rng = random.Random(25)
+    fake = FakeKaizala()
+    async with serve_loopback(_jittery(fake, rng)) as root:
+        fake.endpoint = root + "/"
+        fds_before = len(os.listdir("/proc/self/fd"))
+        async with make_client(fake, api_root=root, transport=None, timeout=2.0) as client:
+
+            async def caller() -> None:
+                for _ in range(150):
+                    await _cancelled_in_every_way(lambda: client.request("GET", "/groups"), rng)
+
+            await asyncio.gather(*(caller() for _ in range(16)))  # 2,400 calls
+            for _ in range(100):  # the server's side of closed connections settles
+                if _held(client) == (0, 0):
+                    break
+                await asyncio.sleep(0.02)
+            assert _held(client) == (0, 0), _pool(client)
+            answered = await asyncio.wait_for(client.request("GET", "/groups"), 5)
+            assert answered.json()["path"] == "/v1/groups"
+        await asyncio.sleep(0.05)
+        assert len(os.listdir("/proc/self/fd")) <= fds_before
+
+
+async def test_a_call_still_waiting_for_a_connection_at_its_deadline_was_not_sent() -> None:
+    """With every pooled connection busy, a call whose deadline passes while it waits for one
+    never left: a retriable failure (``request_sent=False``), not an Unknown outcome."""
+    fake = FakeKaizala()
+    release = asyncio.Event()
+
+    async def slow_groups(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("path") == "/v1/slow":
+            await release.wait()
+        await fake(scope, receive, send)
+
+    async with serve_loopback(slow_groups) as root:
+        fake.endpoint = root + "/"
+        transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))
+        async with make_client(fake, api_root=root, transport=transport, max_retries=0) as client:
+            holder = asyncio.ensure_future(client.request("GET", "/slow"))
+            try:
+                await asyncio.sleep(0.1)  # the only connection is taken
+                with pytest.raises(TransportError) as caught:
+                    await client.with_options(timeout=0.3).request("GET", "/groups")
+            finally:
+                release.set()
+            assert caught.value.request_sent is False
+            assert "/v1/groups" not in [c.path for c in fake.resource_calls()]
+            assert (await holder).json()["path"] == "/v1/slow"
