@@ -27,7 +27,7 @@ class Secret:
         if not isinstance(value, str):
             raise TypeError("a secret must be a string")
         self._value = value
-        _KNOWN.add(self)
+        _KNOWN[id(self)] = self
 
     def reveal(self) -> str:
         """The secret value itself. Never log or print it."""
@@ -56,8 +56,10 @@ class Secret:
         raise TypeError("secrets are not picklable")
 
 
-#: Every live Secret, so the filter can scrub their values wherever they appear.
-_KNOWN: weakref.WeakSet[Secret] = weakref.WeakSet()
+#: Every live Secret, so the filter can scrub their values wherever they appear. Keyed by
+#: identity: a set would keep only the first of two equal secrets (a token re-issued with the
+#: same value), and forget the value once that first one is gone while the second lives on.
+_KNOWN: weakref.WeakValueDictionary[int, Secret] = weakref.WeakValueDictionary()
 
 _HEADER_RE = re.compile(
     r"(?P<key>(?:" + "|".join(re.escape(h) for h in sorted(SECRET_HEADERS)) + r")['\"]?\s*[:=]\s*"
@@ -78,7 +80,7 @@ def redact(text: str) -> str:
     text = _HEADER_RE.sub(lambda m: m.group("key") + REDACTED, text)
     spans: list[tuple[int, int]] = []
     # Shorter values are too short to tell from ordinary text.
-    for value in [v for v in (s.reveal() for s in list(_KNOWN)) if len(v) >= 4]:
+    for value in {v for v in (s.reveal() for s in list(_KNOWN.values())) if len(v) >= 4}:
         start = text.find(value)
         while start >= 0:
             spans.append((start, start + len(value)))

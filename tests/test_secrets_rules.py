@@ -34,7 +34,7 @@ def test_redact_replaces_live_secrets_of_four_characters_or_more_only() -> None:
 def only_this_tests_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Redaction sees the secrets this test made, not those of an earlier test still waiting for
     the garbage collector (a stray ``Secret("refresh")`` rewrote ``refreshToken``)."""
-    monkeypatch.setattr(_secrets, "_KNOWN", weakref.WeakSet())
+    monkeypatch.setattr(_secrets, "_KNOWN", weakref.WeakValueDictionary())
 
 
 def test_a_live_secret_spelling_part_of_a_header_name_leaves_no_value_shown() -> None:

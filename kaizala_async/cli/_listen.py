@@ -39,25 +39,24 @@ class _Forwarder:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self._receiver(scope, receive, send)
             return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+        # The receiver checks the callback token before it reads a byte, and reads at most its
+        # size cap: the body is kept as the receiver reads it, never read ahead of it.
+        parts: list[bytes] = []
         status: list[int] = []
 
-        async def replay() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
+        async def kept() -> MutableMapping[str, Any]:
+            message = await receive()
+            parts.append(message.get("body", b""))
+            return message
 
         async def watch(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
             await send(message)
 
-        await self._receiver(scope, replay, watch)
+        await self._receiver(scope, kept, watch)
         if status and status[0] == 200:
-            await self._deliver(body)
+            await self._deliver(b"".join(parts))
 
     async def _deliver(self, body: bytes) -> None:
         try:

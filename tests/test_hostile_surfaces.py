@@ -1,0 +1,109 @@
+"""Hostile input on the surfaces added after the first hostile-input pass (issue 25).
+
+Each test names the cause it guards; each failed on the code before its fix.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+
+import httpx
+import pytest
+import respx
+
+from kaizala_async import BadRequestError, Secret
+from kaizala_async._secrets import redact
+
+from .test_transport import EP, TOKEN, client_for, token_route
+from .vtime import run_virtual
+
+# -- 1. a re-issued secret stays redacted -----------------------------------------------------
+
+
+def test_a_secret_equal_to_one_already_seen_is_still_redacted_once_the_first_is_gone() -> None:
+    first = Secret("re-issued-token-value")
+    second = Secret("re-issued-token-value")
+    del first
+    gc.collect()
+    assert redact("echo re-issued-token-value") == "echo ***"
+    assert second.reveal() == "re-issued-token-value"
+
+
+def test_a_token_renewed_to_the_same_value_is_not_echoed_in_errors_or_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The service answers InvalidToken, the renewal hands back the very same token, and the
+    resent call's error echoes it: the message and the log show ``***``."""
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    answers = iter(
+        [
+            httpx.Response(401, json={"errorCode": "InvalidToken", "message": "Invalid token"}),
+            httpx.Response(400, json={"errorCode": "BadRequest", "message": f"token {TOKEN}"}),
+        ]
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        gc.collect()  # the first token object, replaced by the renewal, is gone by now
+        return next(answers)
+
+    router.get(f"{EP}/v1/groups").mock(side_effect=answer)
+
+    async def main() -> None:
+        async with client_for(router) as client:
+            with pytest.raises(BadRequestError) as caught:
+                await client.request("GET", "/groups")
+            assert client.token_refreshes == 2
+            assert TOKEN not in str(caught.value)
+            logging.getLogger("kaizala_async.transport").warning("echo %s", caught.value.message)
+            logging.getLogger("kaizala_async.transport").warning("raw %s", TOKEN)
+
+    with caplog.at_level(logging.WARNING, logger="kaizala_async"):
+        run_virtual(main)
+    assert "raw ***" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+# -- 2. `kaizala listen` checks the callback token first, and caps the body --------------------
+
+
+async def _deliver_to_listen(token: str, chunks: int, chunk: bytes) -> tuple[int, int]:
+    """POST ``chunks`` x ``chunk`` to ``kaizala listen``'s receiver with ``token``; the status
+    and how many body messages it read."""
+    from kaizala_async.cli._listen import _Forwarder
+
+    forwarder = _Forwarder("the-callback-token", None, lambda line: None)
+    read = 0
+    answered: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        nonlocal read
+        read += 1
+        return {"type": "http.request", "body": chunk, "more_body": read < chunks}
+
+    async def send(message: object) -> None:
+        assert isinstance(message, dict)
+        if message["type"] == "http.response.start":
+            answered.append(message["status"])
+
+    scope = {"type": "http", "method": "POST", "path": "/", "query_string": b"",
+             "headers": [(b"kz-callback-token", token.encode())]}  # fmt: skip
+    try:
+        await forwarder(scope, receive, send)
+    finally:
+        await forwarder.aclose()
+    return answered[0], read
+
+
+async def test_listen_refuses_a_wrong_callback_token_before_reading_the_body() -> None:
+    status, read = await _deliver_to_listen("a-guess", chunks=3_000, chunk=b"x" * 1024)
+    assert (status, read) == (401, 0)
+
+
+async def test_listen_stops_reading_a_body_over_the_receivers_cap() -> None:
+    """With the right token (a leaked one, or a tunnel's visitor who has it), a body over the
+    receiver's 1 MiB cap is refused once the cap is passed: never buffered whole."""
+    status, read = await _deliver_to_listen("the-callback-token", chunks=3_000, chunk=b"x" * 1024)
+    assert status == 413
+    assert read == 1025
