@@ -25,7 +25,7 @@ from ._constants import (
     MAX_RETRY_AFTER,
     USER_AGENT,
 )
-from ._errors import KaizalaError, ValidationError
+from ._errors import ClientClosedError, KaizalaError, ValidationError
 from ._fanout import (
     FanOutProgress,
     FanOutReport,
@@ -320,6 +320,8 @@ class KaizalaClient:
         if self._origin is not None:
             return self._origin._require()
         if self._transport is None:
+            if self._used:
+                raise ClientClosedError()
             raise RuntimeError("use the client inside `async with KaizalaClient(...) as client:`")
         return self._transport
 

@@ -3,6 +3,7 @@
     KaizalaError
      ├── ValidationError ............ bad input, raised before any request is sent (also ValueError)
      ├── SlotWaitTimeoutError ....... no rate-limit slot within max_wait; nothing was sent
+     ├── ClientClosedError .......... the client closed before the call could go (also RuntimeError)
      ├── UnexpectedResponseError .. a 2xx answer whose body does not fit the documented shape
      ├── TransportError ............. the service could not be reached or did not answer
      │    └── RequestTimeoutError ... no answer within the timeout (the request may have arrived)
@@ -28,6 +29,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "EndpointMovedError",
     "KaizalaError",
     "NotFoundError",
@@ -69,6 +71,18 @@ class SlotWaitTimeoutError(KaizalaError, TimeoutError):
     def __init__(self, max_wait: float) -> None:
         self.max_wait = max_wait
         super().__init__(f"no rate-limit slot within max_wait={max_wait:g} s; nothing was sent")
+
+
+class ClientClosedError(KaizalaError, RuntimeError):
+    """The client's ``async with`` ended before this call could go: it was waiting for a
+    rate-limit slot, or was about to resend, when the client closed; or it was made after.
+
+    Nothing more was sent after the close. A call already on the wire at the close fails as a
+    :class:`TransportError` instead (``request_sent`` tells whether it may have arrived).
+    """
+
+    def __init__(self, what: str = "the client is closed") -> None:
+        super().__init__(f"{what}; use the client inside `async with KaizalaClient(...)`")
 
 
 class UnexpectedResponseError(KaizalaError):

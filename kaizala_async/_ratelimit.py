@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from ._budget import Budget, Rate
-from ._errors import SlotWaitTimeoutError, ValidationError
+from ._errors import ClientClosedError, SlotWaitTimeoutError, ValidationError
 from ._limits import RateLimits
 from ._shared_tenant import BracketReport, SharedBudgetStats, SharedTenant, TenantBackend
 
@@ -143,7 +143,14 @@ class TenantDispatcher:
         if lane in self._lanes:
             self._lanes.remove(lane)
         while lane.queue:
-            lane.pop().cancel()
+            waiter = lane.pop()
+            if not waiter.done():  # the caller is told, not cancelled: nobody cancelled it
+                waiter.set_exception(
+                    ClientClosedError(
+                        "the client was closed while this call waited for a rate-limit slot; "
+                        "nothing was sent"
+                    )
+                )
         self._dispatch()
 
     async def acquire(self, lane: _Lane, *, first: bool) -> float:
@@ -246,12 +253,14 @@ class RateLimiter:
         self._dispatcher: TenantDispatcher | None = None
         self._lane: _Lane | None = None
         self._key: str | None = None
+        self._closed = False
 
     @property
     def is_open(self) -> bool:
         return self._lane is not None
 
     def open(self) -> None:
+        self._closed = False
         loop = asyncio.get_running_loop()
         limits = self.limits
         key = limits.tenant_key
@@ -279,6 +288,7 @@ class RateLimiter:
     def close(self) -> None:
         dispatcher, lane = self._dispatcher, self._lane
         self._dispatcher = self._lane = None
+        self._closed = True
         if dispatcher is None or lane is None:
             return
         dispatcher.remove_lane(lane)
@@ -296,6 +306,8 @@ class RateLimiter:
 
     def _parts(self) -> tuple[TenantDispatcher, _Lane]:
         if self._dispatcher is None or self._lane is None:
+            if self._closed:
+                raise ClientClosedError("the client was closed before this call could go")
             raise RuntimeError("the rate limiter is not open; use the client inside `async with`")
         return self._dispatcher, self._lane
 

@@ -5,6 +5,7 @@ Each test names the cause it guards; each failed on the code before its fix.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 import respx
 
-from kaizala_async import BadRequestError, Secret
+from kaizala_async import BadRequestError, ClientClosedError, Rate, RateLimits, Secret
 from kaizala_async._secrets import redact
 
 from .test_transport import EP, TOKEN, client_for, token_route
@@ -107,3 +108,49 @@ async def test_listen_stops_reading_a_body_over_the_receivers_cap() -> None:
     status, read = await _deliver_to_listen("the-callback-token", chunks=3_000, chunk=b"x" * 1024)
     assert status == 413
     assert read == 1025
+
+
+# -- 3. a call the client's close stops says so -------------------------------------------------
+
+
+def test_calls_queued_for_a_slot_when_the_client_closes_fail_with_client_closed() -> None:
+    """They used to end as a bare ``CancelledError`` (nobody cancelled them): a task group
+    ignores that, so background sends vanished without a word."""
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    groups = router.get(f"{EP}/v1/groups").respond(200, json={})
+    limits = RateLimits(connector=Rate(2, 10.0), tenant=None, jitter=0.0, precharge=False)
+
+    async def main() -> list[BaseException | None]:
+        async with client_for(router, limits=limits) as client:
+            calls = [asyncio.ensure_future(client.request("GET", "/groups")) for _ in range(4)]
+            await asyncio.sleep(6.0)  # the token call and one call went; three wait
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        with pytest.raises(ClientClosedError, match="closed"):
+            await client.request("GET", "/groups")
+        return [o if isinstance(o, BaseException) else None for o in outcomes]
+
+    outcomes = run_virtual(main)
+    assert outcomes[0] is None and groups.call_count == 1
+    for outcome in outcomes[1:]:
+        assert isinstance(outcome, ClientClosedError), repr(outcome)
+        assert isinstance(outcome, RuntimeError)  # what a use after close raised before
+        assert "waited for a rate-limit slot; nothing was sent" in str(outcome)
+
+
+def test_a_resend_after_the_client_closed_says_the_client_closed() -> None:
+    """A GET whose connection failed is resent; the client closed meanwhile: the error says so
+    (it said "the rate limiter is not open")."""
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").mock(side_effect=httpx.ConnectError("refused"))
+
+    async def main() -> BaseException:
+        async with client_for(router, max_retries=3) as client:
+            call = asyncio.ensure_future(client.request("GET", "/groups"))
+            await asyncio.sleep(0)  # the first attempt fails; the resend waits out its back-off
+        return (await asyncio.gather(call, return_exceptions=True))[0]
+
+    outcome = run_virtual(main)
+    assert isinstance(outcome, ClientClosedError), repr(outcome)
+    assert "not open" not in str(outcome)
