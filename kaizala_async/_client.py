@@ -49,7 +49,14 @@ from ._resources.messages import MediaUploads, MessagesResource
 from ._resources.reactions import ReactionsResource
 from ._secrets import Secret, install_log_redaction
 from ._transport import Call, Transport, TransportStats
-from ._validate import check_api_path, check_count, check_id, check_seconds, optional_seconds
+from ._validate import (
+    check_api_path,
+    check_count,
+    check_id,
+    check_retries,
+    check_seconds,
+    optional_seconds,
+)
 
 __all__ = ["KaizalaClient"]
 
@@ -83,7 +90,8 @@ class KaizalaClient:
     * ``allowed_hosts``: where the endpoint may live and move to (https; ``*.kaiza.la``,
       ``*.office.net`` by default). Entries may be full origins such as ``http://127.0.0.1:8080``.
     * ``max_retries``: retries of connection failures (before sending, or after for idempotent
-      calls) and of 5xx answers to idempotent calls.
+      calls) and of 5xx answers to idempotent calls; at most 10. The waits between them double
+      from 0.5 s (with full jitter) up to 30 s each.
     * ``max_retry_after``: a 429 asking for a longer wait raises :class:`ThrottledError`.
     * ``max_response_bytes``: a larger answer is not read; :class:`UnexpectedResponseError`
       (default 32 MiB).
@@ -107,10 +115,7 @@ class KaizalaClient:
             raise ValidationError("credentials", "must be a kaizala_async.Credentials")
         timeout = check_seconds(timeout, "timeout")
         max_retry_after = check_seconds(max_retry_after, "max_retry_after", zero=True)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValidationError(
-                "max_retries", f"must be a non-negative whole number, not {max_retries!r}"
-            )
+        check_retries(max_retries)
         if isinstance(allowed_hosts, str):
             raise ValidationError(
                 "allowed_hosts", "must be a collection of host patterns, not one string"
@@ -269,11 +274,7 @@ class KaizalaClient:
         if timeout is not None:
             changes["timeout"] = check_seconds(timeout, "timeout")
         if max_retries is not None:
-            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-                raise ValidationError(
-                    "max_retries", f"must be a non-negative whole number, not {max_retries!r}"
-                )
-            changes["max_retries"] = max_retries
+            changes["max_retries"] = check_retries(max_retries)
         if max_wait is not None:
             changes["max_wait"] = check_max_wait("max_wait", max_wait)
         view = copy.copy(self)

@@ -21,7 +21,9 @@ __all__ = [
     "MAX_GROUP_MEMBERS",
     "MAX_MESSAGE_LENGTH",
     "MAX_RESPONSE_BYTES",
+    "MAX_RETRIES_LIMIT",
     "MAX_RETRY_AFTER",
+    "MAX_RETRY_BACKOFF",
     "MAX_THROTTLE_RETRIES",
     "RENEW_FRACTION",
     "RENEW_MARGIN",
@@ -68,8 +70,13 @@ MAX_THROTTLE_RETRIES = 8
 #: Retries for connection failures that happened before the request was sent (and, for
 #: idempotent calls or when the caller opts in, for failures after sending).
 DEFAULT_MAX_RETRIES = 2
+#: The most retries a client or a call may ask for: with the back-off cap below, a failing call
+#: ends within about five minutes of waits, never days.
+MAX_RETRIES_LIMIT = 10
 #: First backoff between those retries (seconds); doubles each time, with full jitter.
 CONNECTION_RETRY_BACKOFF = 0.5
+#: The longest of those backoffs (seconds): the doubling stops here.
+MAX_RETRY_BACKOFF = 30.0
 
 #: The access token lives 24 h. Renew at expiry - min(RENEW_MARGIN, RENEW_FRACTION * lifetime):
 #: 5 minutes early for real tokens, a fifth of the lifetime for short test tokens.

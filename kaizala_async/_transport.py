@@ -29,6 +29,7 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     MAX_RESPONSE_BYTES,
     MAX_RETRY_AFTER,
+    MAX_RETRY_BACKOFF,
     MAX_THROTTLE_RETRIES,
 )
 from ._errors import (
@@ -356,7 +357,8 @@ class Transport:
         return new_base
 
     async def _backoff(self, attempt: int) -> None:
-        await anyio.sleep(random.uniform(0, CONNECTION_RETRY_BACKOFF * 2 ** (attempt - 1)))
+        ceiling = CONNECTION_RETRY_BACKOFF * 2 ** min(attempt - 1, 16)
+        await anyio.sleep(random.uniform(0, min(ceiling, MAX_RETRY_BACKOFF)))
 
 
 def _usable_location(location: str) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import quote
 
+from ._constants import MAX_RETRIES_LIMIT
 from ._converter import epoch_ms
 from ._errors import ValidationError
 
@@ -108,6 +109,15 @@ def check_count(value: object, argument: str, *, least: int = 1, most: int | Non
         raise ValidationError(argument, f"must be a whole number of at least {least}")
     if most is not None and value > most:
         raise ValidationError(argument, f"must be at most {most}, not {value}")
+    return value
+
+
+def check_retries(value: object, argument: str = "max_retries") -> int:
+    """A count of retries: a whole number from 0 to ``MAX_RETRIES_LIMIT``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(argument, f"must be a non-negative whole number, not {value!r}")
+    if value > MAX_RETRIES_LIMIT:
+        raise ValidationError(argument, f"must be at most {MAX_RETRIES_LIMIT}, not {value}")
     return value
 
 

@@ -13,7 +13,16 @@ import httpx
 import pytest
 import respx
 
-from kaizala_async import BadRequestError, ClientClosedError, Rate, RateLimits, Secret
+from kaizala_async import (
+    BadRequestError,
+    ClientClosedError,
+    Rate,
+    RateLimits,
+    Secret,
+    TransportError,
+    ValidationError,
+    _transport,
+)
 from kaizala_async._secrets import redact
 
 from .test_transport import EP, TOKEN, client_for, token_route
@@ -154,3 +163,39 @@ def test_a_resend_after_the_client_closed_says_the_client_closed() -> None:
     outcome = run_virtual(main)
     assert isinstance(outcome, ClientClosedError), repr(outcome)
     assert "not open" not in str(outcome)
+
+
+# -- 4. retries and their back-off are bounded ---------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [11, 10**9])
+def test_a_retry_count_past_the_bound_is_refused_everywhere(count: int) -> None:
+    router = respx.Router(assert_all_called=False)
+    with pytest.raises(ValidationError, match="max_retries: must be at most 10"):
+        client_for(router, max_retries=count)
+    with pytest.raises(ValidationError, match="max_retries: must be at most 10"):
+        client_for(router).with_options(max_retries=count)
+    assert client_for(router, max_retries=10).with_options(max_retries=10) is not None
+
+
+def test_the_back_off_between_retries_stops_doubling_at_thirty_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ten retries of a GET that cannot connect, each back-off at its ceiling: 0.5, 1, 2, 4, 8,
+    16, then 30 s four times (the doubling went on to 256 s before: 511.5 s in all)."""
+    monkeypatch.setattr(_transport.random, "uniform", lambda low, high: high)
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    attempts = router.get(f"{EP}/v1/groups").mock(side_effect=httpx.ConnectError("refused"))
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        async with client_for(router, max_retries=10) as client:
+            start = loop.time()
+            with pytest.raises(TransportError):
+                await client.request("GET", "/groups")
+            return loop.time() - start
+
+    waited = run_virtual(main)
+    assert attempts.call_count == 11
+    assert waited == pytest.approx(0.5 + 1 + 2 + 4 + 8 + 16 + 4 * 30.0)
