@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 import anyio
@@ -21,6 +23,10 @@ import anyio
 from ._errors import ValidationError
 
 __all__ = ["Journal", "JournalRow"]
+
+#: ``PRAGMA application_id`` of a journal ("KZFO"): how a journal file is told from any other
+#: sqlite database before anything in it is changed.
+_MARKER = 0x4B5A464F
 
 #: (state, group_id, reference_id, detail)
 JournalRow = tuple[str, str, str | None, str | None]
@@ -59,20 +65,29 @@ class Journal:
 
     # -- opening and closing ---------------------------------------------------------------
     def open(self, fingerprint: str) -> None:
-        """Create or reopen the file (mode 0600) and check it was written for this payload."""
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
+        """Create or reopen the file (mode 0600) and check it was written for this payload.
+
+        Refused, with the file left untouched: a symbolic link at the path (dangling or not: it
+        would put the journal somewhere else), anything but a regular file, and a database that
+        is not a fan-out journal (another application's, given by mistake).
+        """
+        self._create()
+        uri = f"file:{urllib.parse.quote(str(self.path.absolute()))}?nofollow=1"
         try:
-            self._writer = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._writer = sqlite3.connect(
+                uri, uri=True, check_same_thread=False, isolation_level=None
+            )
+            self._adopt(self._writer)
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._writer.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'OFF'}")
             self._writer.executescript(_SCHEMA)
-            self._reader = sqlite3.connect(self.path)  # read in the event loop's thread only
+            self._reader = sqlite3.connect(uri, uri=True)  # read in the event loop's thread only
         except sqlite3.DatabaseError as exc:
             self.close()
             raise ValidationError("journal", f"is not a usable journal file: {exc}") from None
+        except ValidationError:
+            self.close()
+            raise
         found = self._writer.execute("SELECT value FROM meta WHERE key = 'payload'").fetchone()
         if found is None:
             self._writer.execute(
@@ -84,6 +99,47 @@ class Journal:
                 "journal",
                 "was written for a different message; use a new journal file for a new message",
             )
+
+    def _create(self) -> None:
+        """Create the file if it is missing, never through a symbolic link; check what is there."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+        except OSError as exc:
+            if self.path.is_symlink():
+                raise ValidationError(
+                    "journal", f"{self.path} is a symbolic link; give the journal's own path"
+                ) from None
+            raise ValidationError(
+                "journal", f"is not a usable journal file: {exc.strerror} ({self.path})"
+            ) from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ValidationError(
+                    "journal", f"is not a usable journal file: not a regular file ({self.path})"
+                )
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _adopt(connection: sqlite3.Connection) -> None:
+        """Check the database is a journal (its marker) or empty, before changing anything in
+        it; then mark it. A journal of an earlier release (our two tables, no marker) is
+        marked too."""
+        marker = connection.execute("PRAGMA application_id").fetchone()[0]
+        if marker == _MARKER:
+            return
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if marker != 0 or not tables <= {"targets", "meta"}:
+            raise ValidationError(
+                "journal",
+                "is another application's database, not a fan-out journal; it was left "
+                "untouched (give a new file's path)",
+            )
+        connection.execute(f"PRAGMA application_id = {_MARKER}")
 
     def close(self) -> None:
         for connection in (self._reader, self._writer):

@@ -20,6 +20,13 @@ __all__ = ["FileTokenStore", "MemoryTokenStore", "StoredTokens", "TokenStore"]
 
 log = logging.getLogger("kaizala_async.auth")
 
+#: A token file holds a few hundred bytes per connector; a far larger one is not ours.
+_MAX_TOKEN_FILE = 16 * 1024 * 1024
+
+
+class _NotOurs(Exception):
+    """The file at the token store's path is not a token file."""
+
 
 @attrs.frozen(kw_only=True)
 class StoredTokens:
@@ -95,21 +102,37 @@ class FileTokenStore:
         await anyio.to_thread.run_sync(self._save, tokens)
 
     def _read_all(self) -> dict[str, Any]:
+        """The file's entries. It must be a regular file, not a symbolic link (one planted at
+        the path would have the store read, tighten and rewrite whatever it points to), and
+        hold a token file's shape; only then are loose permissions tightened."""
         try:
-            with self.path.open("rb") as handle:
-                mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
-                if mode & 0o077:
-                    os.chmod(self.path, 0o600)
-                    log.warning("token file %s was readable by others; set to 0600", self.path,
-                                extra={"kaizala_event": "kaizala.store.permissions_repaired"})  # fmt: skip
-                data = json.loads(handle.read() or b"{}")
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as exc:
-            raise KaizalaError(
-                f"cannot read the token file {self.path}: {type(exc).__name__}"
-            ) from None
-        return data if isinstance(data, dict) else {}
+        except OSError as exc:
+            reason = "it is a symbolic link" if self.path.is_symlink() else type(exc).__name__
+            raise KaizalaError(f"cannot read the token file {self.path}: {reason}") from None
+        with os.fdopen(fd, "rb") as handle:
+            try:
+                found = os.fstat(fd)
+                if not stat.S_ISREG(found.st_mode) or found.st_size > _MAX_TOKEN_FILE:
+                    raise _NotOurs("it is not a token file")
+                data = json.loads(handle.read() or b"{}")
+                if not isinstance(data, dict) or not all(
+                    isinstance(v, dict) for v in data.values()
+                ):
+                    raise _NotOurs("it is not a token file")
+                if stat.S_IMODE(found.st_mode) & 0o077:
+                    os.fchmod(fd, 0o600)  # the file just checked, wherever its path leads now
+                    log.warning("token file %s was readable by others; set to 0600", self.path,
+                                extra={"kaizala_event": "kaizala.store.permissions_repaired"})  # fmt: skip
+            except _NotOurs as exc:
+                raise KaizalaError(f"cannot read the token file {self.path}: {exc}") from None
+            except (OSError, ValueError, RecursionError) as exc:
+                raise KaizalaError(
+                    f"cannot read the token file {self.path}: {type(exc).__name__}"
+                ) from None
+        return data
 
     def _load(self, application_id: str) -> StoredTokens | None:
         entry = self._read_all().get(application_id)

@@ -6,8 +6,12 @@ Each test names the cause it guards; each failed on the code before its fix.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import sqlite3
+import stat
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,14 +20,18 @@ import respx
 from kaizala_async import (
     BadRequestError,
     ClientClosedError,
+    FileTokenStore,
+    KaizalaError,
     Rate,
     RateLimits,
     Secret,
+    StoredTokens,
     TransportError,
     ValidationError,
     _transport,
 )
 from kaizala_async._secrets import redact
+from kaizala_async.emulator import Emulator
 
 from .test_transport import EP, TOKEN, client_for, token_route
 from .vtime import run_virtual
@@ -199,3 +207,89 @@ def test_the_back_off_between_retries_stops_doubling_at_thirty_seconds(
     waited = run_virtual(main)
     assert attempts.call_count == 11
     assert waited == pytest.approx(0.5 + 1 + 2 + 4 + 8 + 16 + 4 * 30.0)
+
+
+# -- 5. files: no symbolic link followed, no foreign file adopted ------------------------------
+
+
+def test_the_token_store_refuses_a_symlink_and_leaves_its_target_untouched(tmp_path: Path) -> None:
+    """A planted link to another file of the user's: its mode used to be changed to 0600 before
+    the store noticed it was not a token file (and a save rewrote it)."""
+    target = tmp_path / "notes.txt"
+    target.write_text("my notes\n")
+    target.chmod(0o644)
+    link = tmp_path / "tokens.json"
+    link.symlink_to(target)
+    store = FileTokenStore(link)
+
+    async def main() -> None:
+        with pytest.raises(KaizalaError, match="symbolic link"):
+            await store.load("app")
+        with pytest.raises(KaizalaError, match="symbolic link"):
+            await store.save(StoredTokens(application_id="app", refresh_token=Secret("r-1")))
+
+    run_virtual(main)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert target.read_text() == "my notes\n"
+
+
+def test_the_token_store_tightens_only_a_token_file(tmp_path: Path) -> None:
+    other = tmp_path / "other.json"
+    other.write_text('{"not": "tokens"}')
+    other.chmod(0o644)
+    mine = tmp_path / "tokens.json"
+    mine.write_text('{"app": {"refreshToken": "r-1"}}')
+    mine.chmod(0o644)
+
+    async def main() -> None:
+        with pytest.raises(KaizalaError, match="not a token file"):
+            await FileTokenStore(other).load("app")
+        loaded = await FileTokenStore(mine).load("app")
+        assert loaded is not None and loaded.refresh_token.reveal() == "r-1"
+
+    run_virtual(main)
+    assert stat.S_IMODE(other.stat().st_mode) == 0o644
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o600
+
+
+def _fan_out_with(journal: Path) -> None:
+    async def main() -> None:
+        async with Emulator() as emu, emu.client() as client:
+            await client.fan_out(emu.create_groups(1), text="hello", journal=journal)
+
+    asyncio.run(main())
+
+
+def test_a_dangling_symlink_at_the_journal_path_is_refused_and_nothing_is_created(
+    tmp_path: Path,
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = tmp_path / "run.db"
+    link.symlink_to(elsewhere / "journal.db")
+    with pytest.raises(ValidationError, match="symbolic link"):
+        _fan_out_with(link)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_another_applications_database_is_refused_as_a_journal_and_left_unchanged(
+    tmp_path: Path,
+) -> None:
+    foreign = tmp_path / "app.db"
+    with contextlib.closing(sqlite3.connect(foreign)) as db, db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("INSERT INTO customers VALUES (1, 'Ada')")
+    before = foreign.read_bytes()
+    with pytest.raises(ValidationError, match="another application's database"):
+        _fan_out_with(foreign)
+    assert foreign.read_bytes() == before
+    assert not (tmp_path / "app.db-wal").exists()
+
+
+def test_an_empty_file_becomes_a_journal_and_is_recognised_after(tmp_path: Path) -> None:
+    empty = tmp_path / "run.db"
+    empty.touch()
+    _fan_out_with(empty)
+    _fan_out_with(empty)  # reopened: its marker says it is a journal (each run, a new group)
+    with contextlib.closing(sqlite3.connect(empty)) as db:
+        assert db.execute("SELECT state FROM targets").fetchall() == [("sent",), ("sent",)]
