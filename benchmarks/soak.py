@@ -43,11 +43,13 @@ def soak(quick: bool) -> list[dict[str, Any]]:
         emu.control("POST", "faults", {"route": "*", "errorRate": 0.01, "errorStatus": 429})
         rows = asyncio.run(_soak(emu, groups, minutes * 60))
     print_table(f"Soak: {minutes:g} min, 3 clients, faults and cancellations of every kind", rows)
-    first, last = rows[1], rows[-1]  # row 0 is taken before the work starts
+    # Row 0 is taken before the work starts; the one before last after it ended, the clients
+    # still open; the last one after they closed.
+    first, settled, closed = rows[1], rows[-2], rows[-1]
     print(
-        f"busy connections at the end: {last['busy connections']}, tracked requests: "
-        f"{last['pool requests']}; fds {first['open fds']} -> {last['open fds']}; "
-        f"tasks {first['tasks']} -> {last['tasks']}"
+        f"after the work, clients open: {settled['busy connections']} busy connections, "
+        f"{settled['pool requests']} tracked requests; after close: fds {first['open fds']} -> "
+        f"{closed['open fds']}, tasks {first['tasks']} -> {closed['tasks']}"
     )
     return rows
 

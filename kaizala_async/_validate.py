@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from ._constants import MAX_RETRIES_LIMIT
 from ._converter import epoch_ms
@@ -167,11 +167,23 @@ def check_api_path(value: object) -> str:
         raise ValidationError(
             "path", f"must start with '/' and leave out '/v1', not {_shown(value)}"
         )
-    if _SPACE_OR_CONTROL.search(value) or any(
-        part in _DOT_SEGMENTS for part in value.split("?", 1)[0].split("/")
+    # Checked as a server may read it: percent-decoded (as often as it decodes to something
+    # new: a proxy may decode once more), with a backslash taken for a slash. "%2e%2e" is "..".
+    path = value.split("?", 1)[0].split("#", 1)[0]
+    for _ in range(4):
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    if (
+        _SPACE_OR_CONTROL.search(value)
+        or _SPACE_OR_CONTROL.search(path)
+        or any(part in _DOT_SEGMENTS for part in path.replace("\\", "/").split("/"))
     ):
         raise ValidationError(
-            "path", "must not hold whitespace, control characters or '.'/'..' segments"
+            "path",
+            "must not hold whitespace, control characters or '.'/'..' segments "
+            "(percent-encoded ones included)",
         )
     return value
 

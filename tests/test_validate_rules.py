@@ -212,8 +212,15 @@ def test_raw_call_paths() -> None:
     assert refusal(lambda: check_api_path("groups")) == ("path", prefix + "'groups'")
     assert refusal(lambda: check_api_path("/v1/groups")) == ("path", prefix + "'/v1/groups'")
     assert refusal(lambda: check_api_path(None)) == ("path", prefix + "NoneType")
-    smuggled = ("path", "must not hold whitespace, control characters or '.'/'..' segments")
-    for bad in ("/groups/../tenant", "/groups/.", "/a b", "/a\r\nX: y", "/a\x7f"):
+    smuggled = (
+        "path",
+        "must not hold whitespace, control characters or '.'/'..' segments "
+        "(percent-encoded ones included)",
+    )
+    for bad in ("/groups/../tenant", "/groups/.", "/a b", "/a\r\nX: y", "/a\x7f",
+                # what a standard server decodes and resolves outside /v1 (issue 25)
+                "/%2e%2e/x", "/groups/%2E%2e/tenant", "/groups/.%2e", "/%252e%252e/x",
+                "/groups%2f..%2ftenant", "/groups\\..\\tenant", "/a%00b", "/a%0d%0aX:%20y"):  # fmt: skip
         assert refusal(lambda bad=bad: check_api_path(bad)) == smuggled  # type: ignore[misc]
 
 

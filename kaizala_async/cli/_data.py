@@ -258,6 +258,39 @@ def listen(
         raise typer.Exit(0) from None
 
 
+#: How deep a ``--field`` value may nest (a JSON body of the API nests a few levels).
+_MAX_FIELD_DEPTH = 32
+
+
+class _NestedTooDeeply(Exception):
+    pass
+
+
+def _field_value(raw: str) -> Any:
+    """A ``--field`` value: its JSON when it is strict JSON (``NaN`` and ``Infinity`` are not:
+    they stay text), else the text itself; refused past ``_MAX_FIELD_DEPTH`` levels."""
+
+    def not_json(constant: str) -> Any:
+        raise ValueError(constant)
+
+    try:
+        value = json.loads(raw, parse_constant=not_json)
+    except RecursionError:
+        raise _NestedTooDeeply from None
+    except ValueError:
+        return raw
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > _MAX_FIELD_DEPTH:
+            raise _NestedTooDeeply
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, level + 1) for child in children)
+    return value
+
+
 @app.command(context_settings=_HELP)
 def api(
     method: Annotated[str, typer.Argument(help="GET, POST, PUT, DELETE or PATCH")],
@@ -284,9 +317,10 @@ def api(
             err.print(f"error: field: {item!r} is not key=value")
             raise typer.Exit(EXIT_INPUT)
         try:
-            values[key] = json.loads(raw)
-        except ValueError:
-            values[key] = raw
+            values[key] = _field_value(raw)
+        except _NestedTooDeeply:
+            err.print(f"error: field: {key!r} is nested deeper than {_MAX_FIELD_DEPTH} levels")
+            raise typer.Exit(EXIT_INPUT) from None
     verb = method.upper()
 
     async def work() -> None:
