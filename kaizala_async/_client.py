@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json as jsonlib
 import logging
 import os
 import time
@@ -369,6 +370,13 @@ class KaizalaClient:
         }:
             raise ValidationError("method", f"must be an HTTP method, not {method!r}")
         check_api_path(path)
+        if json is not None:
+            # Checked before a slot is taken: httpx would refuse it only once the slot is used.
+            try:
+                jsonlib.dumps(json, allow_nan=False)
+            except (TypeError, ValueError, RecursionError) as exc:
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise ValidationError("json", f"must be strict JSON: {reason}") from None
         timeout = optional_seconds(timeout, "timeout")
         options = self._call_options
         return await self._require().send(

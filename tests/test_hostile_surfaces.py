@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import sqlite3
 import stat
 from pathlib import Path
@@ -293,3 +294,24 @@ def test_an_empty_file_becomes_a_journal_and_is_recognised_after(tmp_path: Path)
     _fan_out_with(empty)  # reopened: its marker says it is a journal (each run, a new group)
     with contextlib.closing(sqlite3.connect(empty)) as db:
         assert db.execute("SELECT state FROM targets").fetchall() == [("sent",), ("sent",)]
+
+
+# -- 6 (the same class in the SDK): a raw call's body is checked before a slot is taken --------
+
+
+@pytest.mark.parametrize("body", [{"a": float("nan")}, {"a": object()}, {"a": math.inf}])
+def test_a_raw_body_that_is_not_strict_json_is_refused_before_anything(body: object) -> None:
+    """It used to fail inside the pipeline with httpx's bare ValueError or TypeError, after
+    taking (and wasting) a rate-limit slot."""
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    route = router.post(f"{EP}/v1/x").respond(200, json={})
+
+    async def main() -> int:
+        async with client_for(router) as client:
+            with pytest.raises(ValidationError, match="json: must be strict JSON"):
+                await client.request("POST", "/x", json=body)
+            return client._limiter.granted
+
+    assert run_virtual(main) == 1  # the token call's slot only
+    assert route.call_count == 0
