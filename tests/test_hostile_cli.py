@@ -69,3 +69,23 @@ def test_api_refuses_percent_encoded_dot_segments(env: dict[str, str], path: str
     assert result.exit_code == 2, result.output
     assert "'.'/'..' segments" in result.output
     assert "Traceback" not in result.output
+
+
+# -- 7. the service's text is printed as sent -------------------------------------------------
+
+
+def test_group_names_are_printed_literally_with_control_characters_visible(
+    env: dict[str, str],
+) -> None:
+    """A group name holding an emoji code, a terminal hyperlink and a screen-clearing sequence:
+    rich turned ``:warning:`` into a picture, and the ESC sequences reached the terminal."""
+    name = "Ops :warning: \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b[2J\u202eabc"
+    created = CliRunner().invoke(app, ["api", "POST", "/groups", "-f", f"name={name}",
+                                       "-f", "welcomeMessage=hi", "-f", "members=[]"], env=env)  # fmt: skip
+    assert created.exit_code == 0, created.output
+    listed = CliRunner().invoke(app, ["groups", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "\x1b" not in listed.output and "\u202e" not in listed.output
+    assert "⚠" not in listed.output
+    shown = "Ops :warning: \\x1b]8;;https://evil.example\\x1b\\click\\x1b]8;;\\x1b\\ \\x1b[2J\\u202eabc"
+    assert shown in listed.output

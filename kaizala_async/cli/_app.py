@@ -69,10 +69,37 @@ app.add_typer(groups_app, name="groups")
 app.add_typer(members_app, name="members")
 app.add_typer(webhooks_app, name="webhooks")
 
-# The service's text (group names, messages) is printed literally: never read as rich markup
-# ("[/x]" used to crash a listing), never highlighted.
-out = Console(markup=False, highlight=False, soft_wrap=True)
-err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+#: Control characters (C0, DEL, C1) and the invisible bidirectional controls, shown as escapes:
+#: text from the service must not move the cursor, retitle the terminal, open a hyperlink or
+#: reorder what is shown around it.
+_SHOWN = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F,
+                 *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}  # fmt: skip
+_SHOWN_BUT_LINES = {code: shown for code, shown in _SHOWN.items() if code != 0x0A}
+
+
+def literal(text: str, *, lines: bool = False) -> str:
+    """``text`` with every control character made visible (``\\x1b``); ``lines`` keeps line
+    breaks (for whole messages of ours that quote the service)."""
+    return text.translate(_SHOWN_BUT_LINES if lines else _SHOWN)
+
+
+class _LiteralConsole(Console):
+    """A console that prints text as it is: no rich markup ("[/x]" used to crash a listing), no
+    highlighting, no ``:emoji:`` codes, control characters made visible."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, highlight=False, emoji=False, soft_wrap=True, **options)
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        shown = (literal(o, lines=True) if isinstance(o, str) else o for o in objects)
+        super().print(*shown, **options)
+
+
+out = _LiteralConsole()
+err = _LiteralConsole(stderr=True)
 
 AppId = Annotated[
     str | None, typer.Option("--application-id", help="connector id [env KAIZALA_APPLICATION_ID]")
@@ -105,7 +132,7 @@ def _emit_json(model: object, fields: str | None = None) -> None:
     if fields and isinstance(data, dict):
         wanted = [f.strip() for f in fields.split(",") if f.strip()]
         data = {k: data.get(k) for k in wanted}
-    print(redact(json.dumps(data, default=str)))
+    print(redact(json.dumps(data, default=str)))  # JSON escapes every control character
 
 
 JsonOutput = Annotated[bool, typer.Option("--json", help="one JSON object per line, every field")]

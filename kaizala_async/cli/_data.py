@@ -26,6 +26,7 @@ from kaizala_async.cli._app import (
     app,
     err,
     groups_app,
+    literal,
     members_app,
     out,
     webhooks_app,
@@ -71,7 +72,7 @@ def groups_create(
         if json_output:
             _emit_json(created)
         else:
-            print(created.group_id)
+            print(literal(created.group_id))
         if created.members_added is False:
             err.print("warning: some members could not be added")
 
@@ -135,7 +136,7 @@ def send(
         if json_output:
             _emit_json(sent)
         else:
-            print(sent.reference_id)
+            print(literal(sent.reference_id))
 
     _run(work)
 
@@ -202,7 +203,7 @@ def webhooks_add(
         if json_output:
             _emit_json(hook)
         else:
-            print(hook.webhook_id)
+            print(literal(hook.webhook_id))
 
     _run(work)
 
@@ -334,7 +335,7 @@ def api(
             try:
                 body = response.json()
             except ValueError:
-                print(redact(response.text))
+                print(literal(redact(response.text), lines=True))
             else:
                 print(redact(json.dumps(body, indent=2)))
 
