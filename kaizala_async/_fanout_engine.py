@@ -189,7 +189,7 @@ class Engine:
                     self.active.add(group_id)
                     await queue.send((group_id, payload, True))
                     continue
-                reason = "its fate is unknown since an earlier run; resend=[...] resends it"
+                reason = f"its fate is unknown since an earlier run; {RESEND_HINT}"
                 await self._done(emit, Unknown(group_id=group_id, reason=reason, from_journal=True))
                 continue
             # never tried, or failed (the service did not act): sent now
@@ -255,8 +255,12 @@ class Engine:
         except anyio.get_cancelled_exc_class():
             if marked:
                 # The request may have left: the journal keeps "inflight" (read back as
-                # unknown); the report hears of it before the cancellation goes on.
+                # unknown); the report hears of it before the cancellation goes on, and so
+                # does the progress callback (a summary drawn from it counts it unknown).
+                self.in_flight -= 1
+                marked = False
                 self.report.add(Unknown(group_id=group_id, reason="cancelled while in flight"))
+                self._notify()
             raise
         finally:
             MAX_WAIT.reset(unbounded)
@@ -322,6 +326,10 @@ class Engine:
 
     async def _done(self, emit: Emit, outcome: Outcome) -> None:
         self.report.add(outcome)
+        self._notify()
+        await emit(outcome)
+
+    def _notify(self) -> None:
         if self.on_progress is not None:
             r = self.report
             self.on_progress(
@@ -335,7 +343,10 @@ class Engine:
                     elapsed=time.monotonic() - self.started,
                 )
             )
-        await emit(outcome)
+
+
+#: How an Unknown's reason says to send it again (the command line words it its own way).
+RESEND_HINT = "resend=[...] resends it"
 
 
 def _row(outcome: Sent | Failed | Unknown) -> tuple[str, str, str | None, str | None]:

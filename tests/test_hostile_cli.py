@@ -3,15 +3,25 @@ the service sends is printed as sent, never interpreted by the terminal."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from kaizala_async.cli import app
 from tests.emulator.helpers import loopback_emulator
+
+MOBILE = "+911234567890"
 
 
 @pytest.fixture(scope="module")
@@ -87,5 +97,62 @@ def test_group_names_are_printed_literally_with_control_characters_visible(
     assert listed.exit_code == 0, listed.output
     assert "\x1b" not in listed.output and "\u202e" not in listed.output
     assert "⚠" not in listed.output
-    shown = "Ops :warning: \\x1b]8;;https://evil.example\\x1b\\click\\x1b]8;;\\x1b\\ \\x1b[2J\\u202eabc"
+    shown = (
+        "Ops :warning: \\x1b]8;;https://evil.example\\x1b\\click\\x1b]8;;\\x1b\\ \\x1b[2J\\u202eabc"
+    )
     assert shown in listed.output
+
+
+# -- 8. Ctrl-C during `kaizala fanout` counts the send in flight ------------------------------
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_counts_the_send_in_flight_as_unknown_and_the_rerun_names_resend(
+    emulator: tuple[dict[str, str], str], env: dict[str, str], tmp_path: Path
+) -> None:
+    """The summary said ``0 unknown`` with a send in flight, which the rerun then reported
+    Unknown, with a reason naming the Python keyword ``resend=[...]``."""
+    _, root = emulator
+    created = httpx.post(f"{root}/_emulator/groups", json={"count": 1, "mobileNumber": MOBILE})
+    group = created.json()["groupIds"][0]
+    httpx.post(f"{root}/_emulator/faults",
+               json={"route": f"POST /v1/groups/{group}/messages", "hangRate": 1.0, "times": 1})  # fmt: skip
+    listing = tmp_path / "groups.txt"
+    listing.write_text(group + "\n")
+    journal = tmp_path / "run.db"
+    command = [sys.executable, "-m", "kaizala_async.cli", "fanout", "--groups", str(listing),
+               "--text", "hi", "--journal", str(journal)]  # fmt: skip
+    child = subprocess.Popen(  # noqa: S603 (our own interpreter and command)
+        command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, preexec_fn=_default_sigint,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _in_flight(journal):
+            time.sleep(0.05)
+        assert _in_flight(journal), "the send never went out"
+        child.send_signal(signal.SIGINT)
+        _, errors = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 130, errors
+    assert "interrupted: 0 sent, 0 failed, 1 unknown" in errors
+    assert "--resend GROUP_ID" in errors and "Traceback" not in errors
+    rerun = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True,  # noqa: S603
+                           timeout=60, check=False)  # fmt: skip
+    assert rerun.returncode == 6, rerun.stderr
+    assert f"--resend {group} resends it" in rerun.stdout
+    assert "resend=[" not in rerun.stdout
+
+
+def _in_flight(journal: Path) -> bool:
+    if not journal.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True)) as db:
+            return bool(db.execute("SELECT 1 FROM targets WHERE state = 'inflight'").fetchall())
+    except sqlite3.Error:
+        return False

@@ -16,7 +16,9 @@ from rich.table import Table
 from kaizala_async import (
     FanOutProgress,
     KaizalaClient,
+    Unknown,
 )
+from kaizala_async._fanout_engine import RESEND_HINT
 from kaizala_async.cli._app import (
     EXIT_INCOMPLETE,
     EXIT_INPUT,
@@ -111,6 +113,11 @@ def fanout(
         done = f"{p.sent} sent, {p.failed} failed, {p.unknown} unknown" if p else "nothing sent"
         again = (f"run the same command again (same --journal {journal}) to send the rest"
                  if journal else "nothing was recorded: next time give --journal to resume")  # fmt: skip
+        if p and p.unknown:
+            again += (
+                "; an unknown send may have arrived: the rerun lists those groups, and "
+                "--resend GROUP_ID sends one again"
+            )
         err.print(f"interrupted: {done}; {again}")
         raise typer.Exit(130) from None
     summary: dict[str, Any] = {
@@ -122,7 +129,9 @@ def fanout(
             {"groupId": f.group_id, "error": str(f.error), "retriable": f.retriable}
             for f in report.failures
         ]
-        summary["unknowns"] = [{"groupId": u.group_id, "reason": u.reason} for u in report.unknowns]
+        summary["unknowns"] = [
+            {"groupId": u.group_id, "reason": _reason(u)} for u in report.unknowns
+        ]
         print(json.dumps(summary))
     else:
         out.print(" ".join(f"{k}={v}" for k, v in summary.items()))
@@ -171,10 +180,15 @@ class _FanOutDisplay:
             err.print(f"{p.done} done, {p.sent} sent, {p.in_flight} in flight, {p.rate:.1f}/s")
 
 
+def _reason(unknown: Unknown) -> str:
+    """An Unknown's reason, naming this command's option where the SDK names its keyword."""
+    return unknown.reason.replace(RESEND_HINT, f"--resend {unknown.group_id} resends it")
+
+
 def _print_problems(report: Any) -> None:
     """The targets that failed or whose fate is unknown, one row each."""
     rows = [(f.group_id, "failed", str(f.error)) for f in report.failures]
-    rows += [(u.group_id, "unknown", u.reason) for u in report.unknowns]
+    rows += [(u.group_id, "unknown", _reason(u)) for u in report.unknowns]
     if not rows:
         return
     if out.is_terminal:

@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m kaizala_async.emu
         log_level="warning",
         lifespan="off",
         http=resettable_protocol(),  # injected resets are real TCP resets
+        # An injected hang never answers: without a bound, stopping would wait for it for ever.
+        timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
 

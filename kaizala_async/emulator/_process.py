@@ -47,6 +47,10 @@ def emulator_process(*options: str, connectors: int = 1) -> Iterator[EmulatorPro
         yield EmulatorProcess(root, credentials, process.pid)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
