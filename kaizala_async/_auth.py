@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 import random
 import time
@@ -139,8 +140,12 @@ class TokenManager:
         fetch: FetchAccessToken,
         store: TokenStore | None = None,
         wall_clock: Callable[[], float] = time.time,
+        api_root: str | None = None,
+        endpoint_allowed: Callable[[str], bool] | None = None,
     ) -> None:
         self._credentials = credentials
+        self._api_root = api_root.rstrip("/") if api_root else None
+        self._endpoint_allowed = endpoint_allowed
         self._fetch = fetch
         self._store = store
         self._wall = wall_clock
@@ -171,6 +176,15 @@ class TokenManager:
                 )
             return
         stored = await self._store.load(self._credentials.application_id)
+        if stored is not None and not self._same_service(stored):
+            if self._refresh_token is None:
+                raise ValidationError(
+                    "credentials",
+                    f"the saved tokens of {self._credentials.application_id!r} belong to another "
+                    f"API root ({stored.api_root or stored.endpoint_url}), not {self._api_root}; "
+                    "log in again against this one (nothing was sent)",
+                )
+            stored = None  # the refresh token given is used; the other service's are not
         if stored is not None and (self._refresh_token is None or stored.origin == self._origin):
             self._refresh_token = stored.refresh_token
             self._origin = stored.origin
@@ -183,12 +197,28 @@ class TokenManager:
                 f"no refresh_token given and none stored for {self._credentials.application_id!r}",
             )
 
+    def _same_service(self, stored: StoredTokens) -> bool:
+        """Whether ``stored`` came from this client's token service. Tokens saved before the API
+        root was kept are judged by their endpoint: one off the allowed hosts is another's."""
+        if self._api_root is None:
+            return True
+        if stored.api_root is not None:
+            return stored.api_root.rstrip("/") == self._api_root
+        endpoint = stored.endpoint_url
+        return (
+            endpoint is None or self._endpoint_allowed is None or self._endpoint_allowed(endpoint)
+        )
+
     def _adopt(self, stored: StoredTokens) -> None:
         """Reuse a stored access token that is still valid (another process fetched it)."""
         access, expiry = stored.access_token, stored.access_token_expiry
         lifetime = stored.access_token_lifetime
         if access is None or expiry is None or not lifetime or not stored.endpoint_url:
             return
+        if not hmac.compare_digest(
+            stored.secret_fingerprint, _fingerprint(self._credentials.application_secret)
+        ):
+            return  # fetched with another secret (or not said): this one is checked by a fetch
         remaining = expiry - self._wall()
         if remaining <= 0:
             return
@@ -305,6 +335,8 @@ class TokenManager:
                 access_token_expiry=expiry,
                 access_token_lifetime=current.lifetime if current else None,
                 recent_calls=self.recent_calls,
+                api_root=self._api_root,
+                secret_fingerprint=_fingerprint(self._credentials.application_secret),
             )
         )
 

@@ -35,7 +35,7 @@ from ._fanout import (
     fan_out,
     fan_out_stream,
 )
-from ._http import HostPolicy, json_body
+from ._http import HostPolicy, join_url, json_body
 from ._limits import RateLimits
 from ._max_wait import check_max_wait
 from ._models.actions import ActionBody
@@ -208,7 +208,11 @@ class KaizalaClient:
             self._limiter.open()
             stack.push_async_callback(self._limiter.aclose)
             tokens = TokenManager(
-                self._credentials, fetch=self._fetch_access_token, store=self._store
+                self._credentials,
+                fetch=self._fetch_access_token,
+                store=self._store,
+                api_root=self._api_root,
+                endpoint_allowed=lambda base: self._policy.allows(join_url(base, "")),
             )
             self._tokens = tokens
             self._transport = Transport(

@@ -48,6 +48,12 @@ class StoredTokens:
     #: When the connector's recent calls ended (seconds since the epoch): the next process
     #: paces from them instead of counting its budget as just used.
     recent_calls: tuple[float, ...] = ()
+    #: The token service these tokens came from (None: saved by a release that did not say).
+    #: A client of another API root does not use them, nor send their refresh token there.
+    api_root: str | None = None
+    #: A fingerprint of the application secret the access token was fetched with: a process
+    #: given another secret fetches its own token (so a wrong secret is found at once).
+    secret_fingerprint: str = ""
 
 
 @runtime_checkable
@@ -149,6 +155,8 @@ class FileTokenStore:
             refresh_token=Secret(str(entry["refreshToken"])),
             endpoint_url=entry.get("endpointUrl") or None,
             origin=str(entry.get("origin", "")),
+            api_root=str(entry["apiRoot"]) if entry.get("apiRoot") else None,
+            secret_fingerprint=str(entry.get("secretFingerprint") or ""),
             access_token=Secret(access) if usable else None,  # type: ignore[arg-type]
             access_token_expiry=float(expiry) if usable else None,  # type: ignore[arg-type]
             access_token_lifetime=float(lifetime) if usable else None,  # type: ignore[arg-type]
@@ -175,10 +183,13 @@ class FileTokenStore:
             "endpointUrl": tokens.endpoint_url,
             "origin": tokens.origin,
         }
+        if tokens.api_root:
+            entry["apiRoot"] = tokens.api_root
         if tokens.access_token is not None and tokens.access_token_expiry is not None:
             entry["accessToken"] = tokens.access_token.reveal()
             entry["accessTokenExpiry"] = tokens.access_token_expiry
             entry["accessTokenLifetime"] = tokens.access_token_lifetime
+            entry["secretFingerprint"] = tokens.secret_fingerprint
         if tokens.recent_calls:
             entry["recentCalls"] = list(tokens.recent_calls)
         data[tokens.application_id] = entry

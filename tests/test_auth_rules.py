@@ -19,7 +19,7 @@ from kaizala_async import (
     StoredTokens,
     ValidationError,
 )
-from kaizala_async._auth import TokenManager
+from kaizala_async._auth import TokenManager, _fingerprint
 from kaizala_async._secrets import Secret
 
 from .vtime import run_virtual
@@ -51,6 +51,7 @@ def stored(**changes: object) -> StoredTokens:
         "access_token": Secret("stored-access-1"),
         "access_token_expiry": time.time() + 100.0,
         "access_token_lifetime": 3600.0,
+        "secret_fingerprint": _fingerprint(Secret("secret-rules-1")),
     }
     base.update(changes)
     return StoredTokens(**base)  # type: ignore[arg-type]
@@ -87,6 +88,10 @@ def test_a_valid_stored_access_token_is_reused_with_its_endpoint() -> None:
         {"endpoint_url": ""},
         {"access_token_expiry": time.time() - 1.0},  # expired
         {"access_token_expiry": time.time() + 2.0},  # within the 5 s skew: as good as expired
+        # fetched with another application secret, or saved without saying: a fetch checks
+        # this process's secret (a wrong one went unnoticed while the kept token lived)
+        {"secret_fingerprint": _fingerprint(Secret("another-secret"))},
+        {"secret_fingerprint": ""},
     ],
 )
 def test_an_incomplete_or_stale_stored_access_token_is_fetched_again(

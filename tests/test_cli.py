@@ -99,7 +99,13 @@ def test_login_then_every_api_subcommand(
         (["login", "--mobile", "12345"], {}, 2, "mobile_number"),
         (["fanout", "--groups", "/no/such/file", "--text", "hi"], {}, 2, "no such file"),
         (["whoami"], {"KAIZALA_APPLICATION_SECRET": "wrong-secret"}, 3, "authentication failed"),
-        (["whoami"], {"KAIZALA_API_ROOT": "http://127.0.0.1:9"}, 5, "network failure"),
+        # A refresh token given for that root: the saved tokens (the emulator's) are not used.
+        (
+            ["whoami"],
+            {"KAIZALA_API_ROOT": "http://127.0.0.1:9", "KAIZALA_REFRESH_TOKEN": "a-refresh-token"},
+            5,
+            "network failure",
+        ),
         (["send", "g", ""], {}, 2, "text"),
         (["whoami"], {"KAIZALA_LIMITS": "fast"}, 2, "KAIZALA_LIMITS"),
         (

@@ -156,3 +156,71 @@ def _in_flight(journal: Path) -> bool:
             return bool(db.execute("SELECT 1 FROM targets WHERE state = 'inflight'").fetchall())
     except sqlite3.Error:
         return False
+
+
+# -- 9. tokens kept for another API root ------------------------------------------------------
+
+
+def _login(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    root = env["KAIZALA_API_ROOT"]
+
+    def pin_from_outbox(*_: object, **__: object) -> str:
+        return str(httpx.get(f"{root}/_emulator/outbox").json()["messages"][-1]["pin"])
+
+    monkeypatch.setattr("typer.prompt", pin_from_outbox)
+    runner = CliRunner()
+    login_env = {k: v for k, v in env.items() if k != "KAIZALA_REFRESH_TOKEN"}
+    result = runner.invoke(app, ["login", "--mobile", MOBILE], env=login_env)
+    assert result.exit_code == 0, result.output
+    assert "not checked" not in result.output
+    return runner
+
+
+def test_tokens_kept_for_another_api_root_say_so_and_send_nothing(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After using the emulator, ``whoami`` against another root said ``HTTP 308 EndpointMoved
+    ... the token was not sent`` though no request was made."""
+    runner = _login(env, monkeypatch)
+    elsewhere = {k: v for k, v in env.items() if k != "KAIZALA_REFRESH_TOKEN"}
+    elsewhere["KAIZALA_API_ROOT"] = "https://api.kaiza.la"
+    result = runner.invoke(app, ["whoami"], env=elsewhere)
+    assert result.exit_code == 2, result.output
+    assert "belong to another API root" in result.output and "kaizala login" in result.output
+    assert "308" not in result.output and "EndpointMoved" not in result.output
+
+
+# -- 10. credentials are checked at login ------------------------------------------------------
+
+
+def test_login_with_token_checks_the_token_and_saves_nothing_when_refused(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    login_env = {k: v for k, v in env.items() if k != "KAIZALA_REFRESH_TOKEN"}
+    refused = CliRunner().invoke(app, ["auth", "login", "--with-token"], env=login_env,
+                                 input="not-a-refresh-token\n")  # fmt: skip
+    assert refused.exit_code == 3, refused.output
+    assert (
+        "login refused: the service did not accept the refresh token or the application id"
+        in refused.output
+    )
+    assert not Path(env["KAIZALA_TOKEN_FILE"]).exists()
+    accepted = CliRunner().invoke(app, ["auth", "login", "--with-token"], env=login_env,
+                                  input=env["KAIZALA_REFRESH_TOKEN"] + "\n")  # fmt: skip
+    assert accepted.exit_code == 0, accepted.output
+    saved = json.loads(Path(env["KAIZALA_TOKEN_FILE"]).read_text())
+    entry = saved[env["KAIZALA_APPLICATION_ID"]]
+    assert entry["apiRoot"] == env["KAIZALA_API_ROOT"] and entry["accessToken"]
+
+
+def test_a_wrong_secret_is_noticed_though_an_access_token_is_kept(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept access token used to be reused whatever secret the next command had."""
+    runner = _login(env, monkeypatch)
+    kept = {k: v for k, v in env.items() if k != "KAIZALA_REFRESH_TOKEN"}
+    assert runner.invoke(app, ["whoami"], env=kept).exit_code == 0
+    wrong = {**kept, "KAIZALA_APPLICATION_SECRET": "a-wrong-secret"}
+    result = runner.invoke(app, ["whoami"], env=wrong)
+    assert result.exit_code == 3, result.output
+    assert "authentication failed" in result.output

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from kaizala_async import (
+    AuthenticationError,
+    Credentials,
     FileTokenStore,
+    KaizalaClient,
     Secret,
     StoredTokens,
     login_with_pin,
@@ -24,6 +28,7 @@ from kaizala_async.cli._app import (
     TokenFile,
     _client,
     _emit_json,
+    _limits,
     _require_application_id,
     _run,
     _settings,
@@ -45,19 +50,18 @@ def login(
     s = _settings(application_id, api_root, token_file)
     _require_application_id(s)
 
-    async def work() -> None:
+    async def work() -> bool:
         result = await login_with_pin(
             s["application_id"],
             mobile,
             pin=lambda: typer.prompt("PIN", hide_input=True),
             api_root=s["api_root"],
         )
-        await FileTokenStore(s["token_file"]).save(
-            StoredTokens(application_id=s["application_id"], refresh_token=result.refresh_token)
-        )
+        # The refresh token is fresh from the service: a refusal now is the secret's.
+        return await _check_and_save(s, result.refresh_token, "the application secret")
 
-    _run(work)
-    out.print(f"logged in; refresh token saved to {s['token_file']}")
+    checked = _run(work)
+    out.print(f"logged in; refresh token saved to {s['token_file']}{_UNCHECKED * (not checked)}")
 
 
 @auth_app.command("login")
@@ -88,13 +92,38 @@ def auth_login(
         err.print("error: refresh token: expected one token on stdin")
         raise typer.Exit(EXIT_INPUT)
 
-    async def work() -> None:
-        await FileTokenStore(s["token_file"]).save(
-            StoredTokens(application_id=s["application_id"], refresh_token=Secret(token))
+    async def work() -> bool:
+        return await _check_and_save(
+            s, Secret(token), "the refresh token or the application id and secret"
         )
 
-    _run(work)
-    out.print(f"refresh token saved to {s['token_file']}")
+    checked = _run(work)
+    out.print(f"refresh token saved to {s['token_file']}{_UNCHECKED * (not checked)}")
+
+
+_UNCHECKED = " (not checked: set KAIZALA_APPLICATION_SECRET to check it with one token call)"
+
+
+async def _check_and_save(s: dict[str, Any], refresh_token: Secret, suspects: str) -> bool:
+    """Check ``refresh_token`` with one token call, then save it with the access token it got
+    (True); without an application secret, save it unchecked (False). A refusal saves nothing
+    and says which credential the service refused, as far as it tells."""
+    store = FileTokenStore(s["token_file"])
+    if not s["application_secret"]:
+        await store.save(StoredTokens(application_id=s["application_id"],
+                                      refresh_token=refresh_token, api_root=s["api_root"]))  # fmt: skip
+        return False
+    credentials = Credentials(s["application_id"], s["application_secret"], refresh_token)
+    client = KaizalaClient(credentials, api_root=s["api_root"], token_store=store,
+                           limits=_limits(os.environ.get("KAIZALA_LIMITS")))  # fmt: skip
+    try:
+        async with client:  # entering fetches an access token; the store keeps both
+            pass
+    except AuthenticationError as exc:
+        said = f": {exc.message}" if exc.message else ""
+        err.print(f"login refused: the service did not accept {suspects}{said}; nothing was saved")
+        raise typer.Exit(EXIT_AUTH) from None
+    return True
 
 
 @auth_app.command("status")
