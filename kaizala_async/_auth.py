@@ -266,11 +266,16 @@ class TokenManager:
         assert refresh_token is not None  # load() guarantees it
         body, date = await self._fetch(refresh_token)
         try:
-            answer = structure(body, AccessTokenResponse)
+            answer: AccessTokenResponse | None = structure(body, AccessTokenResponse)
         except Exception:
+            answer = None
+        # The raw answer holds the tokens in clear: no local keeps it (an error tracker that
+        # records a traceback's locals would record them); the structured one holds Secrets.
+        del body
+        if answer is None:
             raise AuthenticationError(
                 200, "BadTokenResponse", "the token service answered without a usable access token"
-            ) from None
+            )
         now_loop, now_wall = self._loop_time(), self._wall()
         reference = now_wall
         if date:

@@ -30,9 +30,11 @@ class Call:
     method: str
     path: str
     base: Literal["endpoint", "api"] = "endpoint"
-    json: Any = None
+    # Not in the repr: a body may carry a PIN or a secret (an error tracker records the repr
+    # of each traceback local).
+    json: Any = attrs.field(default=None, repr=False)
     params: Mapping[str, str | int] | None = None
-    files: Any = None
+    files: Any = attrs.field(default=None, repr=False)
     secret_headers: Mapping[str, Secret] | None = attrs.field(default=None, repr=False)
     #: Other request headers the endpoint takes (G3's ``applicationId``); never a secret.
     headers: Mapping[str, str] | None = None

@@ -57,7 +57,16 @@ class _TokenService:
         self._timeout = check_seconds(timeout, "timeout")
         self._limits = limits
 
-    async def post(self, path: str, body: dict[str, Any]) -> object:
+    async def post(self, path: str, body: dict[str, Any], *, forget: bool = False) -> object:
+        """POST ``body``; ``forget``: it holds a PIN, cleared once sent or failed, so no
+        traceback local shows it (the caller's own frame drops its reference too)."""
+        try:
+            return await self._post(path, body)
+        finally:
+            if forget:
+                body.clear()
+
+    async def _post(self, path: str, body: dict[str, Any]) -> object:
         install_log_redaction()
         limiter = RateLimiter(self._limits) if self._limits is not None else None
         async with httpx.AsyncClient(
@@ -120,9 +129,10 @@ async def exchange_pin(
         "applicationId": _check_application_id(application_id),
         "pin": _check_pin(pin),
     }
-    answer = await _TokenService(api_root, transport, timeout, limits).post(
-        "/loginWithPinAndApplicationId", body
-    )
+    del pin
+    service = _TokenService(api_root, transport, timeout, limits)
+    answer = await service.post("/loginWithPinAndApplicationId", body, forget=True)
+    del body
     try:
         return structure(answer, PinLogin)
     except Exception:
@@ -165,10 +175,13 @@ async def login_with_pin(
     value = pin()
     if inspect.isawaitable(value):
         value = await value
+    # Held as a Secret from here: no local of the SDK's frames shows the PIN in a traceback.
+    secret = value if isinstance(value, Secret) else Secret(str(value))
+    del value
     return await exchange_pin(
         application_id,
         mobile_number,
-        value,
+        secret,
         api_root=api_root,
         transport=transport,
         timeout=timeout,

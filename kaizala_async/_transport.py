@@ -252,6 +252,7 @@ class Transport:
                     wait = DEFAULT_RETRY_AFTER * 2 ** (throttled - 1)
                 if wait > self.max_retry_after or throttled > self.max_throttle_retries:
                     code, message, category = error_fields(body)
+                    del body  # as below: no traceback local keeps what the service sent
                     raise ThrottledError(
                         wait,
                         attempts=throttled,
@@ -284,7 +285,9 @@ class Transport:
                 await self._backoff(retries)
                 continue
 
-            raise error_from_response(status, body, method=call.method, url=url)
+            error = error_from_response(status, body, method=call.method, url=url)
+            del body  # what the service sent may echo a secret: no traceback local keeps it
+            raise error
 
     def _target(self, call: Call) -> tuple[Secret | None, str, str] | None:
         """The token (None for a token-service call), base and URL of ``call``'s next attempt;

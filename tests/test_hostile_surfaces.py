@@ -19,6 +19,7 @@ import pytest
 import respx
 
 from kaizala_async import (
+    AuthenticationError,
     BadRequestError,
     ClientClosedError,
     FileTokenStore,
@@ -30,6 +31,7 @@ from kaizala_async import (
     TransportError,
     ValidationError,
     _transport,
+    login_with_pin,
 )
 from kaizala_async._secrets import redact
 from kaizala_async.emulator import Emulator
@@ -315,3 +317,72 @@ def test_a_raw_body_that_is_not_strict_json_is_refused_before_anything(body: obj
 
     assert run_virtual(main) == 1  # the token call's slot only
     assert route.call_count == 0
+
+
+# -- 11. no secret in a traceback's locals -----------------------------------------------------
+
+
+def _sdk_locals(error: BaseException) -> str:
+    """What an error tracker that records frame locals (Sentry does by default) would record of
+    the SDK's frames: the repr of every local, along the exception chain it reports."""
+    package = str(Path(_transport.__file__).parent)
+    seen: list[str] = []
+    current: BaseException | None = error
+    while current is not None:
+        tb = current.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename.startswith(package):
+                seen += [f"{name}={value!r}" for name, value in tb.tb_frame.f_locals.items()]
+            tb = tb.tb_next
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    assert seen, "no frame of the SDK's was found: the check would prove nothing"
+    return "\n".join(seen)
+
+
+def test_an_echoed_token_is_not_in_the_locals_of_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/groups").respond(400, json={"errorCode": "Bad", "message": f"got {TOKEN}"})
+
+    async def main() -> BaseException:
+        async with client_for(router) as client:
+            with pytest.raises(BadRequestError) as caught:
+                await client.request("GET", "/groups")
+            return caught.value
+
+    error = run_virtual(main)
+    assert TOKEN not in _sdk_locals(error)
+
+
+def test_a_token_answer_that_does_not_fit_leaves_its_tokens_in_no_local() -> None:
+    router = respx.Router(assert_all_called=False)
+    router.get("https://api.kaiza.la/v1/accessToken").respond(
+        200, json={"accessToken": "clear-access-token-7", "refreshToken": "clear-refresh-8"}
+    )
+
+    async def main() -> BaseException:
+        with pytest.raises(AuthenticationError) as caught:
+            async with client_for(router):
+                pass
+        return caught.value
+
+    shown = _sdk_locals(run_virtual(main))
+    assert "clear-access-token-7" not in shown and "clear-refresh-8" not in shown
+
+
+def test_a_refused_pin_is_not_in_the_locals_of_the_error() -> None:
+    router = respx.Router(assert_all_called=False)
+    router.post("https://api.kaiza.la/v1/generatePin").respond(200, json={})
+    router.post("https://api.kaiza.la/v1/loginWithPinAndApplicationId").respond(
+        401, json={"errorCode": "Unauthenticated", "message": "The PIN is wrong or has expired"}
+    )
+
+    async def main() -> BaseException:
+        with pytest.raises(AuthenticationError) as caught:
+            await login_with_pin("app", "+911234567890", pin=lambda: "918273",
+                                 transport=httpx.MockTransport(router.async_handler))  # fmt: skip
+        return caught.value
+
+    assert "918273" not in _sdk_locals(run_virtual(main))
