@@ -6,20 +6,21 @@ cancellation only. A native asyncio cancellation (``asyncio.timeout``, ``wait_fo
 and once every connection of the pool is held that way no call gets one again (upstream:
 encode/httpcore#1093). So:
 
-* the deadline of an exchange is an anyio cancel scope, never a native cancellation;
 * on asyncio, over a transport that pools connections, the exchange runs in a child task of
-  its own. A cancellation of the caller reaches it as the cancellation of an anyio scope, which
-  httpcore's shields hold off; the caller waits for the child's clean-up, then is cancelled.
-
-Transports with no pool (``httpx.MockTransport``, ``httpx.ASGITransport`` and the emulator's
-in-process one) have nothing to strand, and skip the child task: it costs tens of microseconds.
+  its own, its deadline an anyio cancel scope. A cancellation of the caller reaches it as the
+  cancellation of an anyio scope, which httpcore's shields hold off; the caller waits for the
+  child's clean-up, then is cancelled.
+* transports with no pool (``httpx.MockTransport``, ``httpx.ASGITransport`` and the emulator's
+  in-process one) have nothing to strand: the exchange runs in the caller's task under
+  asyncio's own timer (the child task and the anyio scope cost tens of microseconds a call);
+* under trio every cancellation goes through scopes: an anyio scope, in the caller's task.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import httpx
@@ -32,6 +33,8 @@ __all__ = ["Exchange", "read_capped"]
 #: httpx raises ``PoolTimeout``: the request never left, and the caller may safely retry it.
 POOL_SHARE = 0.9
 
+_Mode = Literal["isolated", "asyncio", "anyio"]
+
 
 class Exchange:
     """Runs exchanges over ``http``; see the module's docstring."""
@@ -39,7 +42,7 @@ class Exchange:
     def __init__(self, http: httpx.AsyncClient, *, max_response_bytes: int) -> None:
         self.http = http
         self.max_response_bytes = max_response_bytes
-        self._isolate: bool | None = None  # decided on first use, inside the event loop
+        self._mode: _Mode | None = None  # decided on first use, inside the event loop
         self._timeouts: dict[float, httpx.Timeout] = {}
 
     def timeout(self, seconds: float) -> httpx.Timeout:
@@ -55,10 +58,15 @@ class Exchange:
         """Send ``request`` and read its answer (body read, connection handed back), all within
         ``deadline`` seconds; raise ``TimeoutError`` past it, httpx's errors as they come, and
         :class:`UnexpectedResponseError` for an answer over the size cap (``what`` names it)."""
-        if self._isolate is None:
-            self._isolate = _on_asyncio() and not _pool_free(self.http)
-        if self._isolate:
+        if self._mode is None:
+            self._mode = _mode(self.http)
+        if self._mode == "isolated":
             return await _isolated(self._run(request, deadline, what))
+        if self._mode == "asyncio":  # nothing pooled to strand: asyncio's cheaper timer will do
+            async with asyncio.timeout(deadline):
+                response = await self.http.send(request, stream=True)
+                await read_capped(response, self.max_response_bytes, what)
+                return response
         return await self._run(request, deadline, what)
 
     async def _run(self, request: httpx.Request, deadline: float, what: str) -> httpx.Response:
@@ -124,16 +132,16 @@ async def _isolated(exchange: Coroutine[Any, Any, httpx.Response]) -> httpx.Resp
     return found
 
 
-def _on_asyncio() -> bool:
+def _mode(http: httpx.AsyncClient) -> _Mode:
+    """How this client's exchanges run: isolated on asyncio over a pooling transport; with
+    asyncio's timer over one with no pool; in an anyio scope under trio (whose cancellation
+    always goes through scopes)."""
     try:
         asyncio.get_running_loop()
-    except RuntimeError:  # trio (anyio's other backend) cancels only through its scopes
-        return False
-    return True
-
-
-def _pool_free(http: httpx.AsyncClient) -> bool:
+    except RuntimeError:
+        return "anyio"
     transport = http._transport  # the one every request of this client goes through
-    return isinstance(transport, httpx.MockTransport | httpx.ASGITransport) or bool(
+    pool_free = isinstance(transport, httpx.MockTransport | httpx.ASGITransport) or bool(
         getattr(transport, "kaizala_pool_free", False)
     )
+    return "asyncio" if pool_free else "isolated"
