@@ -24,6 +24,7 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     MAX_RESPONSE_BYTES,
     MAX_RETRY_AFTER,
+    MAX_RETRY_AFTER_LIMIT,
     USER_AGENT,
 )
 from ._errors import ClientClosedError, KaizalaError, ValidationError
@@ -93,7 +94,8 @@ class KaizalaClient:
     * ``max_retries``: retries of connection failures (before sending, or after for idempotent
       calls) and of 5xx answers to idempotent calls; at most 10. The waits between them double
       from 0.5 s (with full jitter) up to 30 s each.
-    * ``max_retry_after``: a 429 asking for a longer wait raises :class:`ThrottledError`.
+    * ``max_retry_after``: a 429 asking for a longer wait raises :class:`ThrottledError`
+      (default 120 s, at most 3600).
     * ``max_response_bytes``: a larger answer is not read; :class:`UnexpectedResponseError`
       (default 32 MiB).
     """
@@ -116,6 +118,11 @@ class KaizalaClient:
             raise ValidationError("credentials", "must be a kaizala_async.Credentials")
         timeout = check_seconds(timeout, "timeout")
         max_retry_after = check_seconds(max_retry_after, "max_retry_after", zero=True)
+        if max_retry_after > MAX_RETRY_AFTER_LIMIT:  # the service must not pause a client for days
+            raise ValidationError(
+                "max_retry_after",
+                f"must be at most {MAX_RETRY_AFTER_LIMIT:g} seconds, not {max_retry_after:g}",
+            )
         check_retries(max_retries)
         if isinstance(allowed_hosts, str):
             raise ValidationError(

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_RESPONSE_BYTES",
     "MAX_RETRIES_LIMIT",
     "MAX_RETRY_AFTER",
+    "MAX_RETRY_AFTER_LIMIT",
     "MAX_RETRY_BACKOFF",
     "MAX_THROTTLE_RETRIES",
     "RENEW_FRACTION",
@@ -59,6 +60,8 @@ JITTER_MAX = 0.25
 
 #: Retry-After longer than this (seconds) raises ThrottledError instead of waiting.
 MAX_RETRY_AFTER = 120.0
+#: The largest ``max_retry_after`` a client accepts (seconds).
+MAX_RETRY_AFTER_LIMIT = 3600.0
 
 #: The largest answer read, in bytes (the API answers with JSON far below this).
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024

@@ -189,6 +189,15 @@ def test_a_retry_count_past_the_bound_is_refused_everywhere(count: int) -> None:
     assert client_for(router, max_retries=10).with_options(max_retries=10) is not None
 
 
+def test_the_longest_429_pause_a_client_accepts_is_bounded_too() -> None:
+    """The same class: ``max_retry_after=10**12`` let a service's Retry-After pause a client for
+    ages."""
+    router = respx.Router(assert_all_called=False)
+    with pytest.raises(ValidationError, match="max_retry_after: must be at most 3600 seconds"):
+        client_for(router, max_retry_after=10**12)
+    assert client_for(router, max_retry_after=3600) is not None
+
+
 def test_the_back_off_between_retries_stops_doubling_at_thirty_seconds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
