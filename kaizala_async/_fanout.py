@@ -75,7 +75,7 @@ async def fan_out_stream(
         resend=resend,
         keep_outcomes=keep_outcomes,
     )
-    engine.prepare()
+    await engine.prepare()
     send, receive = anyio.create_memory_object_stream[Outcome](engine.concurrency)
 
     async def produce() -> None:
@@ -90,7 +90,8 @@ async def fan_out_stream(
             finally:
                 group.cancel_scope.cancel()
     finally:
-        engine.journal.close()  # already closed by the run, unless it never started
+        with anyio.CancelScope(shield=True):  # already closed by the run, unless it never started
+            await engine.journal.aclose()
 
 
 class FanOutStream:
@@ -152,7 +153,7 @@ async def fan_out(
         resend=resend,
         keep_outcomes=keep_outcomes,
     )
-    engine.prepare()
+    await engine.prepare()
 
     async def keep_nothing(_: Outcome) -> None:
         return None  # the report already counts it

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import (
     AsyncIterable,
@@ -31,7 +32,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._journal import Journal
+from ._journal import Journal, JournalBackend, LostClaim
 from ._max_wait import MAX_WAIT
 from ._models.actions import ActionBody
 from ._outcomes import Failed, FanOutProgress, FanOutReport, Outcome, Sent, Skipped, Unknown
@@ -41,8 +42,6 @@ from ._transport import BEFORE_SEND
 from ._validate import check_count, check_id, check_text
 
 if TYPE_CHECKING:
-    import os
-
     from ._client import KaizalaClient
 
 __all__ = ["DEFAULT_CONCURRENCY_PER_CLIENT", "SERVER_BUSY_ATTEMPTS", "Emit", "Engine", "Payload",
@@ -56,8 +55,6 @@ Target = str | tuple[str, Payload]
 #: Attempts of a send answered 502/503/504 (the service says it did not act) within one run.
 SERVER_BUSY_ATTEMPTS = 3
 _BUSY = frozenset({502, 503, 504})
-#: Journal states left by a send that may have reached the service.
-_FATE_UNKNOWN = frozenset({"inflight", "unknown"})
 #: In-flight sends per client when ``concurrency`` is not given.
 DEFAULT_CONCURRENCY_PER_CLIENT = 8
 
@@ -106,7 +103,7 @@ class Engine:
         text: str | None,
         action: ActionBody | None,
         concurrency: int | None,
-        journal: str | os.PathLike[str] | None,
+        journal: str | os.PathLike[str] | JournalBackend | None,
         on_progress: Callable[[FanOutProgress], object] | None,
         resend_unknown: bool,
         resend: Iterable[str] | None,
@@ -129,7 +126,11 @@ class Engine:
         self.resend = frozenset(check_id(g, "resend") for g in resend or ())
         self.clients = list(clients)
         self.targets = targets
-        self.journal = Journal(journal)  # last: a journal of its own is a temporary directory
+        # last: a journal of its own is a temporary directory
+        self.journal: JournalBackend = (
+            Journal(journal) if journal is None or isinstance(journal, str | os.PathLike)
+            else journal
+        )  # fmt: skip
         self.fingerprint = _fingerprint(text, action)
         self.on_progress = on_progress
         self.resend_unknown = resend_unknown
@@ -139,15 +140,21 @@ class Engine:
         self.started: float  # set when the run starts
 
     # -- the run -----------------------------------------------------------------------------
-    def prepare(self) -> None:
+    async def prepare(self) -> None:
         """Open the journal (before any task starts, so its errors arrive unwrapped)."""
-        self.journal.open(self.fingerprint)
+        try:
+            await self.journal.start(self.fingerprint)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.journal.aclose()
+            raise
 
     async def run(self, emit: Emit) -> None:
         self.started = time.monotonic()
         try:
             async with anyio.create_task_group() as outer:
                 outer.start_soon(self.journal.run_writer)
+                outer.start_soon(self.journal.run_heartbeat)
                 try:
                     async with anyio.create_task_group() as group:
                         send, receive = anyio.create_memory_object_stream[
@@ -159,42 +166,88 @@ class Engine:
                         receive.close()
                         async with send:
                             await self._produce(send, emit)
+                            await self._sweep(send)
                 finally:
                     self.journal.stop()
         finally:
-            await self.journal.flush()  # its commit is shielded: it completes even when cancelled
-            self.journal.close()
+            with anyio.CancelScope(shield=True):
+                await self.journal.flush()  # completes even when cancelled
+                await self.journal.aclose()
             self.report.elapsed = time.monotonic() - self.started
 
     async def _produce(
         self, queue: ObjectSendStream[tuple[str, Payload, bool]], emit: Emit
     ) -> None:
+        batch: list[tuple[str, Payload]] = []
         async for target in iterate(self.targets):
             group_id, payload, problem = self._normalise(target)
+            if problem is None and self.journal.shared and payload != self.default:
+                problem = ValidationError(
+                    "targets", "a shared campaign sends one text or action to every target"
+                )
             if problem is not None:
                 await self._done(emit, Failed(group_id=group_id, error=problem, retriable=False))
                 continue
-            if group_id in self.active:
+            if group_id in self.active or any(group_id == g for g, _ in batch):
                 await self._done(emit, Skipped(group_id=group_id, reason="repeated target"))
                 continue
-            known = self.journal.lookup(group_id)
-            state, reference = known if known is not None else (None, None)
+            batch.append((group_id, payload))
+            if len(batch) >= self.journal.claim_batch:
+                await self._claim(batch, queue, emit)
+                batch = []
+        if batch:
+            await self._claim(batch, queue, emit)
+
+    async def _claim(
+        self,
+        batch: list[tuple[str, Payload]],
+        queue: ObjectSendStream[tuple[str, Payload, bool]],
+        emit: Emit,
+    ) -> None:
+        """Ask the journal for ``batch`` (claiming what this worker may send), then queue what
+        it may send and report the rest."""
+        retake = {g for g, p in batch if self.resend_unknown or g in self.resend or settleable(p)}
+        claims = await self.journal.claim([g for g, _ in batch], retake)
+        for (group_id, payload), claim in zip(batch, claims, strict=True):
+            state = claim.state
+            if claim.claimed:
+                resend = self.resend_unknown or group_id in self.resend
+                # unknown since an earlier run, not to be resent: read the group back first
+                settle_first = state == "unknown" and not resend
+                self.active.add(group_id)
+                await queue.send((group_id, payload, settle_first))
+                continue
+            outcome: Outcome
             if state == "sent":
-                skipped = Skipped(group_id=group_id, reason="already sent",
-                                  reference_id=reference, from_journal=True)  # fmt: skip
-                await self._done(emit, skipped)
-                continue
-            if state in _FATE_UNKNOWN and not (self.resend_unknown or group_id in self.resend):
-                if settleable(payload):  # read the group back before sending (``_settle``)
-                    self.active.add(group_id)
-                    await queue.send((group_id, payload, True))
-                    continue
+                outcome = Skipped(group_id=group_id, reason="already sent",
+                                  reference_id=claim.reference, from_journal=True)  # fmt: skip
+            elif state == "unknown":
                 reason = f"its fate is unknown since an earlier run; {RESEND_HINT}"
-                await self._done(emit, Unknown(group_id=group_id, reason=reason, from_journal=True))
-                continue
-            # never tried, or failed (the service did not act): sent now
-            self.active.add(group_id)
-            await queue.send((group_id, payload, False))
+                outcome = Unknown(group_id=group_id, reason=reason, from_journal=True)
+            elif state == "held":
+                outcome = Skipped(group_id=group_id,
+                                  reason=f"another worker has it ({claim.holder})")  # fmt: skip
+            elif state == "failed-now":
+                outcome = Skipped(group_id=group_id, reason="another worker of this run failed "
+                                  "it (the next run tries it again)")  # fmt: skip
+            else:
+                outcome = Skipped(group_id=group_id, reason="repeated target")
+            await self._done(emit, outcome)
+
+    async def _sweep(self, queue: ObjectSendStream[tuple[str, Payload, bool]]) -> None:
+        """A shared journal: take over what workers that died had claimed and never sent, until
+        no live worker holds any target (they each sweep as well)."""
+        if not self.journal.shared:
+            return
+        while True:
+            taken, others_busy = await self.journal.sweep()
+            for group_id in taken:
+                self.active.add(group_id)
+                await queue.send((group_id, self.default, False))
+            if not taken and not others_busy:
+                return
+            if not taken:
+                await anyio.sleep(self.journal.sweep_interval)
 
     def _normalise(self, target: object) -> tuple[str, Payload, ValidationError | None]:
         payload: object = self.default
@@ -229,7 +282,7 @@ class Engine:
 
     async def _send(
         self, client: KaizalaClient, group_id: str, payload: Payload, settle_first: bool
-    ) -> Sent | Failed | Unknown:
+    ) -> Outcome:
         marked = False
         began = settle_clock()
 
@@ -252,6 +305,10 @@ class Engine:
                 outcome = await self._settle(client, group_id, payload, None, left)
             else:
                 outcome = await self._attempts(client, group_id, payload, began)
+        except LostClaim:
+            # This worker's lease lapsed (a long stall) and another took the target over: it
+            # was not sent from here.
+            return Skipped(group_id=group_id, reason="taken over by another worker")
         except anyio.get_cancelled_exc_class():
             if marked:
                 # The request may have left: the journal keeps "inflight" (read back as

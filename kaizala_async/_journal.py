@@ -17,12 +17,14 @@ import tempfile
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Protocol
 
 import anyio
+import attrs
 
 from ._errors import ValidationError
 
-__all__ = ["Journal", "JournalRow"]
+__all__ = ["Claim", "GroupedWrites", "Journal", "JournalBackend", "JournalRow", "LostClaim"]
 
 #: ``PRAGMA application_id`` of a journal ("KZFO"): how a journal file is told from any other
 #: sqlite database before anything in it is changed.
@@ -30,6 +32,24 @@ _MARKER = 0x4B5A464F
 
 #: (state, group_id, reference_id, detail)
 JournalRow = tuple[str, str, str | None, str | None]
+
+
+@attrs.frozen
+class Claim:
+    """What a journal says of a target when a worker comes to it.
+
+    ``state`` is what it held: None (never tried), ``"sent"``, ``"failed"`` (by an earlier run:
+    tried again), ``"unknown"`` (its fate is unknown), ``"held"`` (another live worker has it),
+    ``"failed-now"`` (another worker of this run failed it), ``"mine"`` (this worker has it
+    already). ``claimed``: this worker may send it (or settle it) now.
+    """
+
+    group_id: str
+    state: str | None
+    claimed: bool
+    reference: str | None = None
+    holder: str | None = None
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS targets (
@@ -44,8 +64,93 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-class Journal:
-    """A journal file (``path``) or, with ``path=None``, a throw-away one in a temporary folder."""
+class LostClaim(Exception):
+    """A target's in-flight mark was refused: another worker took it over (this worker's lease
+    lapsed). Raised before the request leaves; the target is not sent from here."""
+
+
+class JournalBackend(Protocol):
+    """What the fan-out engine asks of a journal: the sqlite file (:class:`Journal`) or a
+    campaign in Redis (:class:`~kaizala_async.RedisJournal`)."""
+
+    claim_batch: int
+    shared: bool
+    sweep_interval: float
+
+    async def start(self, fingerprint: str) -> None: ...
+    async def claim(self, group_ids: list[str], may_retake: set[str]) -> list[Claim]: ...
+    async def write(self, row: JournalRow) -> None: ...
+    def write_soon(self, row: JournalRow) -> None: ...
+    async def run_writer(self) -> None: ...
+    async def run_heartbeat(self) -> None: ...
+    async def flush(self) -> None: ...
+    def stop(self) -> None: ...
+    async def sweep(self) -> tuple[list[str], bool]: ...
+    async def aclose(self) -> None: ...
+
+
+class GroupedWrites:
+    """Rows queued by many workers and committed together, each writer waiting for the commit
+    that holds its row (the journals' shared half)."""
+
+    def __init__(self) -> None:
+        self._pending: list[JournalRow] = []
+        self._batch = 0
+        self._events: dict[int, anyio.Event] = {}
+        self._wakeup = anyio.Event()
+        self._closing = False
+
+    async def _store(self, rows: list[JournalRow]) -> None:
+        raise NotImplementedError
+
+    async def write(self, row: JournalRow) -> None:
+        """Queue ``row`` and wait until the commit holding it is done (durable for a file)."""
+        self.write_soon(row)
+        event = self._events.setdefault(self._batch, anyio.Event())
+        await event.wait()
+
+    def write_soon(self, row: JournalRow) -> None:
+        """Queue ``row`` for the next commit without waiting (used while being cancelled)."""
+        self._pending.append(row)
+        self._wakeup.set()
+
+    async def run_writer(self) -> None:
+        """Commit queued rows in groups until :meth:`stop` and nothing is left."""
+        while True:
+            await self._wakeup.wait()
+            self._wakeup = anyio.Event()
+            await self.flush()
+            if self._closing and not self._pending:
+                return
+
+    async def flush(self) -> None:
+        rows, self._pending = self._pending, []
+        batch, self._batch = self._batch, self._batch + 1
+        event = self._events.pop(batch, None)
+        if rows:
+            with anyio.CancelScope(shield=True):
+                await self._store(rows)
+        if event is not None:
+            event.set()
+
+    def stop(self) -> None:
+        self._closing = True
+        self._wakeup.set()
+
+
+class Journal(GroupedWrites):
+    """A journal file (``path``) or, with ``path=None``, a throw-away one in a temporary folder.
+
+    One process uses it at a time; :class:`~kaizala_async.RedisJournal` is the one a fleet of
+    workers shares. Both answer the engine's calls: ``start``, ``claim``, ``write``, ``sweep``,
+    ``aclose``.
+    """
+
+    #: Targets claimed per call (a lookup in a local file: one at a time).
+    claim_batch = 1
+    #: Workers sharing the journal (a file: this one only).
+    shared = False
+    sweep_interval = 0.0
 
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
@@ -55,13 +160,9 @@ class Journal:
         else:
             self.path = Path(path).expanduser()
         self.durable = path is not None
+        super().__init__()
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
-        self._pending: list[JournalRow] = []
-        self._batch = 0
-        self._events: dict[int, anyio.Event] = {}
-        self._wakeup = anyio.Event()
-        self._closing = False
 
     # -- opening and closing ---------------------------------------------------------------
     def open(self, fingerprint: str) -> None:
@@ -141,6 +242,34 @@ class Journal:
             )
         connection.execute(f"PRAGMA application_id = {_MARKER}")
 
+    async def start(self, fingerprint: str) -> None:
+        self.open(fingerprint)
+
+    async def claim(self, group_ids: list[str], may_retake: set[str]) -> list[Claim]:
+        """Each target's state; a target whose fate is unknown is claimed only if listed in
+        ``may_retake`` (a resend, or a settling read)."""
+        found = []
+        for group_id in group_ids:
+            known = self.lookup(group_id)
+            state, reference = known if known is not None else (None, None)
+            if state == "sent":
+                found.append(Claim(group_id, "sent", False, reference))
+            elif state in {"inflight", "unknown"}:
+                found.append(Claim(group_id, "unknown", group_id in may_retake))
+            else:
+                found.append(Claim(group_id, state, True))
+        return found
+
+    async def sweep(self) -> tuple[list[str], bool]:
+        """Targets left by workers that died (none: one process); whether others still work."""
+        return [], False
+
+    async def run_heartbeat(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        self.close()
+
     def close(self) -> None:
         for connection in (self._reader, self._writer):
             if connection is not None:
@@ -160,40 +289,8 @@ class Journal:
         ).fetchone()
         return None if row is None else (row[0], row[1])
 
-    # -- writing (grouped commits) -------------------------------------------------------------
-    async def write(self, row: JournalRow) -> None:
-        """Queue ``row`` and wait until the commit holding it is done (durable for a file)."""
-        self.write_soon(row)
-        event = self._events.setdefault(self._batch, anyio.Event())
-        await event.wait()
-
-    def write_soon(self, row: JournalRow) -> None:
-        """Queue ``row`` for the next commit without waiting (used while being cancelled)."""
-        self._pending.append(row)
-        self._wakeup.set()
-
-    async def run_writer(self) -> None:
-        """Commit queued rows in groups until :meth:`stop` and nothing is left."""
-        while True:
-            await self._wakeup.wait()
-            self._wakeup = anyio.Event()
-            await self.flush()
-            if self._closing and not self._pending:
-                return
-
-    async def flush(self) -> None:
-        rows, self._pending = self._pending, []
-        batch, self._batch = self._batch, self._batch + 1
-        event = self._events.pop(batch, None)
-        if rows:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._commit, rows)
-        if event is not None:
-            event.set()
-
-    def stop(self) -> None:
-        self._closing = True
-        self._wakeup.set()
+    async def _store(self, rows: list[JournalRow]) -> None:
+        await anyio.to_thread.run_sync(self._commit, rows)
 
     def _commit(self, rows: list[JournalRow]) -> None:
         assert self._writer is not None
