@@ -137,6 +137,7 @@ from ._ratelimit import (
 )
 from ._receiver import ReceiverStats, WebhookReceiver
 from ._redis import RedisTenantBudget
+from ._redis_journal import CampaignStatus, RedisJournal
 from ._resources.actions import LISTABLE_ACTION_TYPES, ActionsResource
 from ._resources.admin import BotsResource, ObjectType, WebhooksResource
 from ._resources.groups import (
@@ -182,6 +183,7 @@ __all__ = [
     "BotToken",
     "BotsResource",
     "BracketReport",
+    "CampaignStatus",
     "ClientClosedError",
     "CreatedBot",
     "CreatedGroup",
@@ -254,6 +256,7 @@ __all__ = [
     "ReactionType",
     "ReactionsResource",
     "ReceiverStats",
+    "RedisJournal",
     "RedisTenantBudget",
     "RegisteredWebhook",
     "RequestTimeoutError",

@@ -37,6 +37,7 @@ from ._fanout import (
     fan_out_stream,
 )
 from ._http import HostPolicy, join_url, json_body
+from ._journal import JournalBackend
 from ._limits import RateLimits
 from ._max_wait import check_max_wait
 from ._models.actions import ActionBody
@@ -413,7 +414,7 @@ class KaizalaClient:
         text: str | None = None,
         action: ActionBody | None = None,
         concurrency: int | None = None,
-        journal: str | os.PathLike[str] | None = None,
+        journal: str | os.PathLike[str] | JournalBackend | None = None,
         on_progress: Callable[[FanOutProgress], object] | None = None,
         resend_unknown: bool = False,
         resend: Iterable[str] | None = None,
@@ -444,7 +445,7 @@ class KaizalaClient:
         text: str | None = None,
         action: ActionBody | None = None,
         concurrency: int | None = None,
-        journal: str | os.PathLike[str] | None = None,
+        journal: str | os.PathLike[str] | JournalBackend | None = None,
         on_progress: Callable[[FanOutProgress], object] | None = None,
         resend_unknown: bool = False,
         resend: Iterable[str] | None = None,

@@ -16,6 +16,7 @@ import anyio
 from anyio.abc import ObjectReceiveStream
 
 from ._fanout_engine import Engine, Payload, Target
+from ._journal import JournalBackend
 from ._models.actions import ActionBody
 from ._outcomes import Failed, FanOutProgress, FanOutReport, Outcome, Sent, Skipped, Unknown
 
@@ -48,7 +49,7 @@ async def fan_out_stream(
     text: str | None = None,
     action: ActionBody | None = None,
     concurrency: int | None = None,
-    journal: str | os.PathLike[str] | None = None,
+    journal: str | os.PathLike[str] | JournalBackend | None = None,
     on_progress: Callable[[FanOutProgress], object] | None = None,
     resend_unknown: bool = False,
     resend: Iterable[str] | None = None,
@@ -120,7 +121,7 @@ async def fan_out(
     text: str | None = None,
     action: ActionBody | None = None,
     concurrency: int | None = None,
-    journal: str | os.PathLike[str] | None = None,
+    journal: str | os.PathLike[str] | JournalBackend | None = None,
     on_progress: Callable[[FanOutProgress], object] | None = None,
     resend_unknown: bool = False,
     resend: Iterable[str] | None = None,

@@ -166,7 +166,7 @@ class Engine:
                         receive.close()
                         async with send:
                             await self._produce(send, emit)
-                            await self._sweep(send)
+                            await self._sweep(send, emit)
                 finally:
                     self.journal.stop()
         finally:
@@ -234,13 +234,16 @@ class Engine:
                 outcome = Skipped(group_id=group_id, reason="repeated target")
             await self._done(emit, outcome)
 
-    async def _sweep(self, queue: ObjectSendStream[tuple[str, Payload, bool]]) -> None:
+    async def _sweep(self, queue: ObjectSendStream[tuple[str, Payload, bool]], emit: Emit) -> None:
         """A shared journal: take over what workers that died had claimed and never sent, until
         no live worker holds any target (they each sweep as well)."""
         if not self.journal.shared:
             return
         while True:
-            taken, others_busy = await self.journal.sweep()
+            taken, lost, others_busy = await self.journal.sweep()
+            for group_id in lost:
+                reason = f"in flight when its worker stopped; {RESEND_HINT}"
+                await self._done(emit, Unknown(group_id=group_id, reason=reason, from_journal=True))
             for group_id in taken:
                 self.active.add(group_id)
                 await queue.send((group_id, self.default, False))

@@ -85,7 +85,7 @@ class JournalBackend(Protocol):
     async def run_heartbeat(self) -> None: ...
     async def flush(self) -> None: ...
     def stop(self) -> None: ...
-    async def sweep(self) -> tuple[list[str], bool]: ...
+    async def sweep(self) -> tuple[list[str], list[str], bool]: ...
     async def aclose(self) -> None: ...
 
 
@@ -260,9 +260,10 @@ class Journal(GroupedWrites):
                 found.append(Claim(group_id, state, True))
         return found
 
-    async def sweep(self) -> tuple[list[str], bool]:
-        """Targets left by workers that died (none: one process); whether others still work."""
-        return [], False
+    async def sweep(self) -> tuple[list[str], list[str], bool]:
+        """Targets workers that died had claimed (to send) and had in flight (now unknown),
+        and whether other workers still hold targets (none of it for a file: one process)."""
+        return [], [], False
 
     async def run_heartbeat(self) -> None:
         return None

@@ -1,0 +1,168 @@
+"""A fan-out campaign journaled in Redis (issue 26), over a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from benchmarks._redis_server import redis_server
+from kaizala_async import (
+    CampaignStatus,
+    Rate,
+    RateLimits,
+    RedisJournal,
+    Sent,
+    Skipped,
+    ValidationError,
+    _redis_journal,
+)
+from kaizala_async.emulator import Emulator, EmulatorConfig
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as (url, _):
+        yield url
+
+
+def _emulator() -> Emulator:
+    return Emulator(
+        EmulatorConfig.fast(connector_limit=Rate(1000, 1.0), tenant_limit=Rate(3000, 1.0))
+    )
+
+
+def _copies(emu: Emulator, groups: list[str]) -> collections.Counter[int]:
+    """How many groups got 0, 1, 2 ... copies."""
+    per_group = emu.stats()["messagesPerGroup"]
+    return collections.Counter(per_group[g] for g in groups)
+
+
+def test_two_workers_drain_one_campaign_and_no_group_gets_two_copies(redis_url: str) -> None:
+    async def main() -> tuple[list[int], collections.Counter[int], int]:
+        async with _emulator() as emu:
+            groups = emu.create_groups(300)
+            limits = RateLimits(connector=Rate(1000, 1.0), tenant=Rate(3000, 1.0))
+            async with emu.client(limits=limits) as a, emu.client(limits=limits) as b:
+                reports = await asyncio.gather(
+                    a.fan_out(groups, text="hello", journal=RedisJournal(redis_url, "two")),
+                    b.fan_out(groups, text="hello", journal=RedisJournal(redis_url, "two")),
+                )
+            sent = [r.sent for r in reports]
+            late = await _late_worker(emu, groups, redis_url, "two")
+            return sent, _copies(emu, groups), late
+
+    sent, copies, late_sent = asyncio.run(main())
+    assert sum(sent) == 300 and all(n > 0 for n in sent)  # both worked
+    assert copies == {1: 300}
+    assert late_sent == 0
+
+
+async def _late_worker(emu: Emulator, groups: list[str], url: str, campaign: str) -> int:
+    """A worker joining after the end: it sends nothing and reports every target."""
+    async with emu.client() as late:
+        report = await late.fan_out(groups, text="hello", journal=RedisJournal(url, campaign),
+                                    keep_outcomes=True)  # fmt: skip
+    assert report.total == len(groups)
+    assert all(isinstance(o, Skipped) and o.from_journal for o in report.outcomes or ())
+    return report.sent
+
+
+def test_a_worker_with_another_message_is_refused_before_sending(redis_url: str) -> None:
+    async def main() -> None:
+        async with _emulator() as emu, emu.client() as client:
+            groups = emu.create_groups(3)
+            await client.fan_out(groups, text="first", journal=RedisJournal(redis_url, "msg"))
+            before = emu.stats()["messagesPerGroup"]
+            with pytest.raises(ValidationError, match="sends a different message"):
+                await client.fan_out(groups, text="second", journal=RedisJournal(redis_url, "msg"))
+            assert emu.stats()["messagesPerGroup"] == before
+
+    asyncio.run(main())
+
+
+def test_a_dead_workers_claims_are_sent_by_another_and_its_in_flight_left_unknown(
+    redis_url: str,
+) -> None:
+    """A worker that claimed targets and died (its lease lapsed): what it claimed and never
+    sent is sent by the next worker; what it had in flight is Unknown, never sent again."""
+
+    async def main() -> tuple[list[object], collections.Counter[int]]:
+        import redis.asyncio
+
+        async with _emulator() as emu:
+            groups = emu.create_groups(6)
+            dead = RedisJournal(redis_url, "dead", lease=1.0)
+            await dead.start("x")  # only to learn the keys; the fingerprint is overwritten below
+            async with redis.asyncio.Redis.from_url(redis_url) as r:
+                await r.delete(dead._meta)
+                state, workers = dead._keys
+                await r.hset(state, mapping={groups[0]: "C|ghost", groups[1]: "I|ghost|1"})
+                await r.sadd(dead._held + "ghost", groups[0], groups[1])
+                await r.zadd(workers, {"ghost": 1})  # its lease lapsed long ago
+            await dead.aclose()
+            async with emu.client() as client:
+                report = await client.fan_out(groups, text="hi", keep_outcomes=True,
+                                              journal=RedisJournal(redis_url, "dead"))  # fmt: skip
+            return list(report.outcomes or ()), _copies(emu, groups)
+
+    outcomes, copies = asyncio.run(main())
+    by_group = {o.group_id: o for o in outcomes}  # type: ignore[attr-defined]
+    assert copies == {1: 5, 0: 1}
+    unknown = [o for o in outcomes if type(o).__name__ == "Unknown"]
+    assert len(unknown) == 1 and unknown[0].from_journal  # type: ignore[attr-defined]
+    assert sum(isinstance(o, Sent) for o in by_group.values()) == 5
+
+
+def test_status_counts_states_and_workers(redis_url: str) -> None:
+    async def main() -> object:
+        async with _emulator() as emu, emu.client() as client:
+            groups = emu.create_groups(5)
+            await client.fan_out(groups, text="hi", journal=RedisJournal(redis_url, "st"))
+            journal = RedisJournal(redis_url, "st")
+            try:
+                return await journal.status()
+            finally:
+                await journal.aclose()
+
+    status = asyncio.run(main())
+    assert isinstance(status, CampaignStatus)
+    assert status.counts == {"sent": 5, "failed": 0, "unknown": 0, "claimed": 0, "in_flight": 0}
+    assert status.oldest_in_flight is None
+    assert all(held == 0 and not live for held, live in status.workers.values())
+
+
+@pytest.mark.parametrize(("settings", "warned"), [
+    ({"appendonly": "no"}, True),
+    ({"appendonly": "yes", "appendfsync": "everysec"}, True),
+    ({"appendonly": "yes", "appendfsync": "always"}, False),
+])  # fmt: skip
+def test_a_server_that_could_lose_in_flight_records_is_warned_of_once(
+    redis_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, str], warned: bool,
+) -> None:  # fmt: skip
+    import redis.asyncio
+
+    monkeypatch.setattr(_redis_journal, "_WARNED", set())
+
+    async def main() -> None:
+        async with redis.asyncio.Redis.from_url(redis_url) as r:
+            for name, value in settings.items():
+                await r.config_set(name, value)
+            try:
+                for _ in range(2):
+                    journal = RedisJournal(redis_url, "durability")
+                    await journal.start("x")
+                    await journal.aclose()
+            finally:
+                await r.config_set("appendonly", "no")
+                await r.config_set("appendfsync", "everysec")
+
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.journal"):
+        asyncio.run(main())
+    events = [r for r in caplog.records
+              if getattr(r, "kaizala_event", "") == "kaizala.journal.not_durable"]  # fmt: skip
+    assert len(events) == (1 if warned else 0)
