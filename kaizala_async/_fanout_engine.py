@@ -142,6 +142,10 @@ class Engine:
     # -- the run -----------------------------------------------------------------------------
     async def prepare(self) -> None:
         """Open the journal (before any task starts, so its errors arrive unwrapped)."""
+        if self.journal.shared:
+            # Claim what this worker's senders can start soon, no more: a worker holding a long
+            # batch would leave the others idle (and hand more over when it dies).
+            self.journal.claim_batch = min(self.journal.claim_batch, self.concurrency)
         try:
             await self.journal.start(self.fingerprint)
         except BaseException:
