@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from benchmarks._redis_server import redis_server
@@ -166,3 +169,41 @@ def test_a_server_that_could_lose_in_flight_records_is_warned_of_once(
     events = [r for r in caplog.records
               if getattr(r, "kaizala_event", "") == "kaizala.journal.not_durable"]  # fmt: skip
     assert len(events) == (1 if warned else 0)
+
+
+def test_the_command_line_fans_out_through_a_redis_campaign_and_reads_its_status(
+    redis_url: str, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from kaizala_async.cli import app
+    from tests.emulator.helpers import loopback_emulator
+
+    with loopback_emulator("--connector-limit", "100/1", "--tenant-limit", "300/1") as (c, root):
+        env = {
+            "KAIZALA_APPLICATION_ID": c["applicationId"],
+            "KAIZALA_APPLICATION_SECRET": c["applicationSecret"],
+            "KAIZALA_REFRESH_TOKEN": c["refreshToken"],
+            "KAIZALA_API_ROOT": root,
+            "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
+            "KAIZALA_CONFIG": str(tmp_path / "absent.json"),
+            "KAIZALA_LIMITS": "100/1,300/1",
+        }
+        ids = httpx.post(f"{root}/_emulator/groups",
+                         json={"count": 12, "mobileNumber": "+911234567890"}).json()["groupIds"]  # fmt: skip
+        listing = tmp_path / "groups.txt"
+        listing.write_text("\n".join(ids))
+        journal = f"{redis_url}#cli-campaign"
+        runner = CliRunner()
+        sent = runner.invoke(app, ["fanout", "--groups", str(listing), "--text", "hi",
+                                   "--journal", journal, "--json"], env=env)  # fmt: skip
+        assert sent.exit_code == 0, sent.output
+        assert json.loads(sent.output.strip().splitlines()[-1])["sent"] == 12
+        again = runner.invoke(app, ["fanout", "--groups", str(listing), "--text", "hi",
+                                    "--journal", journal, "--json"], env=env)  # fmt: skip
+        assert json.loads(again.output.strip().splitlines()[-1])["skipped"] == 12
+        shown = runner.invoke(app, ["fanout", "status", "--journal", journal, "--json"], env=env)
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.output)["counts"]["sent"] == 12
+        bad = runner.invoke(app, ["fanout", "status", "--journal", "run.db"], env=env)
+        assert bad.exit_code == 2 and "redis://" in bad.output

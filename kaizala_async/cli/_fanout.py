@@ -14,14 +14,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kaizala_async import (
+    CampaignStatus,
     FanOutProgress,
     KaizalaClient,
+    RedisJournal,
     Unknown,
 )
 from kaizala_async._fanout_engine import RESEND_HINT
+from kaizala_async._redis_journal import from_url as redis_journal_from_url
 from kaizala_async.cli._app import (
+    _HELP,
     EXIT_INCOMPLETE,
     EXIT_INPUT,
+    EXIT_NETWORK,
     ApiRoot,
     AppId,
     TokenFile,
@@ -45,16 +50,30 @@ def _read_groups(source: str) -> Iterator[str]:
                 yield line.strip()
 
 
-@app.command()
+fanout_app = typer.Typer(
+    help="Send one message to every group listed in a file (or stdin), with progress; "
+    "`kaizala fanout status` reads a shared campaign's state.",
+    context_settings=_HELP,
+)
+app.add_typer(fanout_app, name="fanout")
+
+JOURNAL_HELP = (
+    "journal: a file, or a campaign in Redis (redis://host:6379/0#campaign) that any number of "
+    "workers drain together; a rerun sends only what is left"
+)
+
+
+@fanout_app.callback(invoke_without_command=True)
 def fanout(
-    groups: Annotated[str, typer.Option("--groups", help="file of group ids, one per line, or -")],
+    ctx: typer.Context,
+    groups: Annotated[
+        str | None, typer.Option("--groups", help="file of group ids, one per line, or -")
+    ] = None,
     text: Annotated[str | None, typer.Option(help="the message")] = None,
     action_file: Annotated[
         Path | None, typer.Option(help='an action as JSON (an Announcement: {"title", "message"})')
     ] = None,
-    journal: Annotated[
-        Path | None, typer.Option(help="journal file: a rerun sends only what is left")
-    ] = None,
+    journal: Annotated[str | None, typer.Option(help=JOURNAL_HELP)] = None,
     concurrency: Annotated[int | None, typer.Option(help="sends in flight")] = None,
     resend: Annotated[
         list[str] | None,
@@ -71,6 +90,11 @@ def fanout(
     """Send one message to every group listed in a file (or stdin), with progress."""
     from kaizala_async import AnnouncementAction
 
+    if ctx.invoked_subcommand is not None:
+        return
+    if groups is None:
+        err.print("error: groups: give --groups FILE (or - for stdin)")
+        raise typer.Exit(EXIT_INPUT)
     if groups != "-" and not Path(groups).is_file():
         err.print(f"error: groups: no such file: {groups}")
         raise typer.Exit(EXIT_INPUT)
@@ -102,7 +126,7 @@ def fanout(
                     display.update(p)
 
                 return await client.fan_out(
-                    _read_groups(groups), text=text, action=action, journal=journal,
+                    _read_groups(groups), text=text, action=action, journal=_journal(journal),
                     concurrency=concurrency, on_progress=progress, resend=resend or None,
                 )  # fmt: skip
 
@@ -137,6 +161,51 @@ def fanout(
         out.print(" ".join(f"{k}={v}" for k, v in summary.items()))
         _print_problems(report)
     raise typer.Exit(0 if report.ok else EXIT_INCOMPLETE)
+
+
+def _journal(value: str | None) -> str | RedisJournal | None:
+    """``--journal``: a file path, or ``redis://...#campaign``."""
+    if value is not None and value.startswith(("redis://", "rediss://", "unix://")):
+        return redis_journal_from_url(value)
+    return value
+
+
+@fanout_app.command("status")
+def status(
+    journal: Annotated[str, typer.Option(help="the campaign: redis://host:6379/0#campaign")],
+    json_output: Annotated[bool, typer.Option("--json", help="print the state as JSON")] = False,
+) -> None:
+    """A shared campaign's state, read from Redis without sending: targets per state, per
+    worker, and the age of the oldest send in flight."""
+    found = _journal(journal)
+    if not isinstance(found, RedisJournal):
+        err.print("error: journal: give a Redis campaign, redis://host:6379/0#campaign")
+        raise typer.Exit(EXIT_INPUT)
+    campaign = found
+
+    async def work() -> CampaignStatus:
+        try:
+            return await campaign.status()
+        finally:
+            await campaign.aclose()
+
+    try:
+        state = _run(work)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # redis-py's own errors: the server cannot be reached
+        err.print(f"network failure: cannot read the campaign: {type(exc).__name__}")
+        raise typer.Exit(EXIT_NETWORK) from None
+    if json_output:
+        print(json.dumps({"counts": state.counts, "oldestInFlight": state.oldest_in_flight,
+                          "workers": {w: {"held": held, "live": live}
+                                      for w, (held, live) in state.workers.items()}}))  # fmt: skip
+        return
+    out.print(" ".join(f"{k}={v}" for k, v in state.counts.items()))
+    age = state.oldest_in_flight
+    out.print("oldest in flight: " + ("none" if age is None else f"{age:.1f} s ago"))
+    for worker, (held, live) in state.workers.items():
+        out.print(f"worker {worker}: {held} held, {'live' if live else 'gone'}")
 
 
 class _FanOutDisplay:
