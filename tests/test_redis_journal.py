@@ -6,13 +6,15 @@ import asyncio
 import collections
 import json
 import logging
-from collections.abc import Iterator
+import signal
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 
-from benchmarks._redis_server import redis_server
+from benchmarks._redis_server import redis_server, redis_server_handle
 from kaizala_async import (
     CampaignStatus,
     Rate,
@@ -207,3 +209,61 @@ def test_the_command_line_fans_out_through_a_redis_campaign_and_reads_its_status
         assert json.loads(shown.output)["counts"]["sent"] == 12
         bad = runner.invoke(app, ["fanout", "status", "--journal", "run.db"], env=env)
         assert bad.exit_code == 2 and "redis://" in bad.output
+
+
+def _sends_with_trouble(url: str, campaign: str, trouble: Callable[[], Awaitable[None]]) -> tuple[
+    collections.Counter[int], dict[str, int], dict[str, str]
+]:  # fmt: skip
+    """90 groups at 30/s with ``trouble`` (Redis stopped, or killed and restarted) 1 s in; the
+    copies per group, the report's counts and the journal's states."""
+
+    async def main() -> tuple[collections.Counter[int], dict[str, int], dict[str, str]]:
+        import redis.asyncio
+
+        async with _emulator() as emu:
+            groups = emu.create_groups(90)
+            limits = RateLimits(connector=Rate(30, 1.0), tenant=Rate(300, 1.0))
+            async with emu.client(limits=limits) as client, anyio.create_task_group() as tasks:
+                tasks.start_soon(trouble)
+                report = await client.fan_out(groups, text="hi",
+                                              journal=RedisJournal(url, campaign, lease=30))  # fmt: skip
+            async with redis.asyncio.Redis.from_url(url) as r:
+                states = {k.decode(): v.decode()[:1] for k, v in
+                          (await r.hgetall(f"kaizala:journal:{{{campaign}}}:state")).items()}  # fmt: skip
+            counts = {"sent": report.sent, "unknown": report.unknown, "failed": report.failed}
+            return _copies(emu, groups), counts, states
+
+    return asyncio.run(main())
+
+
+def test_redis_out_of_reach_for_seconds_sends_nothing_without_its_record(tmp_path: Path) -> None:
+    """Redis stopped (SIGSTOP) for 2 s mid-run: the workers wait for it, then go on; every group
+    the service got a message for is recorded sent, none twice."""
+    with redis_server_handle() as server:
+
+        async def trouble() -> None:
+            await asyncio.sleep(1.0)
+            server.process.send_signal(signal.SIGSTOP)
+            await asyncio.sleep(2.0)
+            server.process.send_signal(signal.SIGCONT)
+
+        copies, counts, states = _sends_with_trouble(server.url, "stopped", trouble)
+    assert copies == {1: 90} and counts["sent"] == 90
+    assert set(states.values()) == {"S"}
+
+
+def test_redis_killed_mid_run_and_restarted_on_its_aof_sends_no_group_twice(
+    tmp_path: Path,
+) -> None:
+    with redis_server_handle(tmp_path) as server:
+
+        async def trouble() -> None:
+            await asyncio.sleep(1.0)
+            server.kill()  # SIGKILL: what was fsynced to the append-only file survives
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(server.restart)
+
+        copies, counts, states = _sends_with_trouble(server.url, "aof", trouble)
+    assert max(copies) == 1 and copies[1] == counts["sent"]
+    assert counts["sent"] + counts["unknown"] + counts["failed"] == 90
+    assert all(states[g] in "SUF" for g in states) and len(states) == 90
