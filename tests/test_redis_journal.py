@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import logging
+import os
 import signal
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -267,3 +270,37 @@ def test_redis_killed_mid_run_and_restarted_on_its_aof_sends_no_group_twice(
     assert max(copies) == 1 and copies[1] == counts["sent"]
     assert counts["sent"] + counts["unknown"] + counts["failed"] == 90
     assert all(states[g] in "SUF" for g in states) and len(states) == 90
+
+
+def _fds_to(path: Path) -> int:
+    found = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            if str(path) in os.readlink(fd):
+                found += 1
+    return found
+
+
+def test_closing_either_journal_releases_every_connection_and_file(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The sqlite journal is in WAL mode and leaves no handle on its files; the Redis journal
+    leaves no connection to the server."""
+    import redis.asyncio
+
+    db = tmp_path / "run.db"
+
+    async def main() -> tuple[int, int]:
+        async with redis.asyncio.Redis.from_url(redis_url) as r:
+            before = len(await r.client_list())
+            async with _emulator() as emu, emu.client() as client:
+                groups = emu.create_groups(5)
+                await client.fan_out(groups, text="hi", journal=db)
+                assert _fds_to(db) == 0
+                await client.fan_out(groups, text="hi", journal=RedisJournal(redis_url, "close"))
+            return before, len(await r.client_list())
+
+    before, after = asyncio.run(main())
+    assert after == before
+    with contextlib.closing(sqlite3.connect(db)) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
