@@ -9,7 +9,19 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import baselines, cli, connectors, fanout, overhead, pacing, shared, soak, telemetry, tokens
+from . import (
+    baselines,
+    cli,
+    connectors,
+    fanout,
+    fleet,
+    overhead,
+    pacing,
+    shared,
+    soak,
+    telemetry,
+    tokens,
+)
 from ._common import SERIES
 from ._plot import plot
 
@@ -28,6 +40,7 @@ SCENARIOS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
     "pacing-stress": pacing.pacing_stress,
     "cli-loop": cli.cli_loop,
     "soak": soak.soak,
+    "fleet": fleet.fleet,
 }
 
 
