@@ -304,3 +304,26 @@ def test_closing_either_journal_releases_every_connection_and_file(
     assert after == before
     with contextlib.closing(sqlite3.connect(db)) as check:
         assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_redis_client_passed_in_is_left_open_by_the_budget_and_the_journal(
+    redis_url: str,
+) -> None:
+    """Closing must not close what the user owns (nothing checked it for the budget)."""
+    import redis.asyncio
+
+    from kaizala_async import RedisTenantBudget
+    from kaizala_async._shared_tenant import BracketReport
+
+    async def main() -> bool:
+        async with redis.asyncio.Redis.from_url(redis_url) as given:
+            budget = RedisTenantBudget(redis_url, "given", client=given)
+            await budget.reserve(tenant=Rate(100, 1.0), jitter=0.0, connector=None,
+                                 call_id="c1", report=BracketReport())  # fmt: skip
+            await budget.aclose()
+            journal = RedisJournal(redis_url, "given", client=given)
+            await journal.start("x")
+            await journal.aclose()
+            return bool(await given.ping())
+
+    assert asyncio.run(main())
