@@ -47,8 +47,9 @@ TESTS: dict[str, list[str]] = {
     "_limits": _LIMITS,
     "_http": ["test_http.py", "test_transport.py", "test_transport_rules.py", "test_hostile.py"],
     "_validate": ["test_validate_rules.py", "resources/test_validation.py", "test_hostile.py"],
-    "_secrets": ["test_secrets.py", "test_secrets_rules.py", "test_promises.py"],
-    "_journal": _FANOUT,
+    "_secrets": ["test_secrets.py", "test_secrets_rules.py", "test_promises.py",
+                 "test_hostile_surfaces.py"],
+    "_journal": [*_FANOUT, "test_hostile_surfaces.py", "test_redis_journal.py"],
     "_fanout": _FANOUT,
     "_fanout_engine": _FANOUT,
     "_outcomes": _FANOUT,
@@ -57,6 +58,14 @@ TESTS: dict[str, list[str]] = {
     "_transport": _TRANSPORT,
     "_receiver": ["test_receiver_rules.py", "test_webhooks.py", "test_hostile.py",
                   "test_promises.py", "emulator/test_power_automate.py"],
+    "_exchange": ["test_cancellation.py", "test_transport.py", "test_transport_rules.py",
+                  "test_hostile.py"],
+    "_redis_journal": ["test_redis_journal.py", "test_fleet.py"],
+    "_token_store": ["test_tokens.py", "test_auth_rules.py", "test_hostile_surfaces.py"],
+    "_ledger": _LIMITS,
+    "_budget": _LIMITS,
+    "_shared_tenant": _LIMITS,
+    "_redis": _LIMITS,
 }  # fmt: skip
 _SPIKES = "tests/test_pacing.py::test_no_429_under_network_spikes_on_the_real_clock"
 #: Slow tests whose promise a faster one beside them already checks for that module (run once
