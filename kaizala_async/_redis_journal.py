@@ -215,7 +215,7 @@ class RedisJournal(GroupedWrites):
         if self.lease < 1.0:
             raise ValidationError("lease", "must be at least 1 second")
         self.sweep_interval = self.lease / 3
-        self.worker = f"{uuid.uuid4().hex[:12]}"
+        self.worker = uuid.uuid4().hex[:12]
         base = f"kaizala:journal:{{{campaign}}}"
         self._keys = [f"{base}:state", f"{base}:workers"]
         self._meta = f"{base}:meta"
@@ -236,7 +236,13 @@ class RedisJournal(GroupedWrites):
 
     # -- the engine's calls --------------------------------------------------------------------
     async def start(self, fingerprint: str) -> None:
-        """Connect, check the campaign sends this payload, read the server's durability."""
+        """Connect, check the campaign sends this payload, read the server's durability. A
+        journal object given to a second run starts it as a new worker."""
+        if self._started_ms:
+            GroupedWrites.__init__(self)
+            self._stopped = anyio.Event()
+            self._lost.clear()
+            self.worker = uuid.uuid4().hex[:12]
         redis = self._redis()
         found = await self._retrying(redis.hsetnx, self._meta, "payload", fingerprint)
         if not found:

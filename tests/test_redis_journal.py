@@ -327,3 +327,16 @@ def test_a_redis_client_passed_in_is_left_open_by_the_budget_and_the_journal(
             return bool(await given.ping())
 
     assert asyncio.run(main())
+
+
+def test_one_journal_object_serves_a_second_run_as_a_new_worker(redis_url: str) -> None:
+    async def main() -> tuple[int, int, collections.Counter[int]]:
+        async with _emulator() as emu, emu.client() as client:
+            groups = emu.create_groups(6)
+            journal = RedisJournal(redis_url, "again")
+            first = await client.fan_out(groups[:3], text="hi", journal=journal)
+            second = await client.fan_out(groups, text="hi", journal=journal)
+            return first.sent, second.sent, _copies(emu, groups)
+
+    first, second, copies = asyncio.run(main())
+    assert (first, second) == (3, 3) and copies == {1: 6}
