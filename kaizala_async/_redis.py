@@ -220,7 +220,7 @@ class RedisTenantBudget:
             import redis.exceptions
         except ImportError:
             raise ValidationError(
-                "RedisTenantBudget", "needs redis-py: pip install 'kaizala-async[redis]'"
+                "RedisTenantBudget", "needs redis-py: pip install '.[redis]' (from a checkout of kaizala-async)"
             ) from None
         self.errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError,)
 

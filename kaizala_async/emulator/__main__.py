@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m kaizala_async.emu
         import uvicorn
     except ImportError:
         print(
-            "the loopback emulator needs uvicorn: pip install 'kaizala-async[emulator]'",
+            "the loopback emulator needs uvicorn: pip install '.[emulator]' (from a checkout of kaizala-async)",
             file=sys.stderr,
         )
         return 2
