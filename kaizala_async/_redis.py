@@ -220,7 +220,8 @@ class RedisTenantBudget:
             import redis.exceptions
         except ImportError:
             raise ValidationError(
-                "RedisTenantBudget", "needs redis-py: pip install '.[redis]' (from a checkout of kaizala-async)"
+                "RedisTenantBudget",
+                "needs redis-py: pip install '.[redis]' (from a checkout of kaizala-async)",
             ) from None
         self.errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError,)
 

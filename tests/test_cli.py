@@ -310,9 +310,13 @@ def test_api_calls_any_endpoint_and_json_lists_every_field(
 
 
 def test_whoami_before_login_says_what_to_do(env: dict[str, str]) -> None:
-    result = CliRunner().invoke(app, ["whoami"], env=env)
-    assert result.exit_code == 2
-    assert "kaizala login" in result.output
+    """One hint and one exit code wherever there is no login (``whoami`` said `kaizala login`,
+    exit 2; ``auth status`` `kaizala auth login`, exit 3)."""
+    for command in (["whoami"], ["auth", "status"], ["groups", "list"]):
+        result = CliRunner().invoke(app, command, env=env)
+        assert result.exit_code == 3, (command, result.output)
+        assert result.output.startswith("not logged in: ")
+        assert result.output.rstrip().endswith("run `kaizala auth login`")
 
 
 def test_a_second_command_makes_no_token_call(

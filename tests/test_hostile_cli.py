@@ -185,8 +185,8 @@ def test_tokens_kept_for_another_api_root_say_so_and_send_nothing(
     elsewhere = {k: v for k, v in env.items() if k != "KAIZALA_REFRESH_TOKEN"}
     elsewhere["KAIZALA_API_ROOT"] = "https://api.kaiza.la"
     result = runner.invoke(app, ["whoami"], env=elsewhere)
-    assert result.exit_code == 2, result.output
-    assert "belong to another API root" in result.output and "kaizala login" in result.output
+    assert result.exit_code == 3, result.output
+    assert "belong to another API root" in result.output and "kaizala auth login" in result.output
     assert "308" not in result.output and "EndpointMoved" not in result.output
 
 

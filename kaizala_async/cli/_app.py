@@ -41,6 +41,8 @@ from kaizala_async._secrets import redact
 T = TypeVar("T")
 
 EXIT_API, EXIT_INPUT, EXIT_AUTH, EXIT_THROTTLED, EXIT_NETWORK, EXIT_INCOMPLETE = 1, 2, 3, 4, 5, 6
+#: What every command says when there is no usable login.
+LOGIN_HINT = "run `kaizala auth login`"
 
 _HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
@@ -219,8 +221,10 @@ def _run(work: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(work())  # type: ignore[arg-type]
     except ValidationError as exc:
-        hint = "; run `kaizala login` first" if exc.argument == "credentials" else ""
-        err.print(f"error: {exc}{hint}")
+        if exc.argument == "credentials":  # not logged in (here): one hint, one exit code
+            err.print(f"not logged in: {exc.reason}; {LOGIN_HINT}")
+            raise typer.Exit(EXIT_AUTH) from None
+        err.print(f"error: {exc}")
         raise typer.Exit(EXIT_INPUT) from None
     except (AuthenticationError, PermissionDeniedError) as exc:
         err.print(f"authentication failed: {exc}")

@@ -21,6 +21,7 @@ from kaizala_async import (
 from kaizala_async.cli._app import (
     EXIT_AUTH,
     EXIT_INPUT,
+    LOGIN_HINT,
     ApiRoot,
     AppId,
     Fields,
@@ -139,8 +140,8 @@ def auth_status(
 
     stored = _run(work)
     if stored is None:
-        out.print(f"not logged in for {s['application_id']} ({s['token_file']}); "
-                  "run `kaizala auth login`")  # fmt: skip
+        err.print(f"not logged in: nothing stored for {s['application_id']} in "
+                  f"{s['token_file']}; {LOGIN_HINT}")  # fmt: skip
         raise typer.Exit(EXIT_AUTH)
     out.print(f"connector {s['application_id']}: refresh token stored in {s['token_file']}")
     if stored.endpoint_url:
