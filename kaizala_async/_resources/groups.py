@@ -95,12 +95,13 @@ class GroupsResource(Resource):
     async def get(self, group_id: str, *, application_id: str | None = None) -> Group:
         """Details of one group (the answer may be wrapped in ``groups`` or bare).
 
-        ``application_id``: the connector id, sent as the ``applicationId`` header the service's
-        swagger and its Postman sample give this request (the service did not require it)."""
+        ``application_id``: the connector id sent as the ``applicationId`` header the service's
+        swagger and its Postman sample give this request; by default this client's own."""
         path = f"/groups/{segment(group_id, 'group_id')}"
-        headers = None
-        if application_id is not None:  # a header, as the swagger describes G3
-            headers = {"applicationId": check_id(application_id, "application_id")}
+        if application_id is None:
+            application_id = self._client.credentials.application_id
+        # a header, as the swagger describes G3 (the service did not require it)
+        headers = {"applicationId": check_id(application_id, "application_id")}
         data = await self._send("GET", path, headers=headers)
         wrapped = field(data, "groups")
         if isinstance(wrapped, list):

@@ -612,7 +612,10 @@ PLAIN = [
     ("G2 my groups", lambda c: _all(c.groups.list()), "GET", "/v1/groups", None, {}),
     ("G2 with details", lambda c: _all(c.groups.list(show_detail=True)), "GET", "/v1/groups",
      None, {"showDetail": "true"}),
-    ("G3 with applicationId", lambda c: c.groups.get(G, application_id="app-1"), "GET",
+    ("G3 with applicationId", lambda c: c.groups.get(G, application_id="app-7"), "GET",
+     f"/v1/groups/{G}", None, {}),
+    # The client knows its own id: sent by default, as the service's sample does (issue 28).
+    ("G3 with the client's applicationId", lambda c: c.groups.get(G), "GET",
      f"/v1/groups/{G}", None, {}),
 ]  # fmt: skip
 
@@ -632,4 +635,5 @@ async def test_the_plain_request_sends_only_what_was_asked(
     if body is not None:
         assert json.loads(seen.body) == body
     if "applicationId" in name:  # G3's applicationId is a header (swagger, Postman sample)
-        assert seen.headers["applicationid"] == "app-1"
+        assert seen.headers["applicationid"] == ("app-7" if "with applicationId" in name
+                                                 else client.credentials.application_id)  # fmt: skip
