@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -121,7 +123,8 @@ class Actions:
                 )
             )
         elif action_type == "Announcement":
-            media = [{"mediaUrl": str(m)} for m in body.get("mediaresources") or [] if m]
+            media = [item for m in body.get("mediaresources") or [] if m
+                     for item in _announcement_media(str(m))]  # fmt: skip
             events.append(
                 (
                     "Announcement",
@@ -406,3 +409,20 @@ def _camelize(value: Any) -> Any:
     if isinstance(value, list):
         return [_camelize(v) for v in value]
     return value
+
+
+def _announcement_media(resource: str) -> list[dict[str, str]]:
+    """An Announcement event's media items, as the service's sample shows them: ``{url,
+    fileName}`` per file of the media resource (its base64 JSON names each file's URL and name);
+    a resource that does not decode is given as its own URL."""
+    try:
+        files = json.loads(base64.b64decode(resource, validate=True)).get("Files")
+    except (ValueError, AttributeError):
+        files = None
+    if not isinstance(files, list):
+        return [{"url": resource, "fileName": resource.rsplit("/", 1)[-1]}]
+    return [
+        {"url": str(f.get("Url") or ""), "fileName": str(f.get("Name") or "")}
+        for f in files
+        if isinstance(f, dict)
+    ]

@@ -384,7 +384,10 @@ async def test_announcement_and_attachment_events_say_where_and_carry_media() ->
         assert data["groupId"] == data["sourceGroupId"] == group
         assert data["messageId"]
     assert announcement["messageId"] == sent.reference_id
-    assert [m["mediaUrl"] for m in announcement["media"]] == [media.media_resource]
+    # As the service's Announcement sample shows them (issue 28): {url, fileName} per file.
+    (item,) = announcement["media"]
+    assert item["fileName"] == "door.png"
+    assert item["url"].startswith("https://media.kaizala.emulator/")
 
 
 async def test_group_objects_carry_the_whole_documented_field_set() -> None:
