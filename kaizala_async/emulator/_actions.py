@@ -275,7 +275,7 @@ class Actions:
         if with_responses:
             # Stored as received, keys lower-cased for leniency: answered in lowerCamelCase.
             details["responses"] = [
-                {"responseId": rid} | _camelize(r) for rid, r in action.responses.items()
+                _response_item(action.action_type, rid, r) for rid, r in action.responses.items()
             ]
         return {
             "actionType": action.action_type,
@@ -426,3 +426,14 @@ def _announcement_media(resource: str) -> list[dict[str, str]]:
         for f in files
         if isinstance(f, dict)
     ]
+
+
+def _response_item(action_type: str, response_id: str, stored: dict[str, Any]) -> dict[str, Any]:
+    """A C3 ``getDetails`` response item, as the API reference recommends (its JobResponse and
+    SurveyResponse events' fields): a Job's says its assignee, a Survey's its responder, each
+    with a name (the emulator knows users by number: the number)."""
+    item: dict[str, Any] = dict(_camelize(stored))
+    who = str(item.pop("responder", ""))
+    if action_type == "Job":
+        return {"responseId": response_id, "assignee": who, "assigneeName": who, **item}
+    return {"responseId": response_id, "responder": who, "responderName": who, **item}

@@ -100,7 +100,10 @@ def test_survey_job_poll_responses_and_details() -> None:
             ).json()
             assert details["actionType"] == "Survey"
             assert details["actionDetails"]["responseCount"] == 1
-            assert details["actionDetails"]["responses"][0]["answers"] == ["no"]
+            (answered,) = details["actionDetails"]["responses"]
+            assert answered["answers"] == ["no"]
+            # The reference's recommendation (issue 28): who answered, by number and name.
+            assert answered["responder"] == answered["responderName"] == MOBILE
             job = (
                 await client.request(
                     "POST",
@@ -122,6 +125,13 @@ def test_survey_job_poll_responses_and_details() -> None:
                 )
             ).json()
             assert jobs["actions"][0]["actionBody"]["isCompleted"] is True
+            job_details = (
+                await client.request("GET", f"/groups/{group}/actions/{job['actionId']}",
+                                     params={"getDetails": "true"})
+            ).json()  # fmt: skip
+            (done,) = job_details["actionDetails"]["responses"]
+            assert done["assignee"] == done["assigneeName"] == MOBILE
+            assert done["isCompleted"] is True
             with pytest.raises(BadRequestError, match="choices"):
                 await client.request(
                     "POST",
