@@ -19,8 +19,9 @@ import anyio
 import httpx
 import pytest
 
-from kaizala_async import KaizalaClient, KaizalaError, TransportError
+from kaizala_async import KaizalaClient, KaizalaError, TransportError, UnexpectedResponseError
 from kaizala_async._asgi import Receive, Scope, Send, serve_loopback
+from kaizala_async._exchange import Exchange, _mode
 
 from .conftest import make_client
 from .fake_service import FakeKaizala
@@ -140,3 +141,51 @@ async def test_a_call_still_waiting_for_a_connection_at_its_deadline_was_not_sen
             assert caught.value.request_sent is False
             assert "/v1/groups" not in [c.path for c in fake.resource_calls()]
             assert (await holder).json()["path"] == "/v1/slow"
+
+
+async def test_only_a_pooling_transport_pays_for_the_isolation() -> None:
+    """The child task costs tens of microseconds a call: transports with no pool (nothing to
+    strand) run the exchange in the caller's task, with asyncio's timer."""
+    from kaizala_async.emulator import Emulator
+
+    fake = FakeKaizala()
+    cases: list[tuple[httpx.AsyncBaseTransport | None, str]] = [
+        (httpx.ASGITransport(app=fake), "asyncio"),
+        (httpx.MockTransport(lambda request: httpx.Response(200, json={})), "asyncio"),
+        (Emulator().transport(), "asyncio"),
+        (httpx.AsyncHTTPTransport(), "isolated"),
+        (None, "isolated"),  # httpx's own pool
+    ]
+    for transport, mode in cases:
+        async with httpx.AsyncClient(transport=transport) as http:
+            exchange = Exchange(http, max_response_bytes=1024)
+            assert exchange._mode is None  # decided on first use, inside the event loop
+            assert _mode(http) == mode, transport
+
+
+def test_the_timeouts_of_an_exchange_are_built_once_and_stay_few() -> None:
+    exchange = Exchange(httpx.AsyncClient(), max_response_bytes=1024)
+    first = exchange.timeout(5.0)
+    assert exchange.timeout(5.0) is first
+    assert (first.read, first.pool) == (5.0, 4.5)  # a pool slot within 90 % of the deadline
+    for n in range(200):
+        exchange.timeout(float(n + 10))
+        assert len(exchange._timeouts) <= 65
+    assert exchange.timeout(5.0) is not first  # forgotten with the rest, and built again
+
+
+async def test_an_answer_over_the_cap_on_a_real_socket_names_its_call() -> None:
+    """The isolated path passes the call's name on to the size-cap error."""
+
+    async def large(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x" * 4096})
+
+    async with serve_loopback(large) as root, httpx.AsyncClient() as http:
+        exchange = Exchange(http, max_response_bytes=1024)
+        with pytest.raises(UnexpectedResponseError) as caught:
+            await exchange.run(http.build_request("GET", f"{root}/big"), 5.0, "/big")
+        assert exchange._mode == "isolated"
+        assert caught.value.what == "/big"
