@@ -192,3 +192,22 @@ def test_a_group_named_like_markup_lists_literally_on_a_terminal(
     assert "[/x]" in child.before and "[bold red]Alert" in child.before
     assert "\x1b[1;31m" not in child.before  # not styled bold red
     assert "Traceback" not in child.before
+
+
+def test_a_journal_of_another_message_is_refused_before_any_bar_is_drawn(
+    emulator: EmulatorProcess, tmp_path: Path
+) -> None:
+    """Reusing a journal with another text drew an empty progress bar before the error."""
+    journal = tmp_path / "run.journal"
+    listing = tmp_path / "groups.txt"
+    listing.write_text("g-unused\n")
+    env = _env(emulator, tmp_path, TERM="xterm-256color")
+    for text, status in (("first", 6), ("second", 2)):  # g-unused fails: 6; then refused: 2
+        child = pexpect.spawn(sys.executable, ["-m", "kaizala_async.cli", "fanout", "--groups",
+                              str(listing), "--text", text, "--journal", str(journal)],
+                              env=env, encoding="utf-8", timeout=60, dimensions=(30, 140))  # fmt: skip
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == status, child.before
+    assert "different message" in child.before
+    assert "sending" not in child.before and "0/1" not in child.before  # no bar at all

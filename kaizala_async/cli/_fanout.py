@@ -220,6 +220,7 @@ class _FanOutDisplay:
         self._client = client
         self._last = 0.0
         self._bar: Progress | None = None
+        self._started = False
         self._task: Any = None
         if interactive:
             self._bar = Progress(
@@ -232,15 +233,19 @@ class _FanOutDisplay:
                                             in_flight=0)  # fmt: skip
 
     def __enter__(self) -> _FanOutDisplay:
-        if self._bar is not None:
-            self._bar.start()
+        # The bar is drawn with the first progress, not before: input refused up front (a
+        # journal written for another message) leaves only its error on the screen.
+        self._started = False
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._bar is not None:
+        if self._bar is not None and self._started:
             self._bar.stop()
 
     def update(self, p: FanOutProgress) -> None:
+        if self._bar is not None and not self._started:
+            self._started = True
+            self._bar.start()
         if self._bar is not None:
             self._bar.update(self._task, completed=p.done, rate=p.rate,
                              throttled=self._client.stats.throttled, in_flight=p.in_flight)  # fmt: skip
