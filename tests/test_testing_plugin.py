@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -77,3 +79,28 @@ def test_the_example_test_file_passes() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_a_users_project_runs_the_fixtures_with_warnings_as_errors(tmp_path: Path) -> None:
+    """A project of its own (its own folder and configuration, the plugin loaded by its entry
+    point) using ``kaizala_client`` passes with ``-W error``: the plugin causes no warning.
+    (pytest-asyncio warns, with or without this plugin, when a project leaves
+    ``asyncio_default_fixture_loop_scope`` unset: the guide says to set it.)"""
+    import subprocess
+    import sys
+
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    (tmp_path / "test_mine.py").write_text(
+        "async def test_mine(kaizala_client, kaizala_emulator):\n"
+        "    kaizala_emulator.create_groups(2)\n"
+        "    assert len([g async for g in kaizala_client.groups.list()]) == 2\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider",
+         "-p", "no:randomly"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout and "warning" not in result.stdout.lower()
