@@ -255,17 +255,46 @@ def demo(
     raise typer.Exit(0 if ok else EXIT_INCOMPLETE)
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
-                      "help_option_names": []},
-    add_help_option=False,
-)  # fmt: skip
-def emulator(ctx: typer.Context) -> None:
-    """Run the Kaizala emulator on loopback and print its API root (``kaizala emulator -h``
-    lists its options: host, port, counting method, limits, token lifetime, faults, network)."""
+@app.command(context_settings=_HELP)
+def emulator(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0 picks a free one)")] = 8080,
+    throttle: Annotated[
+        str,
+        typer.Option(
+            help="how the service counts: sliding-log, fixed-window, "
+            "sliding-window-counter, token-bucket or gcra"
+        ),
+    ] = "sliding-log",
+    connector_limit: Annotated[
+        str, typer.Option(metavar="N/SECONDS", help="calls per window per connector")
+    ] = "100/60",
+    tenant_limit: Annotated[
+        str, typer.Option(metavar="N/SECONDS", help="calls per window per tenant")
+    ] = "300/60",
+    token_ttl: Annotated[float, typer.Option(help="access token lifetime, seconds")] = 86_400.0,
+    fault_rate: Annotated[float, typer.Option(help="share of calls answered 503")] = 0.0,
+    seed: Annotated[int, typer.Option(help="seed of the fault draws")] = 0,
+    network: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PROFILE",
+            help="per-call delays each way: fixed:S, uniform:LOW-HIGH or spikes:BASE,RATE,LOW-HIGH",
+        ),
+    ] = None,
+    connectors: Annotated[int, typer.Option(help="connectors to create in tenant 'contoso'")] = 1,
+) -> None:
+    """Run the Kaizala emulator on loopback and print its API root and a connector's
+    credentials (one JSON line each)."""
     from kaizala_async.emulator.__main__ import main as emulator_main
 
-    raise typer.Exit(emulator_main(list(ctx.args), prog="kaizala emulator"))
+    argv = ["--host", host, "--port", str(port), "--throttle", throttle,
+            "--connector-limit", connector_limit, "--tenant-limit", tenant_limit,
+            "--token-ttl", str(token_ttl), "--fault-rate", str(fault_rate), "--seed", str(seed),
+            "--connectors", str(connectors)]  # fmt: skip
+    if network is not None:
+        argv += ["--network", network]
+    raise typer.Exit(emulator_main(argv, prog="kaizala emulator"))
 
 
 def main() -> None:
