@@ -5,8 +5,13 @@
 ``groups.txt`` holds one group id per line. Credentials come from the environment
 (``KAIZALA_APPLICATION_ID``, ``KAIZALA_APPLICATION_SECRET``, ``KAIZALA_REFRESH_TOKEN``, and
 ``KAIZALA_API_ROOT`` for an emulator). Run it again with the same journal after a crash or a
-Ctrl-C: only the groups without an outcome are sent, nothing twice. With ``--emulator N`` it
-runs against an in-process emulator with N groups of its own (nothing else needed).
+Ctrl-C: only the groups without an outcome are sent, nothing twice.
+
+    python examples/bulk_job.py --emulator 300 --text "Store closes at 6"
+
+runs it against an in-process emulator with 300 groups of its own (nothing else needed), then
+runs it again with the same journal, as you would after a crash: the second run sends nothing.
+(The emulator lives only as long as the process: a later invocation has new groups.)
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import tempfile
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -59,13 +65,20 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("groups", nargs="?", type=Path, help="a file with one group id per line")
     parser.add_argument("--text", required=True)
-    parser.add_argument("--journal", type=Path, required=True)
+    parser.add_argument("--journal", type=Path, help="required unless --emulator")
     parser.add_argument("--emulator", type=int, metavar="N", help="use an in-process emulator")
     args = parser.parse_args()
     if args.emulator:
-        async with Emulator(EmulatorConfig.fast()) as emu:
-            groups = emu.create_groups(args.emulator)
-            return await run(emu.client(), groups, args.text, args.journal)
+        with tempfile.TemporaryDirectory() as folder:
+            journal = args.journal or Path(folder) / "run.journal"
+            async with Emulator(EmulatorConfig.fast()) as emu:
+                groups = emu.create_groups(args.emulator)
+                first = await run(emu.client(), groups, args.text, journal)
+                print("again, with the same journal (as after a crash):")
+                again = await run(emu.client(), groups, args.text, journal)
+                return first or again
+    if args.journal is None or args.groups is None:
+        parser.error("give a groups file and --journal (or --emulator N)")
     lines = args.groups.read_text(encoding="utf-8").splitlines()
     groups = [line.strip() for line in lines if line.strip()]
     return await run(client_from_environment(), groups, args.text, args.journal)

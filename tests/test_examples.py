@@ -43,6 +43,14 @@ def test_bulk_job_sends_then_resumes_from_its_journal(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert "sent 60, skipped 0" in first.stdout
     assert "60/60" in first.stdout  # the progress bar's last state
+    assert "sent 0, skipped 60" in first.stdout  # the run again with the same journal
+
+
+def test_bulk_job_runs_as_documented_with_the_emulator_alone() -> None:
+    """``--emulator N --text ...`` is enough (it failed with "--journal is required")."""
+    result = _run("examples/bulk_job.py", "--emulator", "30", "--text", "hi")
+    assert result.returncode == 0, result.stderr
+    assert "sent 30, skipped 0" in result.stdout and "sent 0, skipped 30" in result.stdout
 
 
 def test_two_processes_share_a_tenant_through_redis(tmp_path: Path) -> None:
