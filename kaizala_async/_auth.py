@@ -3,7 +3,7 @@
 PIN -> refresh token (A1, A2); refresh token -> access token + endpointUrl (A3). The manager keeps
 one access token, renews it in the background before it expires (callers never wait for that),
 refreshes at most once at a time, adopts rotated refresh tokens and saves them through a
-:class:`TokenStore`.
+`TokenStore`.
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ def _optional_secret(value: object) -> Secret | None:
 class Credentials:
     """A connector's id and secret, and (optionally) a refresh token.
 
-    The refresh token may be left out when a :class:`TokenStore` already holds one (for example
-    after ``kaizala login``). Secrets are kept as :class:`Secret` and never shown in a repr.
+    The refresh token may be left out when a `TokenStore` already holds one (for example
+    after ``kaizala login``). Secrets are kept as `Secret` and never shown in a repr.
     """
 
     application_id: str = attrs.field(validator=_non_empty)
@@ -87,7 +87,7 @@ class AccessTokenResponse:
     access_token: Secret = attrs.field(repr=False)
     endpoint_url: str
     access_token_expiry: datetime
-    #: A rotated refresh token (a :class:`Secret`, like every token), when the service sent one.
+    #: A rotated refresh token (a `Secret`, like every token), when the service sent one.
     refresh_token: Secret | None = attrs.field(default=None, repr=False)
     scope: str | None = None
 

@@ -14,7 +14,7 @@ __all__ = ["Call", "TokenSource"]
 
 
 class TokenSource(Protocol):
-    """Where a call's access token comes from: the user's :class:`TokenManager` or a bot's."""
+    """Where a call's access token comes from: the user's `TokenManager` or a bot's."""
 
     def peek(self) -> tuple[Secret, str] | None: ...
 

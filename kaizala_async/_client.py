@@ -79,7 +79,7 @@ class KaizalaClient:
 
     Use it as an async context manager. Entering it fetches the first access token (so bad
     credentials fail here, not on the first call) and starts the background renewal; leaving it
-    stops that task and closes every connection::
+    stops that task and closes every connection:
 
         async with KaizalaClient(Credentials(app_id, secret, refresh_token)) as client:
             response = await client.request("GET", "/groups")
@@ -95,9 +95,9 @@ class KaizalaClient:
     * ``max_retries``: retries of connection failures (before sending, or after for idempotent
       calls) and of 5xx answers to idempotent calls; at most 10. The waits between them double
       from 0.5 s (with full jitter) up to 30 s each.
-    * ``max_retry_after``: a 429 asking for a longer wait raises :class:`ThrottledError`
+    * ``max_retry_after``: a 429 asking for a longer wait raises `ThrottledError`
       (default 120 s, at most 3600).
-    * ``max_response_bytes``: a larger answer is not read; :class:`UnexpectedResponseError`
+    * ``max_response_bytes``: a larger answer is not read; `UnexpectedResponseError`
       (default 32 MiB).
     """
 
@@ -278,7 +278,7 @@ class KaizalaClient:
         """A view of this client whose calls use other defaults: ``timeout`` (seconds per
         call), ``max_retries``, ``max_wait`` (seconds to wait for a rate-limit slot). It shares
         the connection pool, the limits, the tokens and the lifecycle of this client (use it
-        inside this client's ``async with``; it is not entered itself)::
+        inside this client's ``async with``; it is not entered itself):
 
             patient = client.with_options(timeout=120, max_retries=5)
             await patient.groups.get(group_id)
@@ -300,7 +300,7 @@ class KaizalaClient:
         """A view of this client acting as the bot ``bot_user_id`` (one of this connector's bot
         users, added to the groups it writes to): its calls carry the bot's access token, which
         is fetched on first use and renewed in the background like the user's own. It shares
-        this client's endpoint, connection pool, limits and lifecycle::
+        this client's endpoint, connection pool, limits and lifecycle:
 
             bot = client.as_bot(bot_user_id)
             await bot.messages.send(group_id, "Build 1234 passed")
@@ -326,7 +326,7 @@ class KaizalaClient:
 
     @property
     def raw(self) -> RawClient:
-        """Every typed method, returning :class:`RawResponse` (the decoded model and the
+        """Every typed method, returning `RawResponse` (the decoded model and the
         ``httpx.Response``): ``(await client.raw.groups.get(group_id)).headers``."""
         return RawClient(self)
 
@@ -369,9 +369,9 @@ class KaizalaClient:
         """Call any resource endpoint: ``path`` is relative to ``{endpointUrl}/v1``.
 
         The call goes through the whole pipeline (token, pacing, 308, 429, one refresh on an
-        invalid token). Returns the 2xx ``httpx.Response``; raises a :class:`KaizalaError`.
+        invalid token). Returns the 2xx ``httpx.Response``; raises a `KaizalaError`.
         ``idempotent=True`` lets a POST be retried after a failure past sending. ``max_wait``
-        bounds the wait for a rate-limit slot (:class:`SlotWaitTimeoutError`, nothing sent).
+        bounds the wait for a rate-limit slot (`SlotWaitTimeoutError`, nothing sent).
         """
         if not isinstance(method, str) or method.upper() not in {
             "GET",
@@ -420,7 +420,7 @@ class KaizalaClient:
         resend: Iterable[str] | None = None,
         keep_outcomes: bool = False,
     ) -> FanOutReport:
-        """Send ``text`` (or ``action``) to every target group; see :func:`kaizala_async.fan_out`.
+        """Send ``text`` (or ``action``) to every target group; see `kaizala_async.fan_out`.
 
         At the pace of this client's limits; every target ends in exactly one outcome; with a
         ``journal`` file a rerun sends only what is left.

@@ -5,7 +5,7 @@
   use other casings, e.g. ``ReactionId``; the service adds fields over time).
 * ``datetime`` <-> epoch milliseconds (API reference, "Identifiers and value formats"); ISO 8601 strings
   and epoch seconds are accepted on the way in.
-* Booleans accept ``"true"``/``"false"`` strings; :class:`Secret` wraps token strings.
+* Booleans accept ``"true"``/``"false"`` strings; `Secret` wraps token strings.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def _make_converter() -> cattrs.Converter:
     return conv
 
 
-#: The converter. Resource modules use :func:`structure` and :func:`unstructure`.
+#: The converter. Resource modules use `structure` and `unstructure`.
 converter = _make_converter()
 
 

@@ -64,7 +64,7 @@ class SlotWaitTimeoutError(KaizalaError, TimeoutError):
     """The call could not get a rate-limit slot within ``max_wait`` seconds.
 
     Nothing was sent and no slot was used: the call gave its place in the queue up. Raised only
-    when a ``max_wait`` is set (``RateLimits(max_wait=...)``, :func:`~kaizala_async.max_wait` or
+    when a ``max_wait`` is set (``RateLimits(max_wait=...)``, `max_wait` or
     ``client.request(..., max_wait=...)``).
     """
 
@@ -78,7 +78,7 @@ class ClientClosedError(KaizalaError, RuntimeError):
     rate-limit slot, or was about to resend, when the client closed; or it was made after.
 
     Nothing more was sent after the close. A call already on the wire at the close fails as a
-    :class:`TransportError` instead (``request_sent`` tells whether it may have arrived).
+    `TransportError` instead (``request_sent`` tells whether it may have arrived).
     """
 
     def __init__(self, what: str = "the client is closed") -> None:

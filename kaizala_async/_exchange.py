@@ -57,7 +57,7 @@ class Exchange:
     async def run(self, request: httpx.Request, deadline: float, what: str) -> httpx.Response:
         """Send ``request`` and read its answer (body read, connection handed back), all within
         ``deadline`` seconds; raise ``TimeoutError`` past it, httpx's errors as they come, and
-        :class:`UnexpectedResponseError` for an answer over the size cap (``what`` names it)."""
+        `UnexpectedResponseError` for an answer over the size cap (``what`` names it)."""
         if self._mode is None:
             self._mode = _mode(self.http)
         if self._mode == "isolated":
@@ -79,7 +79,7 @@ class Exchange:
 
 async def read_capped(response: httpx.Response, limit: int, what: str) -> None:
     """Read the body, at most ``limit`` bytes of it (decoded), and close the response; a larger
-    answer is dropped unread and raises :class:`UnexpectedResponseError`."""
+    answer is dropped unread and raises `UnexpectedResponseError`."""
     try:
         declared, encoded = b"", False
         for name, value in response.headers.raw:  # one pass (Headers.get decodes them all)

@@ -1,4 +1,4 @@
-"""Fan one message out to many groups (DESIGN §7): :func:`fan_out`, :func:`fan_out_stream`.
+"""Fan one message out to many groups (DESIGN §7): `fan_out`, `fan_out_stream`.
 
 Targets stream in lazily; a bounded number are in flight; each client's limiter paces them;
 every target ends in exactly one outcome. The journal (sqlite3) is written before and after each
@@ -55,7 +55,7 @@ async def fan_out_stream(
     resend: Iterable[str] | None = None,
     keep_outcomes: bool = False,
 ) -> AsyncIterator[FanOutStream]:
-    """Like :func:`fan_out`, yielding each target's outcome as it completes::
+    """Like `fan_out`, yielding each target's outcome as it completes:
 
         async with fan_out_stream([client], group_ids, text="Store closes at 6") as outcomes:
             async for outcome in outcomes:
@@ -97,8 +97,8 @@ async def fan_out_stream(
 
 class FanOutStream:
     """The outcomes of a running fan-out, in the order they complete (``async for``), and
-    :attr:`report`: every outcome so far. Left early, the report also holds each send that was
-    cancelled in flight, as :class:`Unknown` (read it after the ``async with`` block)."""
+    `report`: every outcome so far. Left early, the report also holds each send that was
+    cancelled in flight, as `Unknown` (read it after the ``async with`` block)."""
 
     def __init__(self, receive: ObjectReceiveStream[Outcome], report: FanOutReport) -> None:
         self._receive = receive
@@ -131,13 +131,13 @@ async def fan_out(
 
     Targets are group ids or ``(group id, text or action)`` pairs, from any iterable or async
     iterable, read lazily. The clients share the work (and, with one ``tenant_key``, the
-    tenant's budget). Every target ends in exactly one outcome: :class:`Sent`,
-    :class:`Failed`, :class:`Skipped` or :class:`Unknown`. With ``journal`` (a file path) a
+    tenant's budget). Every target ends in exactly one outcome: `Sent`,
+    `Failed`, `Skipped` or `Unknown`. With ``journal`` (a file path) a
     rerun sends only what is left; targets whose fate an earlier run left unknown are resent
     only when listed in ``resend`` (or all of them with ``resend_unknown=True``).
 
     An action of a listable type (Job, Survey, Poll, Let's Meet) whose send may have reached the
-    service is settled by reading the group's actions back: found, it is :class:`Sent`
+    service is settled by reading the group's actions back: found, it is `Sent`
     (``settled=True``); absent, it is sent once more. ``keep_outcomes=True`` keeps every outcome
     in ``report.outcomes`` (memory grows with the targets). ``KaizalaClient.fan_out`` is the
     one-client form.

@@ -108,7 +108,7 @@ _ERRORS: Mapping[int, type[APIError]] = {
 
 
 def json_body(response: httpx.Response, what: str) -> object:
-    """The JSON of a 2xx answer, or :class:`UnexpectedResponseError` (not JSON, nested too deep:
+    """The JSON of a 2xx answer, or `UnexpectedResponseError` (not JSON, nested too deep:
     ``RecursionError`` is what a hostile server's 100k-deep document would raise)."""
     try:
         return response.json()

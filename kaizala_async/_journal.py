@@ -70,8 +70,8 @@ class LostClaim(Exception):
 
 
 class JournalBackend(Protocol):
-    """What the fan-out engine asks of a journal: the sqlite file (:class:`Journal`) or a
-    campaign in Redis (:class:`~kaizala_async.RedisJournal`)."""
+    """What the fan-out engine asks of a journal: the sqlite file (`Journal`) or a
+    campaign in Redis (`RedisJournal`)."""
 
     claim_batch: int
     shared: bool
@@ -115,7 +115,7 @@ class GroupedWrites:
         self._wakeup.set()
 
     async def run_writer(self) -> None:
-        """Commit queued rows in groups until :meth:`stop` and nothing is left."""
+        """Commit queued rows in groups until `stop` and nothing is left."""
         while True:
             await self._wakeup.wait()
             self._wakeup = anyio.Event()
@@ -141,7 +141,7 @@ class GroupedWrites:
 class Journal(GroupedWrites):
     """A journal file (``path``) or, with ``path=None``, a throw-away one in a temporary folder.
 
-    One process uses it at a time; :class:`~kaizala_async.RedisJournal` is the one a fleet of
+    One process uses it at a time; `RedisJournal` is the one a fleet of
     workers shares. Both answer the engine's calls: ``start``, ``claim``, ``write``, ``sweep``,
     ``aclose``.
     """

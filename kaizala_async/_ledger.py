@@ -2,7 +2,7 @@
 
 The client never knows when the server counts a call. It knows a bracket: the server sees a call
 at some instant after its slot was granted and before its answer (or failure) came back. A
-:class:`CallLedger` keeps, for one scope (a connector or a tenant), the end of every recent call
+`CallLedger` keeps, for one scope (a connector or a tenant), the end of every recent call
 and the number still in flight, and answers the earliest time a new call may start such that,
 *wherever in its bracket each call lands*:
 

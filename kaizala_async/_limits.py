@@ -74,9 +74,9 @@ class RateLimits:
     * ``precharge``: a new budget counts as just used, so a restarted process cannot double up on
       the previous process's last window. It delays the first call by one spacing (0.6 s).
     * ``backend``: where the tenant budget lives when several processes share it, e.g.
-      :class:`~kaizala_async.RedisTenantBudget`. ``None`` (default): in this process.
+      `RedisTenantBudget`. ``None`` (default): in this process.
     * ``max_wait``: the longest a call waits for its slot before it raises
-      :class:`~kaizala_async.SlotWaitTimeoutError` (nothing sent, no slot used). ``None``
+      `SlotWaitTimeoutError` (nothing sent, no slot used). ``None``
       (default): it waits as long as it takes. A fan-out always waits.
     """
 

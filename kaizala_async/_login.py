@@ -155,7 +155,7 @@ async def login_with_pin(
 
     Everything is checked before the first request. ``limits`` paces the two calls (they are
     human-paced anyway, so by default they are not). Returns the refresh token (a
-    :class:`Secret`), the granted scopes and the refresh token's expiry.
+    `Secret`), the granted scopes and the refresh token's expiry.
     """
     validate_mobile_number(mobile_number)
     _check_application_id(application_id)

@@ -33,13 +33,13 @@ MAX_WAIT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 @contextlib.contextmanager
 def max_wait(seconds: float | None) -> Iterator[None]:
     """Bound the wait for a rate-limit slot of every call made inside the block (this task and
-    the tasks it starts), whichever client makes it::
+    the tasks it starts), whichever client makes it:
 
         with max_wait(2.0):
             await client.messages.send(group_id, "Door 3 is open")  # or SlotWaitTimeoutError
 
     ``None`` lifts the client's ``RateLimits.max_wait`` inside the block. A call that cannot get
-    its slot in time raises :class:`~kaizala_async.SlotWaitTimeoutError`: nothing is sent and
+    its slot in time raises `SlotWaitTimeoutError`: nothing is sent and
     no slot is used. The bound applies to each wait for a slot (a resend after a 429 waits anew).
     """
     checked = check_max_wait("max_wait", seconds)

@@ -1,6 +1,6 @@
 """Per-call options (``client.with_options``) and raw answers (``client.raw``).
 
-A view made by :meth:`KaizalaClient.with_options` is the same client with other defaults for
+A view made by `KaizalaClient.with_options` is the same client with other defaults for
 its calls: it shares the connection pool, the rate limits, the tokens and the lifecycle of the
 client it came from. ``client.raw.<family>.<method>(...)`` makes the typed call and returns the
 decoded model together with the ``httpx.Response`` it came from.
@@ -92,7 +92,7 @@ class _RawFamily:
 
 
 class RawClient:
-    """``client.raw.groups.get(group_id)`` → :class:`RawResponse` (model + ``httpx.Response``)."""
+    """``client.raw.groups.get(group_id)`` → `RawResponse` (model + ``httpx.Response``)."""
 
     def __init__(self, client: object) -> None:
         self._client = client

@@ -15,7 +15,7 @@ __all__ = ["Failed", "FanOutProgress", "FanOutReport", "Outcome", "Sent", "Skipp
 class Sent:
     """The service took the send; ``reference_id`` identifies the message or action.
     ``settled``: the send's answer was lost and the action was found by reading the group's
-    actions back (see :func:`fan_out`)."""
+    actions back (see `fan_out`)."""
 
     group_id: str
     reference_id: str

@@ -3,11 +3,11 @@
 The service's counting method is unknown, so the promise is: no call refused by any of the usual
 counting methods (sliding log, fixed window, unfloored sliding-window counter, token bucket, GCRA)
 *as the server sees the calls*, whatever the network delay and however late the event loop runs.
-Each scope (a connector, a tenant) is a :class:`Budget`. Its :class:`~._ledger.CallLedger` holds
+Each scope (a connector, a tenant) is a `Budget`. Its `CallLedger` holds
 the bracket of every recent call (granted ... ended) and opens the next slot only when no
 placement of the calls inside their brackets could be refused; that is the guarantee, and it needs
 no allowance for delays. On top, grants are spaced (T + J) / N apart so the pace stays even.
-Every granted slot is released when its call ends (:meth:`RateLimiter.release`); a call abandoned
+Every granted slot is released when its call ends (`RateLimiter.release`); a call abandoned
 without an answer keeps its place one period longer.
 
 The scope's budget is ``_budget.Budget``; a tenant shared by several processes is
@@ -15,7 +15,7 @@ The scope's budget is ``_budget.Budget``; a tenant shared by several processes i
 client's handle.
 
 Two limiters nested with ``async with`` break this once connectors compete for the tenant. So every
-tenant has one :class:`TenantDispatcher`: a FIFO queue per connector ("lane"); the lane whose next
+tenant has one `TenantDispatcher`: a FIFO queue per connector ("lane"); the lane whose next
 grant is earliest wins (least recently served on ties); both budgets are charged at the same
 instant; one waiter is released. Only the dispatcher touches the budgets, and it needs no task of
 its own: it runs synchronously whenever a waiter arrives or leaves, and from one timer otherwise.
@@ -315,8 +315,8 @@ class RateLimiter:
         """Wait for a slot; ``first=True`` jumps this client's queue (a resend after a 429),
         behind the waiters that jumped it earlier.
 
-        Every granted slot must be given back with :meth:`release` once its call has ended.
-        With ``max_wait`` (seconds), give the place up and raise :class:`SlotWaitTimeoutError`
+        Every granted slot must be given back with `release` once its call has ended.
+        With ``max_wait`` (seconds), give the place up and raise `SlotWaitTimeoutError`
         if no slot comes in time; no slot is used.
         """
         dispatcher, lane = self._parts()
@@ -329,7 +329,7 @@ class RateLimiter:
             raise SlotWaitTimeoutError(max_wait) from None
 
     def release(self, *, abandoned: bool = False) -> None:
-        """The call of a slot granted by :meth:`acquire` ended now.
+        """The call of a slot granted by `acquire` ended now.
 
         ``abandoned``: it ended without an answer (a timeout or a cancellation after it started
         going out), so it may still reach the server; it keeps its place for one more period.

@@ -1,9 +1,9 @@
-"""Receive Kaizala webhook deliveries: :class:`WebhookReceiver`, an ASGI app (see ``kaizala_async.webhooks``).
+"""Receive Kaizala webhook deliveries: `WebhookReceiver`, an ASGI app (see ``kaizala_async.webhooks``).
 
 It answers the validation handshake (API K1), checks each delivery's ``kz-callback-token`` in
 constant time, decodes the event (API K2) into its typed class and awaits the handlers
 registered for that class (and for its base classes). Mount it under any ASGI server or
-framework::
+framework:
 
     receiver = WebhookReceiver(callback_token="s3cret")
 
@@ -48,7 +48,7 @@ DEFAULT_DEDUPE = 10_000
 
 @attrs.define
 class ReceiverStats:
-    """Counters of one :class:`WebhookReceiver`."""
+    """Counters of one `WebhookReceiver`."""
 
     handshakes: int = 0
     delivered: int = 0
@@ -105,7 +105,7 @@ class WebhookReceiver:
         self._handlers.setdefault(event_type, []).append(handler)
 
     def on(self, event_type: type[E]) -> Callable[[Handler[E]], Handler[E]]:
-        """Decorator form of :meth:`add_handler`."""
+        """Decorator form of `add_handler`."""
 
         def register(handler: Handler[E]) -> Handler[E]:
             self.add_handler(event_type, handler)

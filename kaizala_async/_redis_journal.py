@@ -26,7 +26,7 @@ Keys (``{...}`` is a Redis Cluster hash tag: one campaign lives on one shard):
 * ``kaizala:journal:{<campaign>}:held:<worker>``: set: the targets a worker holds (claimed or in
   flight), for the reaper.
 
-Nothing expires on its own: a campaign's record is kept until :meth:`RedisJournal.delete`.
+Nothing expires on its own: a campaign's record is kept until `RedisJournal.delete`.
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ class RedisJournal(GroupedWrites):
     ``url``: the Redis server (``redis://host:6379/0``); ``campaign``: the campaign's name (the
     same for every worker); ``lease``: seconds a worker's claims outlive its last heartbeat (a
     worker silent that long is taken for dead: what it claimed is sent by another, what it had
-    in flight becomes unknown). Give it where a journal path goes::
+    in flight becomes unknown). Give it where a journal path goes:
 
         journal = RedisJournal("redis://cache:6379/0", "store-closing-2026-12")
         report = await client.fan_out(group_ids, text="Store closes at 6", journal=journal)
@@ -297,7 +297,7 @@ class RedisJournal(GroupedWrites):
 
     async def run_writer(self) -> None:
         """Commit queued rows: at once for an in-flight mark, within ``OUTCOME_DELAY`` for
-        outcomes; until :meth:`stop` and nothing is left."""
+        outcomes; until `stop` and nothing is left."""
         while True:
             # Woken by an in-flight mark or stop(); else every OUTCOME_DELAY, for the outcomes
             # queued meanwhile (nothing queued: no round trip).

@@ -18,7 +18,7 @@ REDACTED: Final = "***"
 class Secret:
     """A string that is never shown by ``repr``, ``str`` or ``format``.
 
-    Call :meth:`reveal` at the one place that must send the value. Equality is constant-time.
+    Call `reveal` at the one place that must send the value. Equality is constant-time.
     """
 
     __slots__ = ("__weakref__", "_value")
@@ -137,7 +137,7 @@ _FORMATTER: Final = logging.Formatter()
 
 
 def install_log_redaction() -> None:
-    """Attach the shared :class:`SecretsFilter` to the SDK's and httpx's loggers (idempotent).
+    """Attach the shared `SecretsFilter` to the SDK's and httpx's loggers (idempotent).
 
     A logger's filters see only the records made on that very logger, not its children's, so
     the filter goes on every logger of the SDK (``kaizala_async.transport``, ``.auth``, ...).

@@ -56,7 +56,7 @@ class BracketReport:
 
 
 class TenantBackend(Protocol):
-    """A tenant budget kept outside the process (see :class:`~kaizala_async.RedisTenantBudget`).
+    """A tenant budget kept outside the process (see `RedisTenantBudget`).
 
     ``reserve`` records ``report`` and books the tenant's next slot for ``call_id`` (and the
     connector's, when connectors are shared; ``call_id=None``: report only). It answers how many

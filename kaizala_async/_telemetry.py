@@ -1,7 +1,7 @@
 """OpenTelemetry spans and metrics, when the ``otel`` extra is installed (else nothing at all).
 
 One span per HTTP attempt (a retried call has one per attempt) and the instruments of
-:data:`INSTRUMENTS`, taken from the global tracer and meter providers at the first call made once a provider is set.
+`INSTRUMENTS`, taken from the global tracer and meter providers at the first call made once a provider is set.
 Without ``opentelemetry-api``, or before any provider is configured, every hook is a no-op.
 """
 

@@ -1,4 +1,4 @@
-"""Where tokens live between runs: the :class:`TokenStore` protocol, in memory, in a 0600 file."""
+"""Where tokens live between runs: the `TokenStore` protocol, in memory, in a 0600 file."""
 
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ class _NotOurs(Exception):
 
 @attrs.frozen(kw_only=True)
 class StoredTokens:
-    """What a :class:`TokenStore` keeps between runs.
+    """What a `TokenStore` keeps between runs.
 
     ``origin`` fingerprints the refresh token the chain started from, so that a store is not
-    preferred over a newer refresh token the user passes in :class:`Credentials`.
+    preferred over a newer refresh token the user passes in `Credentials`.
     """
 
     application_id: str
@@ -70,7 +70,7 @@ class TokenStore(Protocol):
 
 
 class MemoryTokenStore:
-    """A :class:`TokenStore` in memory (tests; processes that get tokens some other way)."""
+    """A `TokenStore` in memory (tests; processes that get tokens some other way)."""
 
     def __init__(self) -> None:
         self._data: dict[str, StoredTokens] = {}
@@ -88,7 +88,7 @@ class MemoryTokenStore:
 
 
 class FileTokenStore:
-    """A :class:`TokenStore` in a JSON file readable by its owner only (mode 0600).
+    """A `TokenStore` in a JSON file readable by its owner only (mode 0600).
 
     Every save writes a new file beside the old one and renames it over (atomic on POSIX), after
     an fsync, so a crash leaves either the old tokens or the new ones, never half of each. A file

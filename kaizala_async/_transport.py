@@ -1,6 +1,6 @@
 """The one request pipeline (DESIGN §1): token, pacing, send, then 308 / 429 / 401 / retries.
 
-Resource modules describe a call as a :class:`Call`; :meth:`Transport.send` runs it. Nothing here
+Resource modules describe a call as a `Call`; `Transport.send` runs it. Nothing here
 knows any endpoint, and nothing in the resource modules knows HTTP, retries or limits.
 """
 
@@ -82,7 +82,7 @@ class TransportStats:
 
 
 class Transport:
-    """Runs :class:`Call` s through the pipeline over one ``httpx.AsyncClient``."""
+    """Runs `Call` s through the pipeline over one ``httpx.AsyncClient``."""
 
     def __init__(
         self,
@@ -116,7 +116,7 @@ class Transport:
         self._allowed_base: str | None = None  # the last endpoint base found on the allow-list
 
     async def send(self, call: Call) -> httpx.Response:
-        """Run ``call``; return its 2xx response (body read) or raise a :class:`KaizalaError`."""
+        """Run ``call``; return its 2xx response (body read) or raise a `KaizalaError`."""
         throttled = retries = attempt = 0
         moved = refreshed = False
         # Auth calls (a token renewal above all) go ahead of this client's queued calls: a
@@ -317,7 +317,7 @@ class Transport:
         return self.max_retries if call.max_retries is None else call.max_retries
 
     def _max_wait(self, call: Call) -> float | None:
-        """The call's own ``max_wait``, else the task's (:func:`max_wait`), else the client's.
+        """The call's own ``max_wait``, else the task's (`max_wait`), else the client's.
         Token-service calls wait as long as it takes: a renewal must not fail for a bound meant
         for the calls it serves."""
         if not call.authenticated:

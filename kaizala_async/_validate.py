@@ -1,4 +1,4 @@
-"""Input checks run before any request: each raises :class:`ValidationError` naming the argument."""
+"""Input checks run before any request: each raises `ValidationError` naming the argument."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def check_seconds(value: object, argument: str, *, zero: bool = False) -> float:
 
 
 def optional_seconds(value: object, argument: str) -> float | None:
-    """None, or :func:`check_seconds`."""
+    """None, or `check_seconds`."""
     return None if value is None else check_seconds(value, argument)
 
 

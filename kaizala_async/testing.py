@@ -3,9 +3,9 @@
 Installing kaizala-async registers this module with pytest (entry point ``pytest11``, name
 ``kaizala``), so these fixtures are there in every test session without an import:
 
-* ``kaizala_emulator``: a fresh in-process :class:`~kaizala_async.emulator.Emulator` per test,
+* ``kaizala_emulator``: a fresh in-process `Emulator` per test,
   at the fast limit profile (the real limits' shape, 60 times faster);
-* ``kaizala_client``: an open :class:`~kaizala_async.KaizalaClient` of a new connector of that
+* ``kaizala_client``: an open `KaizalaClient` of a new connector of that
   emulator, wired in-process and pacing itself by the emulator's limits (needs pytest-asyncio);
 * ``kaizala_loopback``: ``python -m kaizala_async.emulator`` on a free loopback port for the
   whole session, for code that makes its own HTTP calls or runs in another process (needs the

@@ -1,6 +1,6 @@
-"""Webhook receiving: :class:`WebhookReceiver` and the typed events it dispatches.
+"""Webhook receiving: `WebhookReceiver` and the typed events it dispatches.
 
-Everything here is also importable from :mod:`kaizala_async`; this module groups what a webhook
+Everything here is also importable from `kaizala_async`; this module groups what a webhook
 endpoint needs.
 """
 

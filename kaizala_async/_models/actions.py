@@ -1,6 +1,6 @@
 """Typed bodies for sending actions (API C1); those responding to them (C4) are in ``responses``.
 
-Every body checks itself when it is built, so a bad action fails with a :class:`ValidationError`
+Every body checks itself when it is built, so a bad action fails with a `ValidationError`
 naming the field before anything is sent. ``to_json()`` gives the wire ``actionBody``.
 """
 
@@ -234,7 +234,7 @@ class PollChoice:
 
 @attrs.frozen(kw_only=True)
 class PollAction(ActionBody):
-    """A quick poll with at least two choices (plain strings or :class:`PollChoice`)."""
+    """A quick poll with at least two choices (plain strings or `PollChoice`)."""
 
     action_type: ClassVar[str | None] = "Poll"
     question: str

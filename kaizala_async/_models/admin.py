@@ -21,7 +21,7 @@ class RegisteredWebhook:
 @attrs.frozen(kw_only=True)
 class Webhook:
     """A webhook subscription (W2). Reads both ``callbackUrl`` and ``callBackUrl`` spellings
-    (keys match case-insensitively); the callback token is kept as a :class:`Secret`."""
+    (keys match case-insensitively); the callback token is kept as a `Secret`."""
 
     id: str
     object_id: str | None = None

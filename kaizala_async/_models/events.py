@@ -1,7 +1,7 @@
 """Webhook events (API K2): the envelope, and a typed ``data`` per event type.
 
-:func:`decode_event` never raises for a well-formed JSON object: an unknown ``eventType`` becomes
-an :class:`UnknownEvent` whose ``data`` is the raw mapping. Two payload shapes are read: the
+`decode_event` never raises for a well-formed JSON object: an unknown ``eventType`` becomes
+an `UnknownEvent` whose ``data`` is the raw mapping. Two payload shapes are read: the
 service's envelope (``eventType`` + ``data``) and the flattened Power Automate trigger objects of
 seed 004 (the ``data`` fields at the top level).
 """
@@ -391,7 +391,7 @@ def _text(value: object) -> str | None:
 
 
 def decode_event(payload: Mapping[str, Any]) -> WebhookEvent:
-    """Decode one delivery into its typed event; unknown or undecodable data → :class:`UnknownEvent`."""
+    """Decode one delivery into its typed event; unknown or undecodable data → `UnknownEvent`."""
     keys = {str(k).lower(): v for k, v in payload.items()}
     data = keys.get("data")
     if not isinstance(data, Mapping):

@@ -63,7 +63,7 @@ class CreatedGroup:
 
 @attrs.frozen(kw_only=True)
 class Member:
-    """A group member (M1). ``id`` is the ``member_id`` that :meth:`MembersResource.remove` takes."""
+    """A group member (M1). ``id`` is the ``member_id`` that `MembersResource.remove` takes."""
 
     id: str
     mobile_number: str | None = None

@@ -1,6 +1,6 @@
 """Typed bodies for responding to actions (API C4): a Job done or not, a survey's answers.
 
-Every body checks itself when it is built (a :class:`ValidationError` naming the field before
+Every body checks itself when it is built (a `ValidationError` naming the field before
 anything is sent); ``to_json()`` gives the wire ``actionBody``.
 """
 
@@ -50,7 +50,7 @@ class SurveyResponseBody(ResponseBody):
 
     Answer types by question: SingleOption/Text/Image → ``str``; MultiOption/AttachmentList →
     list of ``str``; Numeric → number; DateTime → ``datetime`` (sent as epoch ms); Location →
-    :class:`Place`.
+    `Place`.
     """
 
     action_type: ClassVar[str] = "Survey"

@@ -25,7 +25,7 @@ def query_bool(value: bool) -> str:
 
 
 class Resource:
-    """Base of the namespaces; created by :class:`KaizalaClient`, usable inside its ``async with``."""
+    """Base of the namespaces; created by `KaizalaClient`, usable inside its ``async with``."""
 
     def __init__(self, client: KaizalaClient) -> None:
         self._client = client

@@ -43,8 +43,8 @@ class ActionsResource(Resource):
         subscribers: Iterable[str] | None = None,
         send_to_all_subscribers: bool = False,
     ) -> SentAction:
-        """Send ``action`` (an :class:`ImageAction`, :class:`PollAction`, ... or
-        :class:`CustomAction`) to a group. Like a message, never repeated once it may have
+        """Send ``action`` (an `ImageAction`, `PollAction`, ... or
+        `CustomAction`) to a group. Like a message, never repeated once it may have
         reached the service."""
         path = f"/groups/{segment(group_id, 'group_id')}/actions"
         if not isinstance(action, ActionBody):

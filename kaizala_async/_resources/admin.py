@@ -54,7 +54,7 @@ def _token(value: object) -> str:
 
 class WebhooksResource(Resource):
     """Webhook subscriptions. Registering makes the service call ``callback_url`` first (the
-    validation handshake): serve a :class:`WebhookReceiver` there before registering."""
+    validation handshake): serve a `WebhookReceiver` there before registering."""
 
     async def register(
         self,

@@ -49,7 +49,7 @@ class MembersResource(Resource):
         return self._decode(await self._send("PUT", path, json=body), MembersAdded, f"PUT {path}")
 
     async def remove(self, group_id: str, member_id: str) -> None:
-        """Remove one member (``member_id`` is :attr:`Member.id`)."""
+        """Remove one member (``member_id`` is `Member.id`)."""
         path = f"/groups/{segment(group_id, 'group_id')}/members/{segment(member_id, 'member_id')}"
         await self._send("DELETE", path)
 

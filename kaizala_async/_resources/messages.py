@@ -37,7 +37,7 @@ MEDIA_TYPES: dict[str, str] = {
     ".3gpp": "video/3gpp",
 }
 
-#: What :meth:`MediaUploads.upload` reads: bytes, a path, or an open binary file.
+#: What `MediaUploads.upload` reads: bytes, a path, or an open binary file.
 MediaSource = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]
 
 

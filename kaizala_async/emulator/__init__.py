@@ -3,14 +3,13 @@
 Every endpoint of the API reference's index, the auth flows (PIN outbox, rotation, OAuth), throttling per
 connector and per tenant with four counting methods, 308 moves, seeded fault injection, webhooks
 (handshake, delivery, retries) and ``/_emulator/...`` introspection. See docs/emulator.md.
-
-::
+For example:
 
     async with Emulator(EmulatorConfig(connector_limit=Rate(100, 6.0))) as emu:
         async with emu.client() as client:            # a new connector, wired in-process
             group = await client.groups.create("Ops", "Welcome")
 
-``emu.client()`` is shorthand for::
+``emu.client()`` is shorthand for:
 
     conn = emu.create_connector(tenant="contoso")
     refresh = emu.issue_refresh_token(conn, mobile_number="+911234567890")
@@ -75,7 +74,7 @@ class _InProcessTransport(httpx.AsyncBaseTransport):
 
 
 class Emulator:
-    """The emulated service, used in-process (:meth:`transport`) or served on loopback.
+    """The emulated service, used in-process (`transport`) or served on loopback.
 
     ``webhook_transport`` carries the emulator's own outbound calls (webhook handshakes and
     deliveries); by default they go over the network (loopback receivers).
@@ -132,7 +131,7 @@ class Emulator:
         permissions: frozenset[str] | None = None,
         **options: Any,
     ) -> KaizalaClient:
-        """A :class:`KaizalaClient` for a new connector of ``tenant``, wired in-process.
+        """A `KaizalaClient` for a new connector of ``tenant``, wired in-process.
 
         It paces itself by the emulator's own limits (clients of one tenant share its budget)
         unless ``limits`` says otherwise; other ``options`` go to ``KaizalaClient`` too.

@@ -1,6 +1,6 @@
 """The emulator's ASGI application: what every route shares, applied once around the handlers.
 
-Routing is the table in :mod:`._routes` (one declared route and one handler per endpoint of the
+Routing is the table in `._routes` (one declared route and one handler per endpoint of the
 API reference); here: the endpoint prefix and 308 moves, injected faults, the network model,
 authentication, permissions, throttling, the call log, and turning answers into responses.
 """
@@ -145,7 +145,7 @@ class EmulatorApp:
         return value
 
     def wall(self) -> float:
-        """Epoch seconds that advance with :meth:`now`."""
+        """Epoch seconds that advance with `now`."""
         now = self.now()
         return self._wall0 + (now - self._clock0 if self._clock0 is not None else 0.0)
 

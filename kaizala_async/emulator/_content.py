@@ -1,5 +1,5 @@
 """Emulated content: media (D1, D2), reactions (R1-R4) and bots (B1-B6). State lives in
-:class:`Content`; the route handlers call it. Actions are :mod:`._actions`'."""
+`Content`; the route handlers call it. Actions are `._actions`'."""
 
 from __future__ import annotations
 

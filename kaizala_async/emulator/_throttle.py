@@ -15,7 +15,7 @@ The real service never documented how it counted, so the emulator lets you pick:
 
 Every method answers ``(allowed, retry_after)`` where ``retry_after`` is the whole number of
 seconds (rounded up, at least 1) after which the same call would be accepted. Rejected calls are
-not counted. :class:`WindowStats` measures, independently of the method, the most accepted calls
+not counted. `WindowStats` measures, independently of the method, the most accepted calls
 any window of length T held.
 """
 
