@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json as jsonlib
 import logging
 import os
 import time
@@ -24,7 +23,6 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     MAX_RESPONSE_BYTES,
     MAX_RETRY_AFTER,
-    MAX_RETRY_AFTER_LIMIT,
     USER_AGENT,
 )
 from ._errors import ClientClosedError, KaizalaError, ValidationError
@@ -56,6 +54,8 @@ from ._validate import (
     check_api_path,
     check_count,
     check_id,
+    check_json_body,
+    check_max_retry_after,
     check_retries,
     check_seconds,
     optional_seconds,
@@ -118,12 +118,7 @@ class KaizalaClient:
         if not isinstance(credentials, Credentials):
             raise ValidationError("credentials", "must be a kaizala_async.Credentials")
         timeout = check_seconds(timeout, "timeout")
-        max_retry_after = check_seconds(max_retry_after, "max_retry_after", zero=True)
-        if max_retry_after > MAX_RETRY_AFTER_LIMIT:  # the service must not pause a client for days
-            raise ValidationError(
-                "max_retry_after",
-                f"must be at most {MAX_RETRY_AFTER_LIMIT:g} seconds, not {max_retry_after:g}",
-            )
+        max_retry_after = check_max_retry_after(max_retry_after)
         check_retries(max_retries)
         if isinstance(allowed_hosts, str):
             raise ValidationError(
@@ -382,13 +377,7 @@ class KaizalaClient:
         }:
             raise ValidationError("method", f"must be an HTTP method, not {method!r}")
         check_api_path(path)
-        if json is not None:
-            # Checked before a slot is taken: httpx would refuse it only once the slot is used.
-            try:
-                jsonlib.dumps(json, allow_nan=False)
-            except (TypeError, ValueError, RecursionError) as exc:
-                reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-                raise ValidationError("json", f"must be strict JSON: {reason}") from None
+        check_json_body(json)  # before a slot is taken: httpx would refuse it only after
         timeout = optional_seconds(timeout, "timeout")
         options = self._call_options
         return await self._require().send(

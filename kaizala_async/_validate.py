@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import quote, unquote
 
-from ._constants import MAX_RETRIES_LIMIT
+from ._constants import MAX_RETRIES_LIMIT, MAX_RETRY_AFTER_LIMIT
 from ._converter import epoch_ms
 from ._errors import ValidationError
 
@@ -119,6 +120,28 @@ def check_retries(value: object, argument: str = "max_retries") -> int:
     if value > MAX_RETRIES_LIMIT:
         raise ValidationError(argument, f"must be at most {MAX_RETRIES_LIMIT}, not {value}")
     return value
+
+
+def check_max_retry_after(value: object) -> float:
+    """The longest 429 pause a client accepts: 0 to ``MAX_RETRY_AFTER_LIMIT`` seconds (the
+    service must not pause a client for days)."""
+    seconds = check_seconds(value, "max_retry_after", zero=True)
+    if seconds > MAX_RETRY_AFTER_LIMIT:
+        raise ValidationError(
+            "max_retry_after", f"must be at most {MAX_RETRY_AFTER_LIMIT:g} seconds, not {seconds:g}"
+        )
+    return seconds
+
+
+def check_json_body(value: object) -> None:
+    """A raw call's JSON body: strict JSON (no NaN or Infinity, nothing JSON cannot hold)."""
+    if value is None:
+        return
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ValidationError("json", f"must be strict JSON: {reason}") from None
 
 
 def check_limit(value: object) -> int | None:
