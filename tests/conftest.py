@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
 from kaizala_async import Credentials, KaizalaClient, RateLimits
 
+from .emulator.helpers import loopback_emulator
 from .fake_service import APP_ID, APP_SECRET, REFRESH, FakeKaizala
 
 
@@ -23,3 +26,10 @@ def make_client(fake: FakeKaizala, **kwargs: object) -> KaizalaClient:
     options.update(kwargs)
     credentials = options.pop("credentials", Credentials(APP_ID, APP_SECRET, REFRESH))
     return KaizalaClient(credentials, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[tuple[dict[str, str], str]]:
+    """The loopback emulator of a module's command-line tests (fast limits, one connector)."""
+    with loopback_emulator("--connector-limit", "100/1", "--tenant-limit", "300/1") as found:
+        yield found

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kaizala_async.cli import app
-from tests.emulator.helpers import loopback_emulator
+from tests.emulator.helpers import cli_env
 
 KAIZALA = [sys.executable, "-c", "from kaizala_async.cli import main; main()"]
 
@@ -25,24 +24,9 @@ def _kaizala(command: list[str], env: dict[str, str]) -> subprocess.CompletedPro
     )
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[tuple[dict[str, str], str]]:
-    with loopback_emulator("--connector-limit", "100/1", "--tenant-limit", "300/1") as found:
-        yield found
-
-
 @pytest.fixture
 def env(emulator: tuple[dict[str, str], str], tmp_path: Path) -> dict[str, str]:
-    credentials, root = emulator
-    return {
-        "KAIZALA_APPLICATION_ID": credentials["applicationId"],
-        "KAIZALA_APPLICATION_SECRET": credentials["applicationSecret"],
-        "KAIZALA_API_ROOT": root,
-        "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
-        "KAIZALA_CONFIG": str(tmp_path / "absent.json"),
-        # The emulator's own limits: at the service's 100/min a 30-group fan-out takes 18 s.
-        "KAIZALA_LIMITS": "100/1,300/1",
-    }
+    return cli_env(*emulator, tmp_path)
 
 
 def _login(runner: CliRunner, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

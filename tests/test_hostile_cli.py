@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,29 +18,14 @@ import pytest
 from typer.testing import CliRunner
 
 from kaizala_async.cli import app
-from tests.emulator.helpers import loopback_emulator
+from tests.emulator.helpers import cli_env
 
 MOBILE = "+911234567890"
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[tuple[dict[str, str], str]]:
-    with loopback_emulator("--connector-limit", "100/1", "--tenant-limit", "300/1") as found:
-        yield found
-
-
 @pytest.fixture
 def env(emulator: tuple[dict[str, str], str], tmp_path: Path) -> dict[str, str]:
-    credentials, root = emulator
-    return {
-        "KAIZALA_APPLICATION_ID": credentials["applicationId"],
-        "KAIZALA_APPLICATION_SECRET": credentials["applicationSecret"],
-        "KAIZALA_REFRESH_TOKEN": credentials["refreshToken"],
-        "KAIZALA_API_ROOT": root,
-        "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
-        "KAIZALA_CONFIG": str(tmp_path / "absent.json"),
-        "KAIZALA_LIMITS": "100/1,300/1",
-    }
+    return cli_env(*emulator, tmp_path, refresh_token=True)
 
 
 def _group(env: dict[str, str], name: str = "Night shift") -> str:

@@ -182,18 +182,10 @@ def test_the_command_line_fans_out_through_a_redis_campaign_and_reads_its_status
     from typer.testing import CliRunner
 
     from kaizala_async.cli import app
-    from tests.emulator.helpers import loopback_emulator
+    from tests.emulator.helpers import cli_env, loopback_emulator
 
     with loopback_emulator("--connector-limit", "100/1", "--tenant-limit", "300/1") as (c, root):
-        env = {
-            "KAIZALA_APPLICATION_ID": c["applicationId"],
-            "KAIZALA_APPLICATION_SECRET": c["applicationSecret"],
-            "KAIZALA_REFRESH_TOKEN": c["refreshToken"],
-            "KAIZALA_API_ROOT": root,
-            "KAIZALA_TOKEN_FILE": str(tmp_path / "tokens.json"),
-            "KAIZALA_CONFIG": str(tmp_path / "absent.json"),
-            "KAIZALA_LIMITS": "100/1,300/1",
-        }
+        env = cli_env(c, root, tmp_path, refresh_token=True)
         ids = httpx.post(f"{root}/_emulator/groups",
                          json={"count": 12, "mobileNumber": "+911234567890"}).json()["groupIds"]  # fmt: skip
         listing = tmp_path / "groups.txt"
