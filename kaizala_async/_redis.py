@@ -241,7 +241,10 @@ class RedisTenantBudget:
             from redis.asyncio import Redis
 
             self._client = Redis.from_url(
-                self._url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
+                self._url,
+                socket_timeout=self.timeout,
+                socket_connect_timeout=self.timeout,
+                client_name="kaizala-budget",
             )
         if self._reserve is None:
             self._reserve = self._client.register_script(_RESERVE)

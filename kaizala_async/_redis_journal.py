@@ -382,7 +382,12 @@ class RedisJournal(GroupedWrites):
                 raise ValidationError(
                     "journal", 'RedisJournal needs the redis extra: pip install ".[redis]"'
                 ) from None
-            self._client = Redis.from_url(self._url, socket_timeout=10, socket_connect_timeout=5)
+            self._client = Redis.from_url(
+                self._url,
+                socket_timeout=10,
+                socket_connect_timeout=5,
+                client_name=CLIENT_NAME,
+            )
         return self._client
 
     def _script(self, name: str) -> Any:
@@ -439,6 +444,10 @@ async def _check_durability(redis: Redis, url: str) -> None:
         "lost could be sent again; use appendonly yes with appendfsync always for exactly-once",
         said, extra={"kaizala_event": "kaizala.journal.not_durable"},
     )  # fmt: skip
+
+
+#: The name this journal's connections carry in Redis's ``CLIENT LIST``.
+CLIENT_NAME = "kaizala-journal"
 
 
 def from_url(value: str) -> RedisJournal:

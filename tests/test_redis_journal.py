@@ -282,17 +282,33 @@ def test_closing_either_journal_releases_every_connection_and_file(
 
     db = tmp_path / "run.db"
 
-    async def main() -> tuple[int, int]:
+    async def journal_connections(r: redis.asyncio.Redis) -> int:
+        clients = await r.client_list()
+        return sum(c.get("name") == "kaizala-journal" for c in clients)
+
+    async def main() -> tuple[int, int, int]:
         async with redis.asyncio.Redis.from_url(redis_url) as r:
-            before = len(await r.client_list())
+            before = await journal_connections(r)
             async with _emulator() as emu, emu.client() as client:
                 groups = emu.create_groups(5)
                 await client.fan_out(groups, text="hi", journal=db)
                 assert _fds_to(db) == 0
+                journal = RedisJournal(redis_url, "close")
+                await journal.status()
+                during = await journal_connections(r)
+                await journal.aclose()
                 await client.fan_out(groups, text="hi", journal=RedisJournal(redis_url, "close"))
-            return before, len(await r.client_list())
+            # The server notices a closed socket when it next polls it: give it a moment.
+            after = await journal_connections(r)
+            for _ in range(50):
+                if after == before:
+                    break
+                await asyncio.sleep(0.05)
+                after = await journal_connections(r)
+            return before, during, after
 
-    before, after = asyncio.run(main())
+    before, during, after = asyncio.run(main())
+    assert during > before  # the count sees the journal's own connections
     assert after == before
     with contextlib.closing(sqlite3.connect(db)) as check:
         assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
