@@ -51,6 +51,9 @@ class FakeKaizala:
     moves_left: int = 0
     throttle: list[str | None] = attrs.field(factory=list)  # Retry-After values for next 429s
     replies: list[Any] = attrs.field(factory=list)  # JSON answers for the next resource calls
+    #: Connectors the service knows (application id -> secret); each shares REFRESH.
+    apps: dict[str, str] = attrs.field(factory=lambda: {APP_ID: APP_SECRET})
+    token_apps: dict[str, str] = attrs.field(factory=dict)  # access token -> application id
     _ids: Any = attrs.field(factory=lambda: itertools.count(1))
 
     def revoke_all(self) -> None:
@@ -106,8 +109,8 @@ class FakeKaizala:
             self.token_calls += 1
             h = seen.headers
             if (
-                h.get("applicationid") != APP_ID
-                or h.get("applicationsecret") != APP_SECRET
+                h.get("applicationid") not in self.apps
+                or h.get("applicationsecret") != self.apps[h["applicationid"]]
                 or h.get("refreshtoken") not in self.valid_refresh
             ):
                 return (
@@ -124,6 +127,7 @@ class FakeKaizala:
                 now = asyncio.get_running_loop().time()
             token = f"access-{next(self._ids)}"
             self.tokens[token] = now + self.token_ttl
+            self.token_apps[token] = h["applicationid"]
             answer: dict[str, Any] = {
                 "accessToken": token,
                 "endpointUrl": self.endpoint,

@@ -4,6 +4,8 @@ in virtual time, then RedisTenantBudget against a real redis-server and OS proce
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import itertools
 import logging
 import math
@@ -12,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +24,7 @@ from benchmarks._shared_child import launch
 from benchmarks._shared_child import reports as fleet_reports
 from kaizala_async import (
     BracketReport,
+    Credentials,
     KaizalaClient,
     Rate,
     RateLimits,
@@ -31,7 +35,7 @@ from kaizala_async import (
 from kaizala_async._ledger import CallLedger
 
 from .conftest import make_client
-from .fake_service import FakeKaizala
+from .fake_service import REFRESH, FakeKaizala
 from .vtime import run_virtual
 
 
@@ -387,3 +391,65 @@ def test_with_shared_connectors_each_booking_carries_the_connectors_own_limit(
     assert ("app-1", connector, pytest.approx(0.03)) in seen
     assert _most_in_any_window(sent, 6.0) <= connector.limit
     assert len(sent) >= 2 * connector.limit  # paced at the connector's limit, not starved
+
+
+def test_with_shared_connectors_a_booking_made_for_one_connector_never_serves_another(
+    fake: FakeKaizala,
+) -> None:
+    """Connectors of one process share the tenant's booking stream; each booking names its
+    connector (so Redis counts it against that connector's budget), so only that connector may
+    send on it: one connector busy, one calling now and then, one giving up on its calls while
+    their booking waits for its slot (the booking is handed back, never used by another)."""
+    for app in ("app-2", "app-3"):
+        fake.apps[app] = f"{app}-secret"
+    backend = ScriptedBackend()
+    backend.share_connectors = True
+    booked_for: dict[str, str] = {}
+    book = backend.reserve
+
+    async def reserve(**kwargs: Any) -> tuple[float, int, bool]:
+        answer = await book(**kwargs)
+        if answer[2]:
+            booked_for[kwargs["call_id"]] = kwargs["connector"][0]
+        return answer
+
+    backend.reserve = reserve  # type: ignore[method-assign]
+    # The tenant binds: a booking often waits for its slot while another connector calls.
+    limits = RateLimits(connector=Rate(100, 6.0), tenant=Rate(30, 6.0), backend=backend)
+
+    def client(app: str) -> KaizalaClient:
+        secret = fake.apps[app]
+        return make_client(fake, limits=limits, credentials=Credentials(app, secret, REFRESH))
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 18
+
+        async def now_and_then(idle: KaizalaClient) -> None:
+            while loop.time() < until:
+                await idle.request("GET", "/groups")
+                await asyncio.sleep(0.37)
+
+        async def impatient(quitter: KaizalaClient) -> None:
+            while loop.time() < until:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(quitter.request("GET", "/groups"), 0.05)
+                await asyncio.sleep(0.13)
+
+        async with client("app-1") as busy, client("app-2") as idle, client("app-3") as quitter:
+            await asyncio.gather(
+                _hammer(busy, 2, until, []), now_and_then(idle), impatient(quitter)
+            )
+
+    run_virtual(main)
+    sent = collections.Counter(
+        fake.token_apps[c.headers["accesstoken"]] for c in fake.calls if "accesstoken" in c.headers
+    )
+    bookings = collections.Counter(booked_for.values())
+    assert sent["app-1"] >= 30 and sent["app-2"] >= 20  # neither starved
+    # The tenant's 90 places in 18 s, less the ones handed back, are used: a booking waiting for
+    # its connector is not dropped for another lane's sake over and over.
+    assert sent.total() >= 65
+    assert bookings["app-3"] > sent["app-3"]  # some of its bookings were handed back
+    # Every send rode on a booking for its own connector (a booking handed back is never sent).
+    assert all(sent[app] <= bookings[app] for app in fake.apps)
