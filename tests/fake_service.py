@@ -141,8 +141,8 @@ class FakeKaizala:
                 answer["refreshToken"] = new
             return 200, {}, answer
         # Any resource call.
-        token = seen.headers.get("accesstoken")
-        expiry = self.tokens.get(token or "")
+        presented = seen.headers.get("accesstoken")
+        expiry = self.tokens.get(presented or "")
         if expiry is None or now >= expiry or self.reject_tokens:
             if expiry is not None:
                 self.expired_uses += 1
