@@ -386,3 +386,66 @@ def test_every_data_command_speaks_json_and_fields_selects(
     assert {"groupId": gid, "groupName": "Json team"} in picked
     (member, *_) = lines("members", "list", gid, "--json", "--fields", "mobileNumber")
     assert set(member) == {"mobileNumber"}
+
+
+def test_connection_options_are_declared_once_before_the_command(
+    env: dict[str, str], emulator: tuple[dict[str, str], str], tmp_path: Path
+) -> None:
+    """`--application-id`, `--api-root` and `--token-file` belong to `kaizala` itself (as
+    `stripe --api-key`): given there they win over the environment for every command, and a
+    command's own help no longer repeats them."""
+    credentials, root = emulator
+    wrong = {
+        **env,
+        "KAIZALA_APPLICATION_ID": "not-this-one",
+        "KAIZALA_API_ROOT": "http://127.0.0.1:9",
+        "KAIZALA_TOKEN_FILE": str(tmp_path / "not-this.json"),
+        "KAIZALA_REFRESH_TOKEN": credentials["refreshToken"],
+    }
+    chosen = tmp_path / "chosen.json"
+    options = ["--application-id", credentials["applicationId"], "--api-root", root,
+               "--token-file", str(chosen)]  # fmt: skip
+    runner = CliRunner()
+    listed = runner.invoke(app, [*options, "groups", "list", "--json"], env=wrong)
+    assert listed.exit_code == 0, listed.output
+    assert chosen.exists() and not (tmp_path / "not-this.json").exists()
+    status = runner.invoke(app, [*options, "auth", "status"], env=wrong)
+    assert status.exit_code == 0 and credentials["applicationId"] in status.output
+
+    top = runner.invoke(app, ["--help"], env={"COLUMNS": "100"})
+    assert "--application-id ID" in top.output and "--token-file PATH" in top.output
+    for command in (["groups", "list"], ["send"], ["fanout"], ["auth", "status"], ["whoami"]):
+        own = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "100"})
+        assert own.exit_code == 0 and "--application-id" not in own.output, command
+    after = runner.invoke(app, ["groups", "list", "--api-root", root], env=wrong)
+    assert after.exit_code == 2 and "No such option" in after.output
+
+
+def _every_command() -> list[list[str]]:
+    import typer.main
+
+    def walk(command: object, path: list[str]) -> list[list[str]]:
+        found = [path]
+        for name, sub in getattr(command, "commands", {}).items():
+            found += walk(sub, [*path, name])
+        return found
+
+    return walk(typer.main.get_command(app), [])
+
+
+def test_every_command_has_one_plain_look() -> None:
+    """One look throughout, as `gh` and `stripe` print help: no `<bool>` after a flag, no
+    reStructuredText double backquotes, no rich boxes for some commands and argparse's look for
+    others; each command's short help is a whole sentence, never cut with "..."."""
+    commands = _every_command()
+    assert ["emulator"] in commands and ["fanout", "status"] in commands and len(commands) > 15
+    for path in commands:
+        shown = CliRunner().invoke(app, [*path, "-h"], env={"COLUMNS": "100"})
+        assert shown.exit_code == 0, path
+        text = shown.output
+        assert text.startswith(f"Usage: kaizala {' '.join(path)}".rstrip() + " "), path
+        for wrong in ("<bool>", "``", "╭", "│", ":func:", "usage: "):
+            assert wrong not in text, (path, wrong)
+        if "Commands:" in text:
+            listed = text.split("Commands:", 1)[1]
+            assert "..." not in listed, (path, listed)

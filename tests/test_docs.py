@@ -54,6 +54,12 @@ def test_every_public_name_is_in_the_generated_api_reference(tmp_path: Path) -> 
     page = (site / "reference" / "index.html").read_text(encoding="utf-8")
     anchors = set(re.findall(r'id="kaizala_async\.([A-Za-z_0-9]+)"', page))
     assert [name for name in kaizala_async.__all__ if name not in anchors] == []
+    # The command line page lists its commands as terms with their descriptions below: a table
+    # whose command cells never wrap was 1,183 px wide in the theme's 720 px column.
+    cli = (site / "cli" / "index.html").read_text(encoding="utf-8")
+    commands = cli.split('id="a-session"')[0]
+    assert "<dl>" in commands and "<table>" not in commands
+    assert commands.count("<dt>") >= 13
 
 
 def test_the_docs_cite_nothing_a_user_does_not_have() -> None:

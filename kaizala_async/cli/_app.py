@@ -14,9 +14,11 @@ import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import attrs
 import typer
 from rich.console import Console
 
@@ -45,27 +47,26 @@ EXIT_API, EXIT_INPUT, EXIT_AUTH, EXIT_THROTTLED, EXIT_NETWORK, EXIT_INCOMPLETE =
 LOGIN_HINT = "run `kaizala auth login`"
 
 _HELP = {"help_option_names": ["-h", "--help"]}
-app = typer.Typer(
+
+
+def command_group(help: str, **options: Any) -> typer.Typer:
+    """A command or a family of commands, with the one look of them all: plain help, as `gh`
+    and `stripe` print it (no type column that put `<bool>` after every flag, no boxes),
+    `-h` as well as `--help`."""
+    options.setdefault("no_args_is_help", True)
+    return typer.Typer(help=help, rich_markup_mode=None, context_settings=_HELP, **options)
+
+
+app = command_group(
+    "Kaizala from the shell: a one-command demo, a local emulator, and the API.",
     name="kaizala",
-    help="Kaizala from the shell: a one-command demo, a local emulator, and the API.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
-    context_settings=_HELP,
 )
-groups_app = typer.Typer(
-    help="List and create groups.", no_args_is_help=True, context_settings=_HELP
-)
-members_app = typer.Typer(
-    help="List and add group members.", no_args_is_help=True, context_settings=_HELP
-)
-webhooks_app = typer.Typer(
-    help="List, add and delete webhooks on a group.", no_args_is_help=True, context_settings=_HELP
-)
-auth_app = typer.Typer(
-    help="Log in, see who you are logged in as, log out.", no_args_is_help=True,
-    context_settings=_HELP,
-)  # fmt: skip
+groups_app = command_group("List and create groups.")
+members_app = command_group("List and add group members.")
+webhooks_app = command_group("List, add and delete webhooks on a group.")
+auth_app = command_group("Log in, see who you are logged in as, log out.")
 app.add_typer(auth_app, name="auth")
 app.add_typer(groups_app, name="groups")
 app.add_typer(members_app, name="members")
@@ -103,13 +104,20 @@ class _LiteralConsole(Console):
 out = _LiteralConsole()
 err = _LiteralConsole(stderr=True)
 
-AppId = Annotated[
-    str | None, typer.Option("--application-id", help="connector id [env KAIZALA_APPLICATION_ID]")
-]
-ApiRoot = Annotated[
-    str | None, typer.Option("--api-root", help="token service URL [env KAIZALA_API_ROOT]")
-]
-TokenFile = Annotated[Path | None, typer.Option("--token-file", help="where the refresh token is kept [env KAIZALA_TOKEN_FILE]")]  # fmt: skip
+
+@attrs.frozen
+class Connection:
+    """The connection options given before the command (``kaizala --api-root URL groups
+    list``); ``None`` where not given, so the environment and the config file come next."""
+
+    application_id: str | None = None
+    api_root: str | None = None
+    token_file: Path | None = None
+
+
+#: The connection options of the command line being run, for the commands' helpers (typer's
+#: context stack is its own click's, not reachable from them).
+_GIVEN: ContextVar[Connection | None] = ContextVar("kaizala_cli_connection", default=None)
 
 
 def _version(value: bool) -> None:
@@ -120,11 +128,36 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
     ] = False,
+    application_id: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="connector id (env KAIZALA_APPLICATION_ID)"),
+    ] = None,
+    api_root: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="token service URL (env KAIZALA_API_ROOT)"),
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH", help="where the refresh token is kept (env KAIZALA_TOKEN_FILE)"
+        ),
+    ] = None,
 ) -> None:
-    """Kaizala from the shell: a one-command demo, a local emulator, and the API."""
+    """Kaizala from the shell: a one-command demo, a local emulator, and the API.
+
+    The connection options go before the command, as in `kaizala --api-root URL groups list`;
+    the secret only ever comes from KAIZALA_APPLICATION_SECRET or the config file."""
+    ctx.obj = Connection(application_id, api_root, token_file)
+    _GIVEN.set(ctx.obj)
+
+
+def _connection() -> Connection:
+    """The connection options of the command being run (none outside a command line)."""
+    return _GIVEN.get() or Connection()
 
 
 def _emit_json(model: object, fields: str | None = None) -> None:
@@ -141,9 +174,12 @@ JsonOutput = Annotated[bool, typer.Option("--json", help="one JSON object per li
 Fields = Annotated[
     str | None,
     typer.Option(
-        "--fields", help="with --json: only these fields, comma-separated (e.g. groupId,groupName)"
+        "--fields",
+        metavar="NAMES",
+        help="with --json: only these fields, comma-separated (e.g. groupId,groupName)",
     ),
 ]
+GroupId = Annotated[str, typer.Argument(metavar="GROUP_ID", help="the group's id")]
 
 
 def _config_file() -> dict[str, Any]:
@@ -165,22 +201,26 @@ def _setting(flag: Any, env: str, key: str, default: Any = None) -> Any:
     return _config_file().get(key, default)
 
 
-def _settings(app_id: str | None, api_root: str | None, token_file: Path | None) -> dict[str, Any]:
+def _settings() -> dict[str, Any]:
+    """The connection settings: the options before the command, the environment, the file."""
+    given = _connection()
     return {
-        "application_id": _setting(app_id, "KAIZALA_APPLICATION_ID", "applicationId"),
+        "application_id": _setting(given.application_id, "KAIZALA_APPLICATION_ID", "applicationId"),
         "application_secret": _setting(None, "KAIZALA_APPLICATION_SECRET", "applicationSecret"),
-        "api_root": _setting(api_root, "KAIZALA_API_ROOT", "apiRoot", API_ROOT),
+        "api_root": _setting(given.api_root, "KAIZALA_API_ROOT", "apiRoot", API_ROOT),
         "token_file": Path(
-            _setting(token_file, "KAIZALA_TOKEN_FILE", "tokenFile", "~/.config/kaizala/tokens.json")
+            _setting(
+                given.token_file, "KAIZALA_TOKEN_FILE", "tokenFile", "~/.config/kaizala/tokens.json"
+            )
         ).expanduser(),
     }
 
 
-def _client(app_id: str | None, api_root: str | None, token_file: Path | None) -> KaizalaClient:
-    s = _settings(app_id, api_root, token_file)
+def _client() -> KaizalaClient:
+    s = _settings()
     if not s["application_id"]:
         raise ValidationError(
-            "application_id", "give --application-id or set KAIZALA_APPLICATION_ID"
+            "application_id", "give `kaizala --application-id ID ...` or set KAIZALA_APPLICATION_ID"
         )
     if not s["application_secret"]:
         raise ValidationError("application_secret", "set KAIZALA_APPLICATION_SECRET (never a flag)")
@@ -240,9 +280,11 @@ def _run(work: Callable[[], Awaitable[T]]) -> T:
         raise typer.Exit(EXIT_API) from None
 
 
-@app.command()
+@app.command(short_help="Run everything locally: emulator, login, fan-out, webhooks.")
 def demo(
-    groups: Annotated[int, typer.Option(help="how many groups to create and message")] = 200,
+    groups: Annotated[
+        int, typer.Option(metavar="N", help="how many groups to create and message")
+    ] = 200,
 ) -> None:
     """Start a local emulator, log in with a PIN, create groups, fan a message out to all of
     them with a live progress bar, receive the webhook events, and print a summary."""
@@ -255,15 +297,16 @@ def demo(
     raise typer.Exit(0 if ok else EXIT_INCOMPLETE)
 
 
-@app.command(context_settings=_HELP)
+@app.command(short_help="Run the Kaizala emulator on loopback.")
 def emulator(
-    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port (0 picks a free one)")] = 8080,
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="N", help="port (0 picks a free one)")] = 8080,
     throttle: Annotated[
         str,
         typer.Option(
+            metavar="METHOD",
             help="how the service counts: sliding-log, fixed-window, "
-            "sliding-window-counter, token-bucket or gcra"
+            "sliding-window-counter, token-bucket or gcra",
         ),
     ] = "sliding-log",
     connector_limit: Annotated[
@@ -272,9 +315,13 @@ def emulator(
     tenant_limit: Annotated[
         str, typer.Option(metavar="N/SECONDS", help="calls per window per tenant")
     ] = "300/60",
-    token_ttl: Annotated[float, typer.Option(help="access token lifetime, seconds")] = 86_400.0,
-    fault_rate: Annotated[float, typer.Option(help="share of calls answered 503")] = 0.0,
-    seed: Annotated[int, typer.Option(help="seed of the fault draws")] = 0,
+    token_ttl: Annotated[
+        float, typer.Option(metavar="SECONDS", help="access token lifetime")
+    ] = 86_400.0,
+    fault_rate: Annotated[
+        float, typer.Option(metavar="SHARE", help="share of calls answered 503")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(metavar="N", help="seed of the fault draws")] = 0,
     network: Annotated[
         str | None,
         typer.Option(
@@ -282,7 +329,9 @@ def emulator(
             help="per-call delays each way: fixed:S, uniform:LOW-HIGH or spikes:BASE,RATE,LOW-HIGH",
         ),
     ] = None,
-    connectors: Annotated[int, typer.Option(help="connectors to create in tenant 'contoso'")] = 1,
+    connectors: Annotated[
+        int, typer.Option(metavar="N", help="connectors to create in tenant 'contoso'")
+    ] = 1,
 ) -> None:
     """Run the Kaizala emulator on loopback and print its API root and a connector's
     credentials (one JSON line each)."""
@@ -305,7 +354,9 @@ def main() -> None:
 def _require_application_id(settings: dict[str, Any]) -> str:
     """The connector id from the settings, or exit 2 saying where to give it."""
     if not settings["application_id"]:
-        err.print("error: application_id: give --application-id or set KAIZALA_APPLICATION_ID")
+        err.print(
+            "error: application_id: give `kaizala --application-id ID ...` or set KAIZALA_APPLICATION_ID"
+        )
         raise typer.Exit(EXIT_INPUT)
     return str(settings["application_id"])
 

@@ -22,11 +22,8 @@ from kaizala_async.cli._app import (
     EXIT_AUTH,
     EXIT_INPUT,
     LOGIN_HINT,
-    ApiRoot,
-    AppId,
     Fields,
     JsonOutput,
-    TokenFile,
     _client,
     _emit_json,
     _limits,
@@ -40,15 +37,14 @@ from kaizala_async.cli._app import (
 )
 
 
-@app.command()
+@app.command(short_help="Log in with a PIN sent by SMS (as `auth login --mobile`).")
 def login(
-    mobile: Annotated[str, typer.Option("--mobile", help="your number, e.g. +911234567890")],
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
+    mobile: Annotated[
+        str, typer.Option("--mobile", metavar="NUMBER", help="your number, e.g. +911234567890")
+    ],
 ) -> None:
     """Log in with a PIN sent by SMS; save the refresh token (file mode 0600, never printed)."""
-    s = _settings(application_id, api_root, token_file)
+    s = _settings()
     _require_application_id(s)
 
     async def work() -> bool:
@@ -65,18 +61,17 @@ def login(
     out.print(f"logged in; refresh token saved to {s['token_file']}{_UNCHECKED * (not checked)}")
 
 
-@auth_app.command("login")
+@auth_app.command("login", short_help="Log in with a PIN, or with a token from the portal.")
 def auth_login(
     mobile: Annotated[
         str | None,
-        typer.Option("--mobile", help="your number for the PIN flow, e.g. +911234567890"),
+        typer.Option(
+            "--mobile", metavar="NUMBER", help="your number for the PIN flow, e.g. +911234567890"
+        ),
     ] = None,
     with_token: Annotated[
         bool, typer.Option("--with-token", help="read a refresh token from stdin (from the portal)")
     ] = False,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """Log in: the PIN flow (--mobile), or a refresh token read from stdin (--with-token, as
     `gh auth login --with-token`). The token is saved (file mode 0600), never printed."""
@@ -84,9 +79,9 @@ def auth_login(
         err.print("error: give exactly one of --mobile and --with-token")
         raise typer.Exit(EXIT_INPUT)
     if mobile is not None:
-        login(mobile, application_id, api_root, token_file)
+        login(mobile)
         return
-    s = _settings(application_id, api_root, token_file)
+    s = _settings()
     _require_application_id(s)
     token = sys.stdin.readline().strip()
     if not token or any(c.isspace() for c in token):
@@ -128,11 +123,9 @@ async def _check_and_save(s: dict[str, Any], refresh_token: Secret, suspects: st
 
 
 @auth_app.command("status")
-def auth_status(
-    application_id: AppId = None, api_root: ApiRoot = None, token_file: TokenFile = None
-) -> None:
+def auth_status() -> None:
     """What is stored for the connector (never the tokens themselves)."""
-    s = _settings(application_id, api_root, token_file)
+    s = _settings()
     _require_application_id(s)
 
     async def work() -> StoredTokens | None:
@@ -155,11 +148,9 @@ def auth_status(
 
 
 @auth_app.command("logout")
-def auth_logout(
-    application_id: AppId = None, api_root: ApiRoot = None, token_file: TokenFile = None
-) -> None:
+def auth_logout() -> None:
     """Forget the connector's stored tokens."""
-    s = _settings(application_id, api_root, token_file)
+    s = _settings()
     _require_application_id(s)
 
     async def work() -> bool:
@@ -173,14 +164,11 @@ def auth_logout(
 def whoami(
     json_output: JsonOutput = False,
     fields: Fields = None,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """Show the user the saved token belongs to."""
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             me = await client.users.me()
         if json_output:
             _emit_json(me, fields)

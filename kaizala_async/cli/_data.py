@@ -13,13 +13,10 @@ from kaizala_async import (
 )
 from kaizala_async._secrets import redact
 from kaizala_async.cli._app import (
-    _HELP,
     EXIT_INPUT,
-    ApiRoot,
-    AppId,
     Fields,
+    GroupId,
     JsonOutput,
-    TokenFile,
     _client,
     _emit_json,
     _run,
@@ -37,14 +34,11 @@ from kaizala_async.cli._app import (
 def groups_list(
     json_output: JsonOutput = False,
     fields: Fields = None,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """List the groups the token can see."""
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             async for g in client.groups.list():
                 if json_output:
                     _emit_json(g, fields)
@@ -56,18 +50,17 @@ def groups_list(
 
 @groups_app.command("create")
 def groups_create(
-    name: str,
-    welcome: Annotated[str, typer.Option(help="welcome message")] = "Welcome",
-    member: Annotated[list[str] | None, typer.Option(help="a member's number (repeatable)")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="the new group's name")],
+    welcome: Annotated[str, typer.Option(metavar="TEXT", help="welcome message")] = "Welcome",
+    member: Annotated[
+        list[str] | None, typer.Option(metavar="NUMBER", help="a member's number (repeatable)")
+    ] = None,
     json_output: JsonOutput = False,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """Create a group; print its id."""
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             created = await client.groups.create(name, welcome, members=member or [])
         if json_output:
             _emit_json(created)
@@ -81,17 +74,14 @@ def groups_create(
 
 @members_app.command("list")
 def members_list(
-    group_id: str,
+    group_id: GroupId,
     json_output: JsonOutput = False,
     fields: Fields = None,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """List a group's members."""
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             async for m in client.members.list(group_id):
                 if json_output:
                     _emit_json(m, fields)
@@ -103,16 +93,13 @@ def members_list(
 
 @members_app.command("add")
 def members_add(
-    group_id: str,
-    numbers: list[str],
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
+    group_id: GroupId,
+    numbers: Annotated[list[str], typer.Argument(metavar="NUMBER...", help="mobile numbers")],
 ) -> None:
     """Add members by phone number."""
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             added = await client.members.add(group_id, numbers)
         out.print("all added" if added.all_added else "some numbers were not added")
 
@@ -121,17 +108,14 @@ def members_add(
 
 @app.command()
 def send(
-    group_id: str,
-    text: str,
+    group_id: GroupId,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="the message")],
     json_output: JsonOutput = False,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """Send a text message to a group; print its reference id."""
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             sent = await client.messages.send(group_id, text)
         if json_output:
             _emit_json(sent)
@@ -143,17 +127,14 @@ def send(
 
 @webhooks_app.command("list")
 def webhooks_list(
-    group_id: str,
+    group_id: GroupId,
     json_output: JsonOutput = False,
     fields: Fields = None,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """List the webhooks on a group."""
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             async for w in client.webhooks.list(group_id, "Group"):
                 if json_output:
                     _emit_json(w, fields)
@@ -164,18 +145,15 @@ def webhooks_list(
     _run(work)
 
 
-@webhooks_app.command("add")
+@webhooks_app.command("add", short_help="Register a webhook on a group.")
 def webhooks_add(
-    group_id: str,
-    url: str,
-    event: Annotated[list[str], typer.Option(help="an event type (repeatable)")],
+    group_id: GroupId,
+    url: Annotated[str, typer.Argument(metavar="URL", help="the callback URL")],
+    event: Annotated[list[str], typer.Option(metavar="TYPE", help="an event type (repeatable)")],
     no_token: Annotated[
         bool, typer.Option("--no-token", help="register without a callback token")
     ] = False,
     json_output: JsonOutput = False,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """Register a webhook on a group (the receiver must answer the handshake). The callback
     token is read from KAIZALA_CALLBACK_TOKEN (required: without one anybody could post events
@@ -192,7 +170,7 @@ def webhooks_add(
         raise typer.Exit(EXIT_INPUT)
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             hook = await client.webhooks.register(
                 group_id,
                 "Group",
@@ -210,27 +188,31 @@ def webhooks_add(
 
 @webhooks_app.command("delete")
 def webhooks_delete(
-    webhook_id: str,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
+    webhook_id: Annotated[str, typer.Argument(metavar="WEBHOOK_ID", help="the webhook's id")],
 ) -> None:
     """Delete a webhook."""
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             await client.webhooks.delete(webhook_id)
 
     _run(work)
 
 
-@app.command()
+@app.command(short_help="Receive a group's events here and forward them (like `stripe listen`).")
 def listen(
-    group: Annotated[list[str], typer.Option("--group", help="a group id (repeatable)")],
+    group: Annotated[
+        list[str], typer.Option("--group", metavar="GROUP_ID", help="a group id (repeatable)")
+    ],
     forward_to: Annotated[
-        str | None, typer.Option("--forward-to", help="POST each event, as received, to this URL")
+        str | None,
+        typer.Option(
+            "--forward-to", metavar="URL", help="POST each event, as received, to this URL"
+        ),
     ] = None,
-    port: Annotated[int, typer.Option(help="the local port to listen on (0: a free one)")] = 0,
+    port: Annotated[
+        int, typer.Option(metavar="N", help="the local port to listen on (0: a free one)")
+    ] = 0,
     public_url: Annotated[
         str | None,
         typer.Option(
@@ -239,16 +221,13 @@ def listen(
             "port); default: the loopback URL, which an emulator can reach",
         ),
     ] = None,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """Receive a group's events here, print each one, forward it to your app (like `stripe
     listen`); the webhooks are deleted on Ctrl-C."""
     from ._listen import listen as run
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             await run(client, group, forward_to=forward_to, port=port, public_url=public_url,
                       show=out.print)  # fmt: skip
 
@@ -292,22 +271,22 @@ def _field_value(raw: str) -> Any:
     return value
 
 
-@app.command(context_settings=_HELP)
+@app.command(short_help="Call any endpoint with the client's token, pacing and retries.")
 def api(
-    method: Annotated[str, typer.Argument(help="GET, POST, PUT, DELETE or PATCH")],
-    path: Annotated[str, typer.Argument(help="the path after /v1, e.g. /groups")],
+    method: Annotated[
+        str, typer.Argument(metavar="METHOD", help="GET, POST, PUT, DELETE or PATCH")
+    ],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="the path after /v1, e.g. /groups")],
     field: Annotated[
         list[str] | None,
         typer.Option(
             "--field",
             "-f",
+            metavar="KEY=VALUE",
             help="key=value: a query parameter for GET and DELETE, "
             "else a JSON body field (repeatable; values that parse as JSON are JSON)",
         ),
     ] = None,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """Call any endpoint with the client's token, pacing and retries (like `gh api`); print
     the answer's JSON."""
@@ -325,7 +304,7 @@ def api(
     verb = method.upper()
 
     async def work() -> None:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             if verb in {"GET", "DELETE"}:
                 params = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
                 response = await client.request(verb, path, params=params or None)

@@ -23,16 +23,13 @@ from kaizala_async import (
 from kaizala_async._fanout_engine import RESEND_HINT
 from kaizala_async._redis_journal import from_url as redis_journal_from_url
 from kaizala_async.cli._app import (
-    _HELP,
     EXIT_INCOMPLETE,
     EXIT_INPUT,
     EXIT_NETWORK,
-    ApiRoot,
-    AppId,
-    TokenFile,
     _client,
     _run,
     app,
+    command_group,
     err,
     out,
 )
@@ -50,10 +47,11 @@ def _read_groups(source: str) -> Iterator[str]:
                 yield line.strip()
 
 
-fanout_app = typer.Typer(
-    help="Send one message to every group listed in a file (or stdin), with progress; "
+fanout_app = command_group(
+    "Send one message to every group listed in a file (or stdin), with progress; "
     "`kaizala fanout status` reads a shared campaign's state.",
-    context_settings=_HELP,
+    short_help="Send one message to many groups, with progress.",
+    no_args_is_help=False,
 )
 app.add_typer(fanout_app, name="fanout")
 
@@ -67,14 +65,18 @@ JOURNAL_HELP = (
 def fanout(
     ctx: typer.Context,
     groups: Annotated[
-        str | None, typer.Option("--groups", help="file of group ids, one per line, or -")
+        str | None,
+        typer.Option("--groups", metavar="FILE|-", help="file of group ids, one per line, or -"),
     ] = None,
-    text: Annotated[str | None, typer.Option(help="the message")] = None,
+    text: Annotated[str | None, typer.Option(metavar="TEXT", help="the message")] = None,
     action_file: Annotated[
-        Path | None, typer.Option(help='an action as JSON (an Announcement: {"title", "message"})')
+        Path | None,
+        typer.Option(
+            metavar="FILE", help='an action as JSON (an Announcement: {"title", "message"})'
+        ),
     ] = None,
-    journal: Annotated[str | None, typer.Option(help=JOURNAL_HELP)] = None,
-    concurrency: Annotated[int | None, typer.Option(help="sends in flight")] = None,
+    journal: Annotated[str | None, typer.Option(metavar="PATH|URL", help=JOURNAL_HELP)] = None,
+    concurrency: Annotated[int | None, typer.Option(metavar="N", help="sends in flight")] = None,
     resend: Annotated[
         list[str] | None,
         typer.Option(
@@ -83,9 +85,6 @@ def fanout(
         ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
-    application_id: AppId = None,
-    api_root: ApiRoot = None,
-    token_file: TokenFile = None,
 ) -> None:
     """Send one message to every group listed in a file (or stdin), with progress."""
     from kaizala_async import AnnouncementAction
@@ -117,7 +116,7 @@ def fanout(
     state: dict[str, Any] = {"progress": None, "client": None}
 
     async def work() -> Any:
-        async with _client(application_id, api_root, token_file) as client:
+        async with _client() as client:
             state["client"] = client
             with _FanOutDisplay(total, interactive, client) as display:
 
@@ -170,9 +169,11 @@ def _journal(value: str | None) -> str | RedisJournal | None:
     return value
 
 
-@fanout_app.command("status")
+@fanout_app.command("status", short_help="A shared campaign's state, read without sending.")
 def status(
-    journal: Annotated[str, typer.Option(help="the campaign: redis://host:6379/0#campaign")],
+    journal: Annotated[
+        str, typer.Option(metavar="URL", help="the campaign: redis://host:6379/0#campaign")
+    ],
     json_output: Annotated[bool, typer.Option("--json", help="print the state as JSON")] = False,
 ) -> None:
     """A shared campaign's state, read from Redis without sending: targets per state, per
