@@ -60,7 +60,7 @@ TESTS: dict[str, list[str]] = {
                   "test_promises.py", "emulator/test_power_automate.py"],
     "_exchange": ["test_cancellation.py", "test_transport.py", "test_transport_rules.py",
                   "test_hostile.py"],
-    "_redis_journal": ["test_redis_journal.py", "test_fleet.py"],
+    "_redis_journal": ["test_redis_journal.py"],  # test_fleet's workers are other processes
     "_token_store": ["test_tokens.py", "test_auth_rules.py", "test_hostile_surfaces.py"],
     "_ledger": _LIMITS,
     "_budget": _LIMITS,
@@ -80,8 +80,9 @@ _SLOW_LIMITS = [
     "tests/test_shared_budget.py::test_four_processes_one_with_a_shifted_clock_never_exceed_the_tenant",
 ]  # fmt: skip
 DESELECT: dict[str, list[str]] = {
-    "_ratelimit": _SLOW_LIMITS,
-    "_limits": _SLOW_LIMITS,
+    **dict.fromkeys(
+        ["_ratelimit", "_limits", "_ledger", "_budget", "_shared_tenant", "_redis"], _SLOW_LIMITS
+    ),
     "_transport": [_SPIKES],
 }
 #: Tests left out: they drive the package in another process (an emulator served on loopback in
