@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ._errors import ValidationError
 from ._ledger import CallLedger
-
-if TYPE_CHECKING:
-    from ._ratelimit import _Lane
 
 __all__ = ["Budget", "Rate"]
 
@@ -150,10 +147,11 @@ class Budget:
         # A deadline, not a flag: the later one wins and nothing can end a pause early.
         self.pause_until = max(self.pause_until, deadline)
 
-    def take(self, lane: _Lane, now: float) -> bool:
-        """A local budget that is ready is always ready."""
+    def take(self, lane: object, now: float) -> bool:
+        """A local budget that is ready is always ready (for any lane: it knows none)."""
         del lane, now
         return True
 
-    def preferred(self) -> _Lane | None:
-        return None
+    def preferred(self) -> None:
+        """No booking belongs to a lane here (see ``SharedTenant.preferred``)."""
+        return

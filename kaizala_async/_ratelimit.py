@@ -27,16 +27,15 @@ early) and the rejected call queues first (behind any that jumped the queue befo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import weakref
-from collections import deque
 from collections.abc import Iterable
 from typing import Final
 
 from ._budget import Budget, Rate
 from ._errors import ClientClosedError, SlotWaitTimeoutError, ValidationError
+from ._lane import Lane
 from ._limits import RateLimits
 from ._shared_tenant import BracketReport, SharedBudgetStats, SharedTenant, TenantBackend
 
@@ -58,51 +57,13 @@ _EPS: Final = 1e-6
 _IDLE_RECHECK: Final = 1.0
 
 
-class _Lane:
-    __slots__ = ("ahead", "budget", "connector_id", "granted", "jitter", "queue", "rate", "served")
-
-    def __init__(
-        self, budget: Budget, rate: Rate | None = None, jitter: float = 0.0,
-        connector_id: str | None = None,
-    ) -> None:  # fmt: skip
-        self.budget = budget
-        self.rate = rate
-        self.jitter = jitter
-        self.connector_id = connector_id
-        self.queue: deque[asyncio.Future[float]] = deque()
-        #: How many of the queue's first waiters jumped it (``first=True``): they keep their
-        #: own order, so several resends (or calls whose token went stale) go in turn.
-        self.ahead = 0
-        self.served = 0  # dispatch sequence number of the last grant (round-robin on ties)
-        self.granted = 0
-
-    def enqueue(self, future: asyncio.Future[float], *, first: bool) -> None:
-        if first:
-            self.queue.insert(self.ahead, future)
-            self.ahead += 1
-        else:
-            self.queue.append(future)
-
-    def pop(self) -> asyncio.Future[float]:
-        self.ahead = max(0, self.ahead - 1)
-        return self.queue.popleft()
-
-    def drop(self, future: asyncio.Future[float]) -> None:
-        """Take a waiter that gave up out of the queue (if it is still there)."""
-        with contextlib.suppress(ValueError):
-            index = self.queue.index(future)
-            del self.queue[index]
-            if index < self.ahead:
-                self.ahead -= 1
-
-
 class TenantDispatcher:
     """Hands out slots for every connector (lane) of one tenant in one event loop."""
 
     def __init__(self, tenant: Rate | None, limits: RateLimits, loop: asyncio.AbstractEventLoop):
         self.rate = tenant
         self._loop = loop
-        self._lanes: list[_Lane] = []
+        self._lanes: list[Lane] = []
         self._tenant: Budget | SharedTenant
         if limits.backend is not None and tenant is not None:
             self._tenant = SharedTenant(
@@ -129,17 +90,17 @@ class TenantDispatcher:
 
     def add_lane(
         self, rate: Rate | None, limits: RateLimits, connector_id: str | None = None
-    ) -> _Lane:
+    ) -> Lane:
         jitter = limits.jitter_for(rate) if rate else 0.0
         budget = Budget(
             rate, jitter=jitter, burst=limits.burst, precharge=limits.precharge,
             now=self._loop.time(),
         )  # fmt: skip
-        lane = _Lane(budget, rate, jitter, connector_id)
+        lane = Lane(budget, rate, jitter, connector_id)
         self._lanes.append(lane)
         return lane
 
-    def remove_lane(self, lane: _Lane) -> None:
+    def remove_lane(self, lane: Lane) -> None:
         if lane in self._lanes:
             self._lanes.remove(lane)
         while lane.queue:
@@ -153,7 +114,7 @@ class TenantDispatcher:
                 )
         self._dispatch()
 
-    async def acquire(self, lane: _Lane, *, first: bool) -> float:
+    async def acquire(self, lane: Lane, *, first: bool) -> float:
         """Wait for a slot on ``lane``; returns the loop time it was granted at."""
         if self._timer is None and not lane.queue:
             # Nobody waits (a dispatch leaves either a timer or empty queues): a slot that is
@@ -175,7 +136,7 @@ class TenantDispatcher:
                 self.release(lane, abandoned=False)
             raise
 
-    def release(self, lane: _Lane, *, abandoned: bool) -> None:
+    def release(self, lane: Lane, *, abandoned: bool) -> None:
         """A call granted on ``lane`` ended now (``abandoned``: without an answer)."""
         now = self._loop.time()
         lane.budget.finish(now, abandoned=abandoned)
@@ -203,7 +164,7 @@ class TenantDispatcher:
         now = self._loop.time()
         while True:
             tenant_ready = self._tenant.ready_at(now)
-            best: _Lane | None = None
+            best: Lane | None = None
             best_key = (math.inf, 0)
             for lane in self._lanes:
                 queue = lane.queue
@@ -230,7 +191,7 @@ class TenantDispatcher:
                 return  # a booking is under way; it dispatches again when it lands
             best.pop().set_result(self._grant(best, max(now, when)))
 
-    def _grant(self, lane: _Lane, at: float) -> float:
+    def _grant(self, lane: Lane, at: float) -> float:
         lane.budget.charge(at)
         self._tenant.charge(at)
         self._seq += 1
@@ -251,7 +212,7 @@ class RateLimiter:
         self.limits = limits
         self.connector_id = connector_id
         self._dispatcher: TenantDispatcher | None = None
-        self._lane: _Lane | None = None
+        self._lane: Lane | None = None
         self._key: str | None = None
         self._closed = False
 
@@ -304,7 +265,7 @@ class RateLimiter:
         if dispatcher is not None and dispatcher.lanes == 0:
             await dispatcher.aclose()
 
-    def _parts(self) -> tuple[TenantDispatcher, _Lane]:
+    def _parts(self) -> tuple[TenantDispatcher, Lane]:
         if self._dispatcher is None or self._lane is None:
             if self._closed:
                 raise ClientClosedError("the client was closed before this call could go")

@@ -34,8 +34,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ._budget import Rate
 from ._errors import ValidationError
-from ._ratelimit import BracketReport, Rate, SharedBudgetStats
+from ._shared_tenant import BracketReport, SharedBudgetStats
 from ._validate import check_count
 
 if TYPE_CHECKING:

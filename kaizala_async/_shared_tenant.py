@@ -11,15 +11,13 @@ import math
 import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 import attrs
 
 from . import _telemetry as telemetry
 from ._budget import Budget, Rate
-
-if TYPE_CHECKING:
-    from ._ratelimit import _Lane
+from ._lane import Lane
 
 __all__ = ["BracketReport", "SharedBudgetStats", "SharedTenant", "TenantBackend"]
 
@@ -119,7 +117,7 @@ class SharedTenant:
 
     def __init__(
         self, backend: TenantBackend, rate: Rate, jitter: float,
-        loop: asyncio.AbstractEventLoop, lanes: list[_Lane], wake: Callable[[], None],
+        loop: asyncio.AbstractEventLoop, lanes: list[Lane], wake: Callable[[], None],
     ) -> None:  # fmt: skip
         self.backend = backend
         self.rate = rate
@@ -129,7 +127,7 @@ class SharedTenant:
         self._loop = loop
         self._lanes = lanes
         self._wake = wake
-        self._held: tuple[float, _Lane | None, str] | None = None
+        self._held: tuple[float, Lane | None, str] | None = None
         self._fetching: asyncio.Task[None] | None = None
         self._notes: set[asyncio.Task[None]] = set()
         #: What counts as the backend failing (a slow answer is a TimeoutError).
@@ -162,11 +160,11 @@ class SharedTenant:
             self._cap = None
         return ready
 
-    def preferred(self) -> _Lane | None:
+    def preferred(self) -> Lane | None:
         """The lane a connector-bound booking belongs to (shared connectors only)."""
         return self._held[1] if self._held is not None else None
 
-    def take(self, lane: _Lane, now: float) -> bool:
+    def take(self, lane: Lane, now: float) -> bool:
         """May ``lane`` be granted now? If not, a booking is under way and will re-dispatch."""
         if self._fallback is not None:
             if now >= self._next_probe and self._fetching is None:
@@ -254,7 +252,7 @@ class SharedTenant:
         )
         return report, len(ended), adopted
 
-    def _fetch(self, lane: _Lane | None, now: float) -> None:
+    def _fetch(self, lane: Lane | None, now: float) -> None:
         connector: tuple[str, Rate, float] | None = None
         if lane is not None and self.backend.share_connectors and lane.connector_id and lane.rate:
             connector = (lane.connector_id, lane.rate, lane.jitter)
@@ -274,7 +272,7 @@ class SharedTenant:
             self._fetch(None, self._loop.time())
 
     async def _book(
-        self, owner: _Lane | None, connector: tuple[str, Rate, float] | None,
+        self, owner: Lane | None, connector: tuple[str, Rate, float] | None,
         call_id: str | None, report: BracketReport, reported: int, adopted: list[_Mine],
     ) -> None:  # fmt: skip
         self.backend.stats.round_trips += 1

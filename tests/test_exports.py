@@ -51,3 +51,25 @@ def test_error_tree() -> None:
     assert issubclass(k.APIError, k.KaizalaError)
     assert issubclass(k.RequestTimeoutError, k.TransportError)
     assert issubclass(k.ValidationError, ValueError)
+
+
+#: The pacing stack, bottom-up (DESIGN §4): each module may import only those before it.
+PACING = ["_ledger", "_budget", "_lane", "_shared_tenant", "_limits", "_redis", "_ratelimit"]
+
+
+def test_the_pacing_stack_reads_bottom_up_with_no_import_cycle() -> None:
+    """Typing-only imports count too: `_budget` and `_shared_tenant` imported the lane from
+    `_ratelimit`, which imports them."""
+    import ast
+    from pathlib import Path
+
+    package = Path(kaizala_async.__file__).parent
+    for position, name in enumerate(PACING):
+        tree = ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        }
+        above = imported & set(PACING[position:])
+        assert not above, f"{name} imports {sorted(above)}, which are above it"
