@@ -17,6 +17,7 @@ from . import (
     fleet,
     overhead,
     pacing,
+    profile,
     shared,
     soak,
     telemetry,
@@ -27,6 +28,7 @@ from ._plot import plot
 
 SCENARIOS: dict[str, Callable[[bool], list[dict[str, Any]]]] = {
     "overhead": overhead.overhead,
+    "profile": profile.profile,
     "telemetry": telemetry.telemetry,
     "fanout-methods": fanout.by_method,
     "fanout-limit": fanout.at_the_limit,
