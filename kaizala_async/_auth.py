@@ -8,7 +8,6 @@ refreshes at most once at a time, adopts rotated refresh tokens and saves them t
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -30,6 +29,7 @@ from ._constants import (
 )
 from ._converter import structure
 from ._errors import AuthenticationError, KaizalaError, ValidationError
+from ._eventloop import current_loop
 from ._http import parse_retry_after
 from ._secrets import Secret
 from ._token_store import FileTokenStore, MemoryTokenStore, StoredTokens, TokenStore
@@ -155,7 +155,7 @@ class TokenManager:
         self._current: _Current | None = None
         #: Recent call ends (epoch seconds): loaded from the store, saved back on close.
         self.recent_calls: tuple[float, ...] = ()
-        self._lock = asyncio.Lock()
+        self._lock = anyio.Lock()
         self.refreshes = 0  # successful A3 calls
         self.rotations = 0  # refresh tokens replaced
 
@@ -232,7 +232,7 @@ class TokenManager:
             self._current = current  # its endpoint now wins over the stored one
 
     def _loop_time(self) -> float:
-        return asyncio.get_running_loop().time()
+        return current_loop().time()
 
     def peek(self) -> tuple[Secret, str] | None:
         """The access token and endpoint base if one is valid now, without waiting (else None)."""

@@ -3,7 +3,6 @@ background like the user's own, used on the user's endpoint under the same budge
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -14,6 +13,7 @@ import anyio
 from ._auth import TokenManager
 from ._constants import RENEW_FRACTION, RENEW_MARGIN, RENEW_RETRY_MAX, RENEW_RETRY_MIN
 from ._errors import KaizalaError
+from ._eventloop import current_loop
 from ._http import parse_retry_after
 from ._models.admin import BotToken
 from ._secrets import Secret
@@ -51,7 +51,7 @@ class BotTokens:
 
     @staticmethod
     def _now() -> float:
-        return asyncio.get_running_loop().time()
+        return current_loop().time()
 
     @property
     def _stale_at(self) -> float:

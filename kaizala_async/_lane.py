@@ -7,11 +7,11 @@ dispatcher that serves the lanes (``_ratelimit``). Each module imports only the 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import deque
 
 from ._budget import Budget, Rate
+from ._eventloop import Waiter
 
 __all__ = ["Lane"]
 
@@ -30,25 +30,25 @@ class Lane:
         self.rate = rate
         self.jitter = jitter
         self.connector_id = connector_id
-        self.queue: deque[asyncio.Future[float]] = deque()
+        self.queue: deque[Waiter[float]] = deque()
         #: How many of the queue's first waiters jumped it (``first=True``): they keep their
         #: own order, so several resends (or calls whose token went stale) go in turn.
         self.ahead = 0
         self.served = 0  # dispatch sequence number of the last grant (round-robin on ties)
         self.granted = 0
 
-    def enqueue(self, future: asyncio.Future[float], *, first: bool) -> None:
+    def enqueue(self, future: Waiter[float], *, first: bool) -> None:
         if first:
             self.queue.insert(self.ahead, future)
             self.ahead += 1
         else:
             self.queue.append(future)
 
-    def pop(self) -> asyncio.Future[float]:
+    def pop(self) -> Waiter[float]:
         self.ahead = max(0, self.ahead - 1)
         return self.queue.popleft()
 
-    def drop(self, future: asyncio.Future[float]) -> None:
+    def drop(self, future: Waiter[float]) -> None:
         """Take a waiter that gave up out of the queue (if it is still there)."""
         with contextlib.suppress(ValueError):
             index = self.queue.index(future)

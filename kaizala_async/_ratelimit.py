@@ -33,8 +33,18 @@ import weakref
 from collections.abc import Iterable
 from typing import Final
 
+import anyio
+
 from ._budget import Budget, Rate
 from ._errors import ClientClosedError, SlotWaitTimeoutError, ValidationError
+from ._eventloop import (
+    EventLoop,
+    TimerHandle,
+    Waiter,
+    cancelled_exc,
+    current_loop,
+    is_asyncio,
+)
 from ._lane import Lane
 from ._limits import RateLimits
 from ._shared_tenant import BracketReport, SharedBudgetStats, SharedTenant, TenantBackend
@@ -60,12 +70,14 @@ _IDLE_RECHECK: Final = 1.0
 class TenantDispatcher:
     """Hands out slots for every connector (lane) of one tenant in one event loop."""
 
-    def __init__(self, tenant: Rate | None, limits: RateLimits, loop: asyncio.AbstractEventLoop):
+    def __init__(self, tenant: Rate | None, limits: RateLimits, loop: EventLoop):
         self.rate = tenant
         self._loop = loop
+        self._cancelled = cancelled_exc(loop)
         self._lanes: list[Lane] = []
         self._tenant: Budget | SharedTenant
         if limits.backend is not None and tenant is not None:
+            assert isinstance(loop, asyncio.AbstractEventLoop)  # refused elsewhere (`open`)
             self._tenant = SharedTenant(
                 limits.backend, tenant, limits.jitter_for(tenant), loop, self._lanes, self._dispatch
             )
@@ -77,7 +89,7 @@ class TenantDispatcher:
                 precharge=limits.precharge,
                 now=loop.time(),
             )
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: TimerHandle | None = None
         self._seq = 0
 
     @property
@@ -123,13 +135,14 @@ class TenantDispatcher:
             when = max(lane.budget.ready_at(now), self._tenant.ready_at(now))
             if when <= now + _EPS and self._tenant.take(lane, now):
                 return self._grant(lane, max(now, when))
-        future: asyncio.Future[float] = self._loop.create_future()
+        future: Waiter[float] = self._loop.create_future()
         lane.enqueue(future, first=first)
         self._dispatch()
         try:
             return await future
-        except asyncio.CancelledError:
+        except self._cancelled:
             if not future.done() or future.cancelled():  # never granted: give the place up
+                future.cancel()  # (trio's is not cancelled with the task that awaits it)
                 lane.drop(future)
                 self._dispatch()
             else:  # granted, but the caller is gone before sending: the slot ends unused
@@ -200,7 +213,7 @@ class TenantDispatcher:
         return at
 
 
-_REGISTRY: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, TenantDispatcher]] = (
+_REGISTRY: weakref.WeakKeyDictionary[EventLoop, dict[str, TenantDispatcher]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -222,8 +235,14 @@ class RateLimiter:
 
     def open(self) -> None:
         self._closed = False
-        loop = asyncio.get_running_loop()
+        loop = current_loop()
         limits = self.limits
+        if limits.backend is not None and not is_asyncio(loop):
+            raise ValidationError(
+                "limits",
+                "a shared tenant budget (RedisTenantBudget) runs on asyncio only: redis-py's "
+                "client is asyncio's; under trio, pace each process on its own limits",
+            )
         key = limits.tenant_key
         if key is None and limits.backend is not None:
             key = f"shared:{limits.backend.tenant_key}"  # one booking per process and tenant
@@ -284,7 +303,10 @@ class RateLimiter:
         if max_wait is None:
             return await dispatcher.acquire(lane, first=first)
         try:
-            async with asyncio.timeout(max_wait):
+            if is_asyncio(dispatcher._loop):
+                async with asyncio.timeout(max_wait):
+                    return await dispatcher.acquire(lane, first=first)
+            with anyio.fail_after(max_wait):
                 return await dispatcher.acquire(lane, first=first)
         except TimeoutError:
             raise SlotWaitTimeoutError(max_wait) from None

@@ -41,6 +41,7 @@ import anyio
 import attrs
 
 from ._errors import ValidationError
+from ._eventloop import on_asyncio
 from ._journal import Claim, GroupedWrites, JournalRow, LostClaim
 from ._validate import check_seconds
 
@@ -238,6 +239,12 @@ class RedisJournal(GroupedWrites):
     async def start(self, fingerprint: str) -> None:
         """Connect, check the campaign sends this payload, read the server's durability. A
         journal object given to a second run starts it as a new worker."""
+        if not on_asyncio():
+            raise ValidationError(
+                "journal",
+                "RedisJournal runs on asyncio only: redis-py's client is asyncio's; under trio, "
+                "use a journal file",
+            )
         if self._started_ms:
             GroupedWrites.__init__(self)
             self._stopped = anyio.Event()

@@ -59,10 +59,12 @@ TESTS: dict[str, list[str]] = {
     "_receiver": ["test_receiver_rules.py", "test_webhooks.py", "test_hostile.py",
                   "test_promises.py", "emulator/test_power_automate.py"],
     "_exchange": ["test_cancellation.py", "test_transport.py", "test_transport_rules.py",
-                  "test_hostile.py"],
+                  "test_hostile.py", "test_backends.py"],
+    "_eventloop": ["test_backends.py", "test_ratelimit.py", "test_ratelimit_rules.py"],
     "_redis_journal": ["test_redis_journal.py"],  # test_fleet's workers are other processes
     "_token_store": ["test_tokens.py", "test_auth_rules.py", "test_hostile_surfaces.py"],
     "_ledger": _LIMITS,
+    "_lane": _LIMITS,
     "_budget": _LIMITS,
     "_shared_tenant": _LIMITS,
     "_redis": _LIMITS,
@@ -81,7 +83,8 @@ _SLOW_LIMITS = [
 ]  # fmt: skip
 DESELECT: dict[str, list[str]] = {
     **dict.fromkeys(
-        ["_ratelimit", "_limits", "_ledger", "_budget", "_shared_tenant", "_redis"], _SLOW_LIMITS
+        ["_ratelimit", "_limits", "_ledger", "_lane", "_budget", "_shared_tenant", "_redis"],
+        _SLOW_LIMITS,
     ),
     "_transport": [_SPIKES],
 }
