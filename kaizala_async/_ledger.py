@@ -123,6 +123,10 @@ class CallLedger:
                     if before == 0:
                         continue
                     g = b + period - period * (limit - count) / before
+                    if g <= b:
+                        # A call granted before b is seen at b at the earliest, where all of
+                        # `before` weigh 1: C + P <= limit then, so b never binds.
+                        continue
                 if g > ready:
                     ready = g + _MARGIN
         return ready
