@@ -63,9 +63,9 @@ TESTS: dict[str, list[str]] = {
     "_eventloop": ["test_backends.py", "test_ratelimit.py", "test_ratelimit_rules.py"],
     "_redis_journal": ["test_redis_journal.py"],  # test_fleet's workers are other processes
     "_token_store": ["test_tokens.py", "test_auth_rules.py", "test_hostile_surfaces.py"],
-    "_ledger": _LIMITS,
+    "_ledger": ["test_pacing.py", *_LIMITS],
     "_lane": _LIMITS,
-    "_budget": _LIMITS,
+    "_budget": ["test_budget_rules.py", *_LIMITS],
     "_shared_tenant": _LIMITS,
     "_redis": _LIMITS,
 }  # fmt: skip
