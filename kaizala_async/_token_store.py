@@ -118,11 +118,12 @@ class FileTokenStore:
         except OSError as exc:
             reason = "it is a symbolic link" if self.path.is_symlink() else type(exc).__name__
             raise KaizalaError(f"cannot read the token file {self.path}: {reason}") from None
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_size > _MAX_TOKEN_FILE:
+            os.close(fd)  # checked before wrapping it: a folder cannot even be wrapped as a file
+            raise KaizalaError(f"cannot read the token file {self.path}: it is not a token file")
         with os.fdopen(fd, "rb") as handle:
             try:
-                found = os.fstat(fd)
-                if not stat.S_ISREG(found.st_mode) or found.st_size > _MAX_TOKEN_FILE:
-                    raise _NotOurs("it is not a token file")
                 data = json.loads(handle.read() or b"{}")
                 if not isinstance(data, dict) or not all(
                     isinstance(v, dict) for v in data.values()

@@ -62,8 +62,9 @@ TESTS: dict[str, list[str]] = {
                   "test_hostile.py", "test_backends.py"],
     "_eventloop": ["test_backends.py", "test_ratelimit.py", "test_ratelimit_rules.py"],
     "_redis_journal": ["test_redis_journal.py"],  # test_fleet's workers are other processes
-    "_token_store": ["test_tokens.py", "test_auth_rules.py", "test_hostile_surfaces.py"],
-    "_ledger": ["test_pacing.py", *_LIMITS],
+    "_token_store": ["test_token_store_rules.py", "test_tokens.py", "test_auth_rules.py",
+                     "test_hostile_surfaces.py"],
+    "_ledger": _LIMITS,
     "_lane": _LIMITS,
     "_budget": ["test_budget_rules.py", *_LIMITS],
     "_shared_tenant": _LIMITS,
