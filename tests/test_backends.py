@@ -107,7 +107,9 @@ def test_the_token_is_renewed_in_the_background_and_never_seen_expired(backend: 
     transport, seen = _short_lived_tokens(2.0)
 
     async def main() -> int:
-        credentials = Credentials("app", "secret", "refresh")
+        credentials = Credentials(
+            "backends-app", "backends-app-secret-4711", "backends-refresh-4711"
+        )
         async with KaizalaClient(credentials, transport=transport, limits=_limits()) as client:
             deadline = time.monotonic() + 3.5
             while time.monotonic() < deadline:
@@ -136,7 +138,9 @@ def test_calls_cancelled_while_queued_give_their_places_up(backend: str) -> None
     limits = RateLimits(connector=Rate(5, 1.0), tenant=Rate(300, 1.0), precharge=False)
 
     async def main() -> tuple[int, int]:
-        credentials = Credentials("app", "secret", "refresh")
+        credentials = Credentials(
+            "backends-app", "backends-app-secret-4711", "backends-refresh-4711"
+        )
         transport = httpx.MockTransport(answer)
         async with KaizalaClient(credentials, transport=transport, limits=limits) as client:
             await client.messages.send("g1", "first")  # the token call, and one slot used
@@ -190,7 +194,9 @@ def test_what_needs_asyncio_is_refused_under_trio_with_the_reason(tmp_path: Path
 
     async def main() -> list[str]:
         errors = []
-        credentials = Credentials("app", "secret", "refresh")
+        credentials = Credentials(
+            "backends-app", "backends-app-secret-4711", "backends-refresh-4711"
+        )
         try:
             async with KaizalaClient(credentials, limits=limits):
                 pass

@@ -21,10 +21,10 @@ from kaizala_async._token_store import _MAX_TOKEN_FILE
 def _tokens(app: str = "app-1", **changes: object) -> StoredTokens:
     fields: dict[str, object] = {
         "application_id": app,
-        "refresh_token": Secret(f"refresh-{app}"),
+        "refresh_token": Secret(f"store-rules-refresh-{app}"),
         "endpoint_url": "https://kms.kaiza.la/",
         "origin": "fp-origin",
-        "access_token": Secret(f"access-{app}"),
+        "access_token": Secret(f"store-rules-access-{app}"),
         "access_token_expiry": 2_000_000_000.0,
         "access_token_lifetime": 86_400.0,
         "recent_calls": (1_999_999_000.0, 1_999_999_500.5),
@@ -48,8 +48,11 @@ def test_a_save_loads_back_field_for_field_in_a_readable_file(tmp_path: Path) ->
     for name in ("application_id", "endpoint_url", "origin", "access_token_expiry",
                  "access_token_lifetime", "recent_calls", "api_root", "secret_fingerprint"):  # fmt: skip
         assert getattr(loaded, name) == getattr(saved, name), name
-    assert loaded.refresh_token.reveal() == "refresh-app-1"
-    assert loaded.access_token is not None and loaded.access_token.reveal() == "access-app-1"
+    assert loaded.refresh_token.reveal() == "store-rules-refresh-app-1"
+    assert (
+        loaded.access_token is not None
+        and loaded.access_token.reveal() == "store-rules-access-app-1"
+    )
     text = (tmp_path / "tokens.json").read_text(encoding="utf-8")
     assert text.startswith('{\n  "app-1": {\n    "refreshToken": ')  # indented for a person
     assert set(json.loads(text)["app-1"]) == {
@@ -71,7 +74,7 @@ def test_what_was_not_known_is_not_written_and_loads_as_its_default(tmp_path: Pa
         json.dumps(
             {
                 "app-1": {
-                    "refreshToken": "r",
+                    "refreshToken": "hand-written-refresh-1",
                     "accessToken": "",
                     "accessTokenExpiry": 1,
                     "accessTokenLifetime": 2,
