@@ -37,7 +37,7 @@ def _family(filename: str) -> str:
             return package
     if "/asyncio/" in path:
         return "asyncio"
-    if path.startswith("~") or path.startswith("<"):
+    if path.startswith(("~", "<")):
         return "builtins"
     return "other Python"
 
