@@ -20,6 +20,7 @@ import pytest
 
 from benchmarks._common import LoopbackEmulator, loopback_emulator
 from kaizala_async import (
+    ClientClosedError,
     Credentials,
     KaizalaClient,
     Rate,
@@ -137,13 +138,24 @@ def test_calls_cancelled_while_queued_give_their_places_up(backend: str) -> None
 
     limits = RateLimits(connector=Rate(5, 1.0), tenant=Rate(300, 1.0), precharge=False)
 
-    async def main() -> tuple[int, int]:
+    async def main() -> tuple[int, int, list[str]]:
         credentials = Credentials(
             "backends-app", "backends-app-secret-4711", "backends-refresh-4711"
         )
         transport = httpx.MockTransport(answer)
-        async with KaizalaClient(credentials, transport=transport, limits=limits) as client:
-            await client.messages.send("g1", "first")  # the token call, and one slot used
+        closed: list[str] = []
+
+        async def waits_until_closed(client: KaizalaClient) -> None:
+            try:
+                await client.messages.send("g1", "never")
+            except ClientClosedError:
+                closed.append("told")
+
+        async with (
+            anyio.create_task_group() as outside,
+            KaizalaClient(credentials, transport=transport, limits=limits) as client,
+        ):
+            await client.messages.send("g1", "first")  # the token call, one slot used
             with anyio.move_on_after(0.3):
                 async with anyio.create_task_group() as tg:
                     for _ in range(50):
@@ -151,11 +163,38 @@ def test_calls_cancelled_while_queued_give_their_places_up(backend: str) -> None
             during = len(sent)
             with anyio.fail_after(5):
                 await client.messages.send("g1", "after")
-            return during, len(sent)
+            for _ in range(5):  # waiting for a slot (a timer armed) when the client closes
+                outside.start_soon(waits_until_closed, client)
+            await anyio.sleep(0.02)
+        assert closed == ["told"] * 5
+        await anyio.sleep(0.01)  # anything the client left behind would still be there
+        return during, len(sent), _other_tasks(backend)
 
-    during, after = anyio.run(main, backend=backend)
+    during, after, left = anyio.run(main, backend=backend)
     assert during <= 3  # the first, and what the 0.3 s allowed at 5 per second
     assert after == during + 1
+    assert left == []  # no renewal task, no timer task (trio's) outlives the client
+
+
+def _other_tasks(backend: str) -> list[str]:
+    """Tasks running besides the caller's (and trio's own run_sync_soon task)."""
+    if backend == "asyncio":
+        import asyncio
+
+        current = asyncio.current_task()
+        return [t.get_name() for t in asyncio.all_tasks() if t is not current]
+    import trio
+
+    def names(task: trio.lowlevel.Task) -> list[str]:
+        found = [task.name]
+        for nursery in task.child_nurseries:
+            for child in nursery.child_tasks:
+                found += names(child)
+        return found
+
+    mine = trio.lowlevel.current_task().name
+    return [n for n in names(trio.lowlevel.current_root_task())
+            if n not in {"<init>", "<TrioToken.run_sync_soon task>", mine}]  # fmt: skip
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
