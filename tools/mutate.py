@@ -69,7 +69,7 @@ TESTS: dict[str, list[str]] = {
     "_lane": _LIMITS,
     "_budget": ["test_budget_rules.py", *_LIMITS],
     "_shared_tenant": _LIMITS,
-    "_redis": _LIMITS,
+    "_redis": ["test_redis_budget_rules.py", *_LIMITS],
 }  # fmt: skip
 _SPIKES = "tests/test_pacing.py::test_no_429_under_network_spikes_on_the_real_clock"
 #: Slow tests whose promise a faster one beside them already checks for that module (run once
