@@ -230,44 +230,49 @@ def test_the_ledger_admits_no_call_any_counting_method_refuses(
         assert refused == [], method
 
 
-def _worst_count_allows(limit: int, in_flight: int, ends: list[float], g: float) -> bool:
+def _worst_count_allows(
+    limit: int, in_flight: int, ends: list[float], g: float, period: float = 1.0
+) -> bool:
     """The rule the ledger implements, evaluated directly: a new call granted at ``g`` is safe
-    when, for every boundary ``b`` in ``(g - T, g]`` (T = 1), the calls seen at or after ``b``
-    (in flight, the new one, ends >= b) plus the ends in ``[b - T, b)`` weighted by
+    when, for every boundary ``b`` in ``(g - T, g]``, the calls seen at or after ``b`` (in
+    flight, the new one, ends >= b) plus the ends in ``[b - T, b)`` weighted by
     ``(b + T - g) / T`` are at most ``limit``. Between breakpoints (the ends and the ends + T)
     the count only grows with ``b``: each breakpoint, the instant just before it, and ``g``
     itself are checked."""
     candidates = {g}
     for e in ends:
-        for point in (e, e + 1.0):
+        for point in (e, e + period):
             candidates.update((point, point - 1e-9))
     for b in candidates:
-        if not g - 1.0 < b <= g:
+        if not g - period < b <= g:
             continue
         seen_after = in_flight + 1 + sum(e >= b for e in ends)
-        before = sum(b - 1.0 <= e < b for e in ends)
-        if seen_after + before * (b + 1.0 - g) > limit + 1e-9:
+        before = sum(b - period <= e < b for e in ends)
+        if seen_after + before * (b + period - g) / period > limit + 1e-9:
             return False
     return True
 
 
-@settings(max_examples=examples(400), deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(
     st.integers(1, 8),
     st.integers(0, 8),
-    st.lists(st.floats(2.5, 5.0, allow_nan=False), max_size=24),
+    st.sampled_from([0.5, 1.0, 3.0]),
+    st.lists(st.floats(0.0, 1.0, allow_nan=False), max_size=24),
 )
 def test_the_ledger_answers_the_earliest_safe_time_no_later(
-    limit: int, in_flight: int, ends: list[float]
+    limit: int, in_flight: int, period: float, spread: list[float]
 ) -> None:
     """Safe is not enough: a ledger that answers later than it must wastes the budget. Its
     answer is safe under the rule evaluated directly, and 0.1 ms earlier is not (unless the
-    answer is now, or never: no room while calls are in flight)."""
-    now = 5.0
-    ledger = CallLedger(limit, 1.0)
+    answer is now, or never: no room while calls are in flight). Ends lie in the last 2.5
+    periods, so some are old enough to be forgotten."""
+    now = 10.0
+    ends = [now - 2.5 * period * x for x in spread]
+    ledger = CallLedger(limit, period)
     for _ in range(in_flight + len(ends)):
         ledger.start()
-    for end in ends:
+    for end in ends:  # in any order: the ledger keeps them sorted
         ledger.end(end)
     ready = ledger.ready_at(now)
     assert ledger.in_flight == in_flight
@@ -276,9 +281,10 @@ def test_the_ledger_answers_the_earliest_safe_time_no_later(
         return
     assert in_flight < limit
     granted = max(ready, now)
-    assert _worst_count_allows(limit, in_flight, ends, granted)
+    assert _worst_count_allows(limit, in_flight, ends, granted, period)
     if granted > now + 1e-4:
-        assert not _worst_count_allows(limit, in_flight, ends, granted - 1e-4)
+        assert not _worst_count_allows(limit, in_flight, ends, granted - 1e-4, period)
+    assert ledger.ends() == sorted(e for e in ends if e >= now - 2 * period)
 
 
 def test_the_ledger_costs_one_call_and_those_in_flight() -> None:
