@@ -31,7 +31,7 @@ def redis_url() -> Iterator[str]:
         ({"tenant_key": 7}, "tenant_key", "without braces or spaces"),
         ({"key_prefix": "my prefix"}, "key_prefix", "without braces or spaces"),
         ({"key_prefix": "x\n"}, "key_prefix", "without braces or spaces"),
-        ({"processes": 0}, "processes", "processes"),
+        ({"processes": 0}, "processes", "must be a whole number of at least 1"),
         ({"timeout": 0}, "timeout", "must be a positive number of seconds, not 0"),
         ({"timeout": True}, "timeout", "must be a positive number of seconds, not True"),
         ({"timeout": "1"}, "timeout", "must be a positive number of seconds, not '1'"),
@@ -48,12 +48,21 @@ def test_each_argument_is_checked_by_name_before_anything_connects(
     with pytest.raises(ValidationError) as caught:
         RedisTenantBudget(**arguments)
     assert caught.value.argument == argument
-    assert says in str(caught.value)
+    assert says in caught.value.reason and caught.value.reason.startswith("must be")
+    assert caught.value.reason.endswith((says, "URL", "spaces", "at least 1"))
 
 
 def test_every_kind_of_redis_url_is_taken_and_the_defaults_are_documented_ones() -> None:
     for url in ("redis://h:6379/0", "rediss://h:6380/1", "unix:///run/redis.sock"):
         RedisTenantBudget(url, "contoso")
+    assert repr(RedisTenantBudget("unix:///run/redis.sock", "TX-1")) == (
+        "<RedisTenantBudget 'TX-1' at /run/redis.sock>"
+    )
+    assert repr(RedisTenantBudget("redis://", "contoso")) == "<RedisTenantBudget 'contoso' at ?>"
+    import redis.exceptions
+
+    errors = RedisTenantBudget("redis://h/0", "t").errors
+    assert issubclass(redis.exceptions.ConnectionError, errors)  # what counts as "Redis is down"
     budget = RedisTenantBudget("redis://:pw-4711@cache.internal:6379/0", "contoso", processes=3)
     assert (budget.tenant_key, budget.processes, budget.share_connectors) == ("contoso", 3, False)
     assert (budget.timeout, budget.retry_every, budget.lease) == (0.25, 1.0, 180.0)
@@ -167,6 +176,61 @@ def test_without_redis_py_the_budget_says_which_extra_to_install(
     with pytest.raises(ValidationError) as caught:
         RedisTenantBudget("redis://127.0.0.1:9/0", "contoso")
     assert caught.value.argument == "RedisTenantBudget"
+    assert caught.value.reason.startswith("needs redis-py")
     assert "needs redis-py: pip install '.[redis]' (from a checkout of kaizala-async)" in str(
         caught.value
     )
+
+
+def test_the_booking_arguments_reach_the_script_in_its_units(redis_url: str) -> None:
+    """Each argument of a booking, checked by what the script does with it: places held by
+    calls in flight for the lease, ends reported with their age, a report alone books nothing,
+    and a shared connector's own spacing across processes."""
+
+    async def main() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        tenant = Rate(2, 1.0)  # two places: the ledger, not the spacing, binds here
+        budget = RedisTenantBudget(redis_url, "args-test", lease=30.0)
+        try:
+            book = budget.reserve
+            for n in range(2):
+                _, _, booked = await book(tenant=tenant, jitter=0.0, connector=None,
+                                          call_id=f"c{n}", report=BracketReport())  # fmt: skip
+                assert booked
+            wait, _, booked = await book(tenant=tenant, jitter=0.0, connector=None,
+                                         call_id="c2", report=BracketReport())  # fmt: skip
+            seen["held"] = (booked, wait)  # both places held by calls in flight (the lease)
+            _, _, booked = await book(tenant=tenant, jitter=0.0, connector=None, call_id=None,
+                                      report=BracketReport(ended=(("c0", 5.0), ("c1", 5.0))))  # fmt: skip
+            seen["report only"] = booked
+            wait, _, booked = await book(tenant=tenant, jitter=0.0, connector=None,
+                                         call_id="c3", report=BracketReport())  # fmt: skip
+            seen["after ends long ago"] = (booked, wait)
+        finally:
+            await budget.aclose()
+
+        a = RedisTenantBudget(redis_url, "connector-test", share_connectors=True)
+        b = RedisTenantBudget(redis_url, "connector-test", share_connectors=True)
+        try:
+            waits = []
+            for n, budget in enumerate((a, b, a)):
+                wait, _, booked = await budget.reserve(
+                    tenant=Rate(300, 1.0), jitter=0.0, connector=("conn-1", Rate(2, 1.0), 0.0),
+                    call_id=f"k{n}", report=BracketReport(anonymous=(9.0,)),
+                )  # fmt: skip
+                assert booked
+                waits.append(wait)
+            seen["connector waits"] = waits
+        finally:
+            await a.aclose()
+            await b.aclose()
+        return seen
+
+    seen = asyncio.run(main())
+    assert seen["held"][0] is False and 0 < seen["held"][1] <= 1.0  # ask again a little later
+    assert seen["report only"] is False
+    booked, wait = seen["after ends long ago"]
+    assert booked and wait <= 1.6  # the ends free the places (the even spacing still holds)
+    first, second, third = seen["connector waits"]
+    # The connector's own spacing (1 s / 2) across both processes, well above the tenant's.
+    assert 0.45 <= second - first <= 0.55 and 0.45 <= third - second <= 0.55
