@@ -134,11 +134,10 @@ class TrioFuture:
 
 
 class _TrioTimer:
-    __slots__ = ("_loop", "callback", "cancelled", "when")
+    __slots__ = ("_loop", "callback", "cancelled")
 
-    def __init__(self, loop: TrioLoop, when: float, callback: Callable[[], object]) -> None:
+    def __init__(self, loop: TrioLoop, callback: Callable[[], object]) -> None:
         self._loop = loop
-        self.when = when
         self.callback = callback
         self.cancelled = False
 
@@ -169,7 +168,7 @@ class TrioLoop:
     def call_at(self, when: float, callback: Callable[[], object]) -> _TrioTimer:
         import trio
 
-        timer = _TrioTimer(self, when, callback)
+        timer = _TrioTimer(self, callback)
         if len(self._timers) > 2 * self._live + 64:  # cancelled ones pile up: drop them
             self._timers = [t for t in self._timers if not t[2].cancelled]
             heapq.heapify(self._timers)

@@ -61,7 +61,8 @@ TESTS: dict[str, list[str]] = {
                   "test_promises.py", "emulator/test_power_automate.py"],
     "_exchange": ["test_cancellation.py", "test_transport.py", "test_transport_rules.py",
                   "test_hostile.py", "test_backends.py"],
-    "_eventloop": ["test_backends.py", "test_ratelimit.py", "test_ratelimit_rules.py"],
+    "_eventloop": ["test_eventloop_rules.py", "test_backends.py", "test_ratelimit.py",
+                   "test_ratelimit_rules.py"],
     "_redis_journal": ["test_redis_journal.py"],  # test_fleet's workers are other processes
     "_token_store": ["test_token_store_rules.py", "test_tokens.py", "test_auth_rules.py",
                      "test_hostile_surfaces.py"],
