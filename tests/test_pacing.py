@@ -233,42 +233,46 @@ def test_the_ledger_admits_no_call_any_counting_method_refuses(
 def _worst_count_allows(
     limit: int, in_flight: int, ends: list[float], g: float, period: float = 1.0
 ) -> bool:
-    """The rule the ledger implements, evaluated directly: a new call granted at ``g`` is safe
-    when, for every boundary ``b`` in ``(g - T, g]``, the calls seen at or after ``b`` (in
-    flight, the new one, ends >= b) plus the ends in ``[b - T, b)`` weighted by
-    ``(b + T - g) / T`` are at most ``limit``. Between breakpoints (the ends and the ends + T)
-    the count only grows with ``b``: each breakpoint, the instant just before it, and ``g``
-    itself are checked."""
+    """The rule the ledger implements, evaluated directly. A new call granted at ``g`` may be
+    seen at any ``t >= g``; for a window boundary ``b`` in ``(t - T, t]`` the unfloored sliding
+    window counts the calls that may be seen at or after ``b`` (in flight, the new one, ends
+    >= b) plus the ends in ``[b - T, b)`` weighted by ``(b + T - t) / T``, at most ``limit``.
+    For each ``b`` the worst ``t`` is the earliest, ``max(g, b)``. Between breakpoints (the
+    ends and the ends + T) the count only grows with ``b``: each breakpoint, the instant just
+    before it, and ``g`` itself are checked."""
     candidates = {g}
     for e in ends:
         for point in (e, e + period):
             candidates.update((point, point - 1e-9))
     for b in candidates:
-        if not g - period < b <= g:
+        if b <= g - period:
             continue
         seen_after = in_flight + 1 + sum(e >= b for e in ends)
         before = sum(b - period <= e < b for e in ends)
-        if seen_after + before * (b + period - g) / period > limit + 1e-9:
+        if seen_after + before * (b + period - max(g, b)) / period > limit + 1e-9:
             return False
     return True
 
 
-@settings(max_examples=examples(1000), deadline=None)
-@given(
-    st.integers(1, 8),
-    st.integers(0, 8),
-    st.sampled_from([0.5, 1.0, 3.0]),
-    st.lists(st.floats(0.0, 1.0, allow_nan=False), max_size=24),
+#: How long ago calls ended, in periods: anywhere in the last 2.5, or on a grid of eighths (ends
+#: that coincide, or lie exactly one period apart, are where an off-by-one would show).
+_AGES = st.lists(
+    st.one_of(st.floats(0.0, 2.5, allow_nan=False), st.integers(0, 20).map(lambda k: k / 8)),
+    max_size=24,
 )
+
+
+@settings(max_examples=examples(5000), deadline=None)
+@given(st.integers(1, 8), st.integers(0, 8), st.sampled_from([0.5, 1.0, 3.0]), _AGES)
 def test_the_ledger_answers_the_earliest_safe_time_no_later(
-    limit: int, in_flight: int, period: float, spread: list[float]
+    limit: int, in_flight: int, period: float, ages: list[float]
 ) -> None:
     """Safe is not enough: a ledger that answers later than it must wastes the budget. Its
     answer is safe under the rule evaluated directly, and 0.1 ms earlier is not (unless the
     answer is now, or never: no room while calls are in flight). Ends lie in the last 2.5
     periods, so some are old enough to be forgotten."""
     now = 10.0
-    ends = [now - 2.5 * period * x for x in spread]
+    ends = [now - period * age for age in ages]
     ledger = CallLedger(limit, period)
     for _ in range(in_flight + len(ends)):
         ledger.start()
@@ -285,6 +289,17 @@ def test_the_ledger_answers_the_earliest_safe_time_no_later(
     if granted > now + 1e-4:
         assert not _worst_count_allows(limit, in_flight, ends, granted - 1e-4, period)
     assert ledger.ends() == sorted(e for e in ends if e >= now - 2 * period)
+
+
+def test_an_end_with_no_call_in_flight_never_counts_below_zero() -> None:
+    """A seeded end (an earlier process's call) arrives with no start here: the ledger never
+    counts fewer than zero calls in flight, which would give it room it does not have."""
+    ledger = CallLedger(2, 1.0)
+    ledger.end(0.5)
+    assert ledger.in_flight == 0
+    ledger.start()
+    ledger.start()
+    assert ledger.ready_at(0.6) == math.inf  # two in flight, limit 2: no room before an end
 
 
 def test_the_ledger_costs_one_call_and_those_in_flight() -> None:
