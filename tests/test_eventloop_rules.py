@@ -125,3 +125,25 @@ def test_which_loop_this_code_runs_on() -> None:
     assert on_asyncio() is False
     with pytest.raises(RuntimeError):
         current_loop()  # no loop at all
+
+
+def test_a_failing_trio_timer_is_logged_and_the_others_still_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("a bug in a callback")
+
+    async def main() -> None:
+        loop = current_loop()
+        now = loop.time()
+        loop.call_at(now + 0.01, broken)
+        loop.call_at(now + 0.02, lambda: ran.append("after"))
+        await trio.sleep(0.05)
+
+    with caplog.at_level("ERROR", logger="kaizala_async.ratelimit"):
+        trio.run(main)
+    assert ran == ["after"]
+    (record,) = caplog.records
+    assert record.getMessage() == "a pacing timer failed" and record.exc_info is not None
