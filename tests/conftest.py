@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -33,3 +34,14 @@ def emulator() -> Iterator[tuple[dict[str, str], str]]:
     """The loopback emulator of a module's command-line tests (fast limits, one connector)."""
     with loopback_emulator("--connector-limit", "100/1", "--tenant-limit", "300/1") as found:
         yield found
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Name the random order's seed at the end of every run, `-q` included (pytest-randomly
+    prints it only in the header, which `-q` hides), so a failing order can be replayed from a
+    CI log."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(
+            f"random order: replay it with -p randomly --randomly-seed={seed}"
+        )

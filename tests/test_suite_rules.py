@@ -32,3 +32,13 @@ def test_a_hanging_test_fails_within_the_per_test_limit(tmp_path: Path) -> None:
 def test_the_per_test_limit_is_configured_well_above_the_slowest_test() -> None:
     options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert options["timeout"] == 300  # the slowest test takes seconds
+
+
+def test_a_quiet_run_names_its_random_seed_so_ci_can_replay_it() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_exports.py", "-q", "-p", "randomly",
+         "--randomly-seed=4711", "-p", "no:cacheprovider"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "random order: replay it with -p randomly --randomly-seed=4711" in result.stdout
