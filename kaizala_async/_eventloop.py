@@ -12,6 +12,7 @@ small future over an event. Code written against `current_loop()` runs on both.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -20,9 +21,11 @@ import weakref
 from collections.abc import Callable, Generator
 from typing import Any, Protocol, TypeVar
 
+import anyio
+
 __all__ = [
-    "EventLoop", "TimerHandle", "TrioLoop", "Waiter", "cancelled_exc", "current_loop", "is_asyncio",
-    "on_asyncio",
+    "EventLoop", "TimerHandle", "TrioLoop", "Waiter", "cancelled_exc", "current_loop", "fail_after",
+    "is_asyncio", "on_asyncio",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -76,6 +79,27 @@ def current_loop() -> EventLoop:
     if loop is None:
         loop = _TRIO_LOOPS[token] = TrioLoop()
     return loop
+
+
+def fail_after(loop: object, seconds: float) -> contextlib.AbstractAsyncContextManager[object]:
+    """A deadline ``seconds`` from now on ``loop``'s library, raising `TimeoutError`: asyncio's
+    own timer on asyncio (cheaper than an anyio scope there), an anyio scope under trio."""
+    if is_asyncio(loop):
+        return asyncio.timeout(seconds)
+    return _AnyioDeadline(seconds)
+
+
+class _AnyioDeadline:
+    """``anyio.fail_after`` behind ``async with``, like ``asyncio.timeout``."""
+
+    def __init__(self, seconds: float) -> None:
+        self._scope = anyio.fail_after(seconds)
+
+    async def __aenter__(self) -> object:
+        return self._scope.__enter__()
+
+    async def __aexit__(self, *exc: Any) -> bool:
+        return bool(self._scope.__exit__(*exc))
 
 
 def cancelled_exc(loop: object) -> type[BaseException]:
@@ -170,8 +194,7 @@ class TrioLoop:
 
         timer = _TrioTimer(self, callback)
         if len(self._timers) > 2 * self._live + 64:  # cancelled ones pile up: drop them
-            self._timers = [t for t in self._timers if not t[2].cancelled]
-            heapq.heapify(self._timers)
+            self._compact()
         heapq.heappush(self._timers, (when, next(self._order), timer))
         self._live += 1
         if not self._running:
@@ -210,8 +233,12 @@ class TrioLoop:
         finally:
             self._scope = None
             self._running = False
-            self._timers = [t for t in self._timers if not t[2].cancelled]
-            heapq.heapify(self._timers)
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop the cancelled timers (the heap keeps them until their time otherwise)."""
+        self._timers = [t for t in self._timers if not t[2].cancelled]
+        heapq.heapify(self._timers)
 
 
 _TRIO_LOOPS: weakref.WeakKeyDictionary[Any, TrioLoop] = weakref.WeakKeyDictionary()

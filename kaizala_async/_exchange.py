@@ -26,6 +26,7 @@ import anyio
 import httpx
 
 from ._errors import UnexpectedResponseError
+from ._eventloop import on_asyncio
 
 __all__ = ["Exchange", "read_capped"]
 
@@ -136,9 +137,7 @@ def _mode(http: httpx.AsyncClient) -> _Mode:
     """How this client's exchanges run: isolated on asyncio over a pooling transport; with
     asyncio's timer over one with no pool; in an anyio scope under trio (whose cancellation
     always goes through scopes)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    if not on_asyncio():
         return "anyio"
     transport = http._transport  # the one every request of this client goes through
     pool_free = isinstance(transport, httpx.MockTransport | httpx.ASGITransport) or bool(

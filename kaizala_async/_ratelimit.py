@@ -26,14 +26,11 @@ early) and the rejected call queues first (behind any that jumped the queue befo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import weakref
 from collections.abc import Iterable
-from typing import Final
-
-import anyio
+from typing import TYPE_CHECKING, Final, cast
 
 from ._budget import Budget, Rate
 from ._errors import ClientClosedError, SlotWaitTimeoutError, ValidationError
@@ -43,8 +40,12 @@ from ._eventloop import (
     Waiter,
     cancelled_exc,
     current_loop,
+    fail_after,
     is_asyncio,
 )
+
+if TYPE_CHECKING:
+    import asyncio
 from ._lane import Lane
 from ._limits import RateLimits
 from ._shared_tenant import BracketReport, SharedBudgetStats, SharedTenant, TenantBackend
@@ -77,10 +78,10 @@ class TenantDispatcher:
         self._lanes: list[Lane] = []
         self._tenant: Budget | SharedTenant
         if limits.backend is not None and tenant is not None:
-            assert isinstance(loop, asyncio.AbstractEventLoop)  # refused elsewhere (`open`)
-            self._tenant = SharedTenant(
-                limits.backend, tenant, limits.jitter_for(tenant), loop, self._lanes, self._dispatch
-            )
+            self._tenant = SharedTenant(  # asyncio only: refused elsewhere (`open`)
+                limits.backend, tenant, limits.jitter_for(tenant), cast("asyncio.AbstractEventLoop", loop),
+                self._lanes, self._dispatch,
+            )  # fmt: skip
         else:
             self._tenant = Budget(
                 tenant,
@@ -303,10 +304,7 @@ class RateLimiter:
         if max_wait is None:
             return await dispatcher.acquire(lane, first=first)
         try:
-            if is_asyncio(dispatcher._loop):
-                async with asyncio.timeout(max_wait):
-                    return await dispatcher.acquire(lane, first=first)
-            with anyio.fail_after(max_wait):
+            async with fail_after(dispatcher._loop, max_wait):
                 return await dispatcher.acquire(lane, first=first)
         except TimeoutError:
             raise SlotWaitTimeoutError(max_wait) from None
