@@ -185,15 +185,10 @@ def _other_tasks(backend: str) -> list[str]:
         return [t.get_name() for t in asyncio.all_tasks() if t is not current]
     import trio
 
-    def names(task: trio.lowlevel.Task) -> list[str]:
-        found = [task.name]
-        for nursery in task.child_nurseries:
-            for child in nursery.child_tasks:
-                found += names(child)
-        return found
+    from .tasks import trio_task_names
 
     mine = trio.lowlevel.current_task().name
-    return [n for n in names(trio.lowlevel.current_root_task())
+    return [n for n in trio_task_names()
             if n not in {"<init>", "<TrioToken.run_sync_soon task>", mine}]  # fmt: skip
 
 

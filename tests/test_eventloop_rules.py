@@ -20,16 +20,11 @@ from kaizala_async._eventloop import (
     on_asyncio,
 )
 
+from .tasks import trio_task_names
+
 
 def _timer_tasks() -> list[str]:
-    def names(task: trio.lowlevel.Task) -> list[str]:
-        found = [task.name]
-        for nursery in task.child_nurseries:
-            for child in nursery.child_tasks:
-                found += names(child)
-        return found
-
-    return [n for n in names(trio.lowlevel.current_root_task()) if n == "kaizala_async timers"]
+    return [n for n in trio_task_names() if n == "kaizala_async timers"]
 
 
 def test_trio_timers_run_in_time_order_never_early_and_cancelled_ones_never() -> None:
