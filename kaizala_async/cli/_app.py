@@ -128,7 +128,6 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
     ] = False,
@@ -151,8 +150,7 @@ def _main(
 
     The connection options go before the command, as in `kaizala --api-root URL groups list`;
     the secret only ever comes from KAIZALA_APPLICATION_SECRET or the config file."""
-    ctx.obj = Connection(application_id, api_root, token_file)
-    _GIVEN.set(ctx.obj)
+    _GIVEN.set(Connection(application_id, api_root, token_file))
 
 
 def _connection() -> Connection:
