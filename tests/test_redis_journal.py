@@ -348,3 +348,21 @@ def test_one_journal_object_serves_a_second_run_as_a_new_worker(redis_url: str) 
 
     first, second, copies = asyncio.run(main())
     assert (first, second) == (3, 3) and copies == {1: 6}
+
+
+def test_the_test_servers_write_only_into_a_folder_of_their_own(tmp_path: Path) -> None:
+    """A test that turns persistence on with CONFIG SET (the durability warning's) once left an
+    empty appendonly.aof in the folder the tests ran from, and it was committed."""
+    import redis
+
+    with redis_server_handle() as server:
+        r = redis.Redis.from_url(server.url)
+        try:
+            folder = Path(str(r.config_get("dir")["dir"]))
+            r.config_set("appendonly", "yes")
+            r.config_set("appendonly", "no")
+        finally:
+            r.close()
+        assert folder.resolve() != Path.cwd().resolve()
+        assert not (Path.cwd() / "appendonly.aof").exists()
+    assert not folder.exists()  # removed with the server
