@@ -70,7 +70,7 @@ TESTS: dict[str, list[str]] = {
     "_ledger": _LIMITS,
     "_lane": _LIMITS,
     "_budget": ["test_budget_rules.py", *_LIMITS],
-    "_shared_tenant": _LIMITS,
+    "_shared_tenant": ["test_shared_tenant_rules.py", *_LIMITS],
     "_redis": ["test_redis_budget_rules.py", *_LIMITS],
 }  # fmt: skip
 _SPIKES = "tests/test_pacing.py::test_no_429_under_network_spikes_on_the_real_clock"
