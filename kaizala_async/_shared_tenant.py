@@ -60,8 +60,9 @@ class TenantBackend(Protocol):
     connector's, when connectors are shared; ``call_id=None``: report only). It answers how many
     seconds after its answer arrives the slot starts, how many processes use the tenant, and
     whether a slot was booked (if not, ask again after the seconds given). Raising one of
-    ``errors`` (or ``OSError``/``TimeoutError``) sends the tenant to its local fallback budget
-    until a later reservation succeeds.
+    ``errors`` (or ``OSError``/``TimeoutError``), or any other exception, sends the tenant to its
+    local fallback budget until a later reservation succeeds: a backend that fails in a way
+    nobody expected must not leave the tenant waiting for a booking that never comes.
     """
 
     tenant_key: str
@@ -130,8 +131,6 @@ class SharedTenant:
         self._held: tuple[float, Lane | None, str] | None = None
         self._fetching: asyncio.Task[None] | None = None
         self._notes: set[asyncio.Task[None]] = set()
-        #: What counts as the backend failing (a slow answer is a TimeoutError).
-        self._errors: tuple[type[BaseException], ...] = (*backend.errors, OSError, TimeoutError)
         self._fallback: Budget | None = None
         self._next_probe = -math.inf
         self._retry_at = -math.inf  # every place was held: book again no earlier than this
@@ -229,7 +228,7 @@ class SharedTenant:
         task.add_done_callback(self._notes.discard)
 
     async def _note_pause(self, seconds: float) -> None:
-        with contextlib.suppress(*self._errors):
+        with contextlib.suppress(Exception):  # best effort, whatever the failure
             async with asyncio.timeout(self.backend.timeout):
                 await self.backend.pause(tenant=self.rate, seconds=seconds)
 
@@ -282,7 +281,7 @@ class SharedTenant:
                     tenant=self.rate, jitter=self.jitter, connector=connector,
                     call_id=call_id, report=report,
                 )  # fmt: skip
-        except self._errors as exc:
+        except Exception as exc:  # its own errors, a slow answer (TimeoutError), or a bug
             self.backend.stats.failures += 1
             self._fetching = None
             self._to_fallback(exc)
@@ -358,7 +357,7 @@ class SharedTenant:
             self._held = None
         if self._ended and self._fallback is None:  # best effort: free the places at once
             report, _, _ = self._report(self._loop.time())
-            with contextlib.suppress(*self._errors):
+            with contextlib.suppress(Exception):
                 async with asyncio.timeout(self.backend.timeout):
                     await self.backend.reserve(tenant=self.rate, jitter=self.jitter,
                                                connector=None, call_id=None, report=report)  # fmt: skip

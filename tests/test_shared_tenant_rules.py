@@ -78,6 +78,7 @@ def _run(
         tenant = SharedTenant(backend, TENANT, jitter, loop, chosen,
                               lambda: woken.append(loop.time()))  # fmt: skip
         await body(tenant, chosen, woken)
+        await tenant.aclose()  # no booking left pending when the loop closes
 
     run_virtual(main)
 
@@ -588,3 +589,366 @@ def test_the_window_and_jitter_are_the_rates_period_and_the_allowance() -> None:
         assert backend.calls[0]["jitter"] == 0.25
 
     _run(backend, body, jitter=0.25)
+
+
+async def _fail_over(tenant: SharedTenant, backend: Backend, lane: Lane) -> None:
+    """Make the backend fail and let a booking find out."""
+    backend.error = OSError("down")
+    tenant.take(lane, asyncio.get_running_loop().time())
+    await _settle()
+    assert tenant._fallback is not None
+
+
+def test_each_counter_counts_every_event_and_each_outage_logs_its_own_lines(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    backend = Backend()
+    backend.answer = (0.0, 5, True)
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        for _ in range(2):
+            await _grant(tenant, lanes[0])
+            await _grant(tenant, lanes[0])
+            await _fail_over(tenant, backend, lanes[0])
+            await asyncio.sleep(1.0)
+            backend.error = None
+            now = loop.time()
+            tenant.take(lanes[0], tenant._next_probe)  # the probe, exactly when it is due
+            await _settle()
+            assert tenant._fallback is None and now >= 0
+            tenant.charge(loop.time())
+        stats = backend.stats
+        assert (stats.outages, stats.recoveries, stats.failures) == (2, 2, 2)
+        assert stats.reservations == 6 and stats.round_trips == 8
+
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.ratelimit"):
+        _run(backend, body)
+    assert [r.getMessage() for r in caplog.records if r.name == "kaizala_async.ratelimit"] == 2 * [
+        "tenant 'contoso': shared budget unreachable (OSError); pacing this process by a local "
+        "budget of 2 calls / 6 s until it returns",
+        "tenant 'contoso': shared budget back; pacing by it again",
+    ]
+
+
+def test_many_processes_leave_each_at_least_one_call_a_window_on_the_fallback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    backend = Backend()
+    backend.answer = (0.0, 20, True)  # 10 calls / 6 s among 20 processes
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        await _grant(tenant, lanes[0])
+        await _fail_over(tenant, backend, lanes[0])
+
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.ratelimit"):
+        _run(backend, body)
+    assert "local budget of 1 calls / 6 s" in caplog.records[0].getMessage()
+
+
+def test_the_process_count_given_at_start_sets_the_first_fallback_share(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    backend = Backend(processes=2)  # 10 / 2 = 5, not the connector's 3
+    backend.error = OSError()
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        tenant.take(lanes[0], asyncio.get_running_loop().time())
+        await _settle()
+
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.ratelimit"):
+        _run(backend, body, lanes=[_lane("app-1", Rate(3, 6.0))])
+    assert "local budget of 5 calls / 6 s" in caplog.records[0].getMessage()
+
+
+def test_each_grant_on_the_fallback_is_counted_in_telemetry_by_tenant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kaizala_async import _telemetry
+
+    recorded: list[tuple[str, float, object]] = []
+    monkeypatch.setattr(_telemetry, "record", lambda *args: recorded.append(args))
+    backend = Backend()
+    backend.error = OSError()
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        tenant.take(lanes[0], loop.time())
+        await _settle()
+        for _ in range(2):
+            now = max(loop.time(), tenant.ready_at(loop.time()))
+            assert tenant.take(lanes[0], now)
+            tenant.charge(now)
+            tenant.finish(now)
+
+    _run(backend, body)
+    assert recorded == 2 * [("kaizala.client.budget_fallbacks", 1, {"kaizala.tenant": "contoso"})]
+
+
+def test_the_fallback_calls_are_adopted_by_their_own_ids() -> None:
+    backend = Backend()
+    backend.retry_every = 100.0  # no probe until the test makes one
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        await _fail_over(tenant, backend, lanes[0])
+        for _ in range(2):
+            await asyncio.sleep(max(0.0, tenant.ready_at(loop.time()) - loop.time()))
+            assert tenant.take(lanes[0], loop.time())
+            tenant.charge(loop.time())
+        backend.error = None
+        tenant.take(lanes[0], tenant._next_probe)
+        await _settle()
+        adopted = [name for name, _ in backend.calls[-1]["report"].adopted]
+        assert len(adopted) == 2 and len(set(adopted)) == 2
+        assert all(name.startswith(tenant._prefix + ":") for name in adopted)
+
+    _run(backend, body)
+
+
+def test_a_probe_books_a_slot_for_the_lane_that_made_it() -> None:
+    backend = Backend(share_connectors=True)
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        await _fail_over(tenant, backend, lanes[0])
+        backend.error = None
+        assert tenant.take(lanes[0], tenant._next_probe) is True  # the fallback grants it
+        await _settle()
+        assert backend.calls[-1]["call_id"] is not None
+        assert backend.calls[-1]["connector"] == ("app-1", CONNECTOR, 0.0)
+        assert tenant.preferred() is lanes[0]  # the booking made by the probe is held
+
+    _run(backend, body)
+
+
+def test_a_grant_during_a_probe_in_flight_starts_no_other() -> None:
+    backend = Backend()
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        await _fail_over(tenant, backend, lanes[0])
+        backend.delay = 0.3
+        tenant.take(lanes[0], tenant._next_probe)
+        for _ in range(5):
+            await asyncio.sleep(0.05)
+            assert tenant.take(lanes[0], loop.time()) is True
+        await asyncio.sleep(0.5)
+        assert len(backend.calls) == 2
+
+    _run(backend, body)
+
+
+def test_a_full_tenant_is_booked_again_exactly_at_the_retry_time() -> None:
+    backend = Backend()
+    backend.answer = (1.0, 3, False)
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        tenant.take(lanes[0], asyncio.get_running_loop().time())
+        await _settle()
+        assert tenant.take(lanes[0], tenant._retry_at) is False
+        await asyncio.sleep(0)
+        assert len(backend.calls) == 2
+
+    _run(backend, body)
+
+
+def test_the_recovery_cap_lasts_two_retry_periods_and_ends_exactly_then() -> None:
+    backend = Backend()
+    backend.retry_every = 0.5
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        await _fail_over(tenant, backend, lanes[0])
+        backend.error = None
+        tenant.take(lanes[0], tenant._next_probe)
+        await _settle()
+        recovered = woken[-1]
+        assert tenant._cap_until == pytest.approx(recovered + 1.0)
+        tenant.charge(loop.time())
+        tenant._held = (loop.time(), None, "next")
+        assert tenant.ready_at(tenant._cap_until) == loop.time()  # "until": not at the end
+
+    _run(backend, body)
+
+
+def test_an_abandoned_call_holds_the_fallback_window_a_period_longer() -> None:
+    ready: dict[bool, float] = {}
+    for abandoned in (False, True):
+        backend = Backend()
+        backend.answer = (0.0, 5, True)  # a share of 2 calls / 6 s
+        backend.retry_every = 100.0  # no probe meanwhile
+
+        async def body(
+            tenant: SharedTenant, lanes: list[Lane], woken: list[float], abandoned: bool = abandoned
+        ) -> None:
+            loop = asyncio.get_running_loop()
+            await _grant(tenant, lanes[0])
+            tenant.finish(loop.time())
+            await _fail_over(tenant, tenant.backend, lanes[0])  # type: ignore[arg-type]
+            await asyncio.sleep(7.0)  # that call is out of the window
+            for _ in range(2):
+                await asyncio.sleep(max(0.0, tenant.ready_at(loop.time()) - loop.time()))
+                assert tenant.take(lanes[0], loop.time())
+                tenant.charge(loop.time())
+                tenant.finish(loop.time() + 0.1, abandoned=abandoned)
+            ready[abandoned] = tenant.ready_at(loop.time()) - loop.time()
+
+        _run(backend, body)
+    assert ready[True] > ready[False] + 5.0
+
+
+def test_recent_shared_calls_count_against_the_fallback_share() -> None:
+    backend = Backend()
+    backend.answer = (0.0, 5, True)  # a share of 2 calls / 6 s
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        for _ in range(2):
+            await _grant(tenant, lanes[0])
+            await asyncio.sleep(0.5)
+            tenant.finish(loop.time())
+        await _fail_over(tenant, backend, lanes[0])
+        now = loop.time()
+        assert tenant.ready_at(now) > now + 3.0  # both ends are in the window: no room
+
+    _run(backend, body)
+
+
+def test_an_end_during_a_booking_is_reported_alone_a_tenth_of_a_period_after_it() -> None:
+    backend = Backend()
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        await _grant(tenant, lanes[0])
+        backend.delay = 0.3
+        tenant.take(lanes[0], loop.time())  # a booking under way for 0.3 s
+        await asyncio.sleep(0.1)
+        tenant.finish(loop.time())  # not in that booking's report
+        await asyncio.sleep(0.6)
+        assert len(backend.calls) == 2  # not 0.6 s after the end: after the booking's answer
+        await asyncio.sleep(0.2)
+        assert len(backend.calls) == 3 and backend.calls[2]["call_id"] is None
+
+    _run(backend, body)
+
+
+def test_an_end_during_an_outage_waits_for_the_probe_instead_of_reaching_the_backend() -> None:
+    backend = Backend()
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        await _grant(tenant, lanes[0])  # a shared call in flight
+        await _fail_over(tenant, backend, lanes[0])
+        calls = len(backend.calls)
+        tenant.finish(loop.time())  # ends during the outage
+        await asyncio.sleep(2.0)
+        assert len(backend.calls) == calls  # no report of its own while the backend is down
+
+    _run(backend, body)
+
+
+def test_a_booking_held_when_a_report_fails_is_handed_back_and_told_on_recovery() -> None:
+    backend = Backend()
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        await _grant(tenant, lanes[0])
+        tenant.take(lanes[0], loop.time())
+        await _settle()  # a second booking held, unused
+        held = backend.calls[-1]["call_id"]
+        backend.error = OSError()
+        tenant.finish(loop.time())  # its report, sent alone, fails
+        await asyncio.sleep(1.0)
+        assert tenant._fallback is not None and tenant._held is None
+        assert tenant.ready_at(loop.time()) <= loop.time()
+        backend.error = None
+        tenant.take(lanes[0], tenant._next_probe)
+        await _settle()
+        assert held in [name for name, _ in backend.calls[-1]["report"].ended]
+
+    _run(backend, body)
+
+
+def test_a_pause_is_told_with_the_tenant_and_bounded_by_the_backend_timeout() -> None:
+    backend = Backend()
+    told: list[dict[str, Any]] = []
+
+    async def hanging(**kwargs: Any) -> None:
+        told.append(kwargs)
+        await asyncio.sleep(3600)
+
+    backend.pause = hanging  # type: ignore[method-assign]
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        tenant.pause(loop.time() + 2.0)
+        await asyncio.sleep(backend.timeout + 0.01)
+        assert not tenant._notes  # given up after the backend's timeout
+        assert told == [{"tenant": TENANT, "seconds": 2.0}]
+
+    _run(backend, body)
+
+
+def test_closing_with_a_report_pending_cancels_its_timer_and_drops_the_booking() -> None:
+    backend = Backend()
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        await _grant(tenant, lanes[0])
+        tenant.take(lanes[0], loop.time())
+        await _settle()  # a booking held
+        tenant.finish(loop.time())  # a report alone due in 0.6 s
+        assert tenant._flush is not None
+        await tenant.aclose()
+        assert tenant._flush is None and tenant.preferred() is None
+        last = backend.calls[-1]
+        assert (last["tenant"], last["jitter"], last["call_id"]) == (TENANT, 0.0, None)
+        calls = len(backend.calls)
+        await asyncio.sleep(1.0)
+        assert len(backend.calls) == calls  # the timer went with the close
+
+    _run(backend, body)
+
+
+def test_closing_is_bounded_by_the_backend_timeout() -> None:
+    backend = Backend()
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        await _grant(tenant, lanes[0])
+        tenant.finish(loop.time())
+        backend.delay = 3600.0  # the closing report hangs
+        start = loop.time()
+        await tenant.aclose()
+        assert loop.time() - start == pytest.approx(backend.timeout, abs=0.01)
+        assert backend.closed == 1
+
+    _run(backend, body)
+
+
+@pytest.mark.parametrize("error", [ValueError("a bug in the backend"), RuntimeError("odd")])
+def test_a_backend_failing_in_an_unexpected_way_sends_the_tenant_to_its_fallback(
+    error: Exception,
+) -> None:
+    """Before: an exception outside the backend's ``errors`` ended the booking task, which was
+    never cleared: no booking was ever made again and the tenant waited for good."""
+    backend = Backend()
+
+    async def body(tenant: SharedTenant, lanes: list[Lane], woken: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        backend.error = error
+        backend.pause_error = error
+        tenant.take(lanes[0], loop.time())
+        await _settle()
+        assert tenant._fallback is not None and tenant._fetching is None
+        now = loop.time()
+        assert tenant.take(lanes[0], now) is True  # paced by the fallback, not stuck
+        tenant.pause(now + 1.0)  # a pause the backend fails to take: best effort
+        await _settle()
+        assert not tenant._notes
+        backend.error = None
+        tenant.take(lanes[0], tenant._next_probe)
+        await _settle()
+        assert tenant._fallback is None and backend.stats.recoveries == 1
+
+    _run(backend, body)
