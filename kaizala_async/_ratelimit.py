@@ -127,15 +127,22 @@ class TenantDispatcher:
                 )
         self._dispatch()
 
-    async def acquire(self, lane: Lane, *, first: bool) -> float:
-        """Wait for a slot on ``lane``; returns the loop time it was granted at."""
+    def grant_now(self, lane: Lane) -> float | None:
+        """The loop time of a slot granted on ``lane`` at once, if nobody waits and one is
+        ready now (without a future and a trip through the event loop); else None."""
         if self._timer is None and not lane.queue:
-            # Nobody waits (a dispatch leaves either a timer or empty queues): a slot that is
-            # ready now is granted without a future and a trip through the event loop.
+            # Nobody waits (a dispatch leaves either a timer or empty queues).
             now = self._loop.time()
             when = max(lane.budget.ready_at(now), self._tenant.ready_at(now))
             if when <= now + _EPS and self._tenant.take(lane, now):
                 return self._grant(lane, max(now, when))
+        return None
+
+    async def acquire(self, lane: Lane, *, first: bool) -> float:
+        """Wait for a slot on ``lane``; returns the loop time it was granted at."""
+        granted = self.grant_now(lane)
+        if granted is not None:
+            return granted
         future: Waiter[float] = self._loop.create_future()
         lane.enqueue(future, first=first)
         self._dispatch()
@@ -301,6 +308,9 @@ class RateLimiter:
         if no slot comes in time; no slot is used.
         """
         dispatcher, lane = self._parts()
+        granted = dispatcher.grant_now(lane)  # a slot ready now needs no deadline timer
+        if granted is not None:
+            return granted
         if max_wait is None:
             return await dispatcher.acquire(lane, first=first)
         try:

@@ -388,3 +388,32 @@ def test_calls_that_jump_the_queue_keep_their_own_order(
     script: str, order: str, max_wait: float | None
 ) -> None:
     assert _grant_order(script.split(), max_wait) == order.split()
+
+
+def test_a_slot_ready_now_is_granted_without_arming_a_max_wait_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``max_wait`` bounds a wait: a call that need not wait arms no timer for it."""
+    from kaizala_async import _ratelimit
+
+    armed: list[float] = []
+    real = _ratelimit.fail_after
+
+    def counting(loop: object, seconds: float) -> Any:
+        armed.append(seconds)
+        return real(loop, seconds)
+
+    monkeypatch.setattr(_ratelimit, "fail_after", counting)
+
+    async def main() -> list[float]:
+        with opened(RateLimits(connector=Rate(2, 1.0), tenant=None, jitter=0.0, burst=2,
+                               precharge=False)) as limiter:  # fmt: skip
+            for _ in range(2):
+                await limiter.acquire(max_wait=5.0)  # ready at once: no deadline
+                limiter.release()
+            assert armed == []
+            await limiter.acquire(max_wait=5.0)  # the third must wait: bounded
+            limiter.release()
+        return armed
+
+    assert run_virtual(main) == [5.0]
