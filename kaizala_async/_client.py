@@ -250,6 +250,8 @@ class KaizalaClient:
             await stack.aclose()
 
     def _forget(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
         self._transport = None
 
     async def _save_recent(self, tokens: TokenManager) -> None:

@@ -11,14 +11,16 @@ encode/httpcore#1093). So:
   cancellation of an anyio scope, which httpcore's shields hold off; the caller waits for the
   child's clean-up, then is cancelled.
 * transports with no pool (``httpx.MockTransport``, ``httpx.ASGITransport`` and the emulator's
-  in-process one) have nothing to strand: the exchange runs in the caller's task under
-  asyncio's own timer (the child task and the anyio scope cost tens of microseconds a call);
+  in-process one) have nothing to strand: the exchange runs in the caller's task, its deadline
+  kept by `Deadlines` (the child task and the anyio scope cost tens of microseconds a call,
+  ``asyncio.timeout`` a dozen: a timer armed and cancelled on every call);
 * under trio every cancellation goes through scopes: an anyio scope, in the caller's task.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Coroutine
 from typing import Any, Literal
 
@@ -28,7 +30,7 @@ import httpx
 from ._errors import UnexpectedResponseError
 from ._eventloop import on_asyncio
 
-__all__ = ["Exchange", "read_capped"]
+__all__ = ["Deadlines", "Exchange", "read_capped"]
 
 #: Share of an exchange's deadline a request may spend waiting for a pooled connection. Past it,
 #: httpx raises ``PoolTimeout``: the request never left, and the caller may safely retry it.
@@ -45,6 +47,7 @@ class Exchange:
         self.max_response_bytes = max_response_bytes
         self._mode: _Mode | None = None  # decided on first use, inside the event loop
         self._timeouts: dict[float, httpx.Timeout] = {}
+        self._deadlines: Deadlines | None = None
 
     def timeout(self, seconds: float) -> httpx.Timeout:
         """httpx's timeouts for an exchange with this deadline (built once per value)."""
@@ -55,6 +58,11 @@ class Exchange:
             found = self._timeouts[seconds] = httpx.Timeout(seconds, pool=seconds * POOL_SHARE)
         return found
 
+    def close(self) -> None:
+        """The client is closing: no timer of ours outlives it."""
+        if self._deadlines is not None:
+            self._deadlines.close()
+
     async def run(self, request: httpx.Request, deadline: float, what: str) -> httpx.Response:
         """Send ``request`` and read its answer (body read, connection handed back), all within
         ``deadline`` seconds; raise ``TimeoutError`` past it, httpx's errors as they come, and
@@ -63,11 +71,20 @@ class Exchange:
             self._mode = _mode(self.http)
         if self._mode == "isolated":
             return await _isolated(self._run(request, deadline, what))
-        if self._mode == "asyncio":  # nothing pooled to strand: asyncio's cheaper timer will do
-            async with asyncio.timeout(deadline):
+        if self._mode == "asyncio":  # nothing pooled to strand: a plain task cancellation
+            deadlines = self._deadlines
+            if deadlines is None:
+                deadlines = self._deadlines = Deadlines(asyncio.get_running_loop())
+            task = deadlines.enter(deadline)
+            try:
                 response = await self.http.send(request, stream=True)
                 await read_capped(response, self.max_response_bytes, what)
-                return response
+            except BaseException as exc:
+                if deadlines.leave(task) and isinstance(exc, asyncio.CancelledError):
+                    raise TimeoutError from None
+                raise
+            deadlines.leave(task)
+            return response
         return await self._run(request, deadline, what)
 
     async def _run(self, request: httpx.Request, deadline: float, what: str) -> httpx.Response:
@@ -76,6 +93,73 @@ class Exchange:
             await read_capped(response, self.max_response_bytes, what)
             return response
         raise TimeoutError  # only the deadline's own cancellation ends the block here
+
+
+class Deadlines:
+    """Deadlines of the exchanges running in their callers' tasks, kept by one lazy timer.
+
+    ``asyncio.timeout`` arms a timer on entry and cancels it on exit, on every call. Here the
+    timer stays armed at the earliest deadline it was set for: a later deadline (the usual case:
+    calls follow each other with one timeout) is only written down, and when the timer fires it
+    cancels the tasks whose deadline has passed and re-arms itself for the earliest one left.
+    The timer is never later than any deadline, so each exchange is cancelled at its own
+    deadline, as ``asyncio.timeout`` would; the cancellation is told apart from any other by
+    the task's cancellation count, as ``asyncio.timeout`` does.
+    """
+
+    __slots__ = ("_expired", "_loop", "_running", "_timer", "_timer_at")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        #: task -> (deadline in loop time, its cancellation count on entry)
+        self._running: dict[asyncio.Task[Any], tuple[float, int]] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    def enter(self, seconds: float) -> asyncio.Task[Any]:
+        """The current task's exchange must end within ``seconds``."""
+        task = asyncio.current_task(self._loop)
+        assert task is not None  # an exchange always runs in a task
+        at = self._loop.time() + seconds
+        self._running[task] = (at, task.cancelling())
+        if at < self._timer_at:
+            self._arm(at)
+        return task
+
+    def leave(self, task: asyncio.Task[Any]) -> bool:
+        """``task``'s exchange ended; whether its deadline cancelled it (and nothing else did)."""
+        _, cancelling = self._running.pop(task)
+        if task not in self._expired:
+            return False
+        self._expired.discard(task)
+        return task.uncancel() <= cancelling
+
+    def close(self) -> None:
+        """Disarm the timer if no exchange is running (its client is closing)."""
+        if not self._running and self._timer is not None:
+            self._timer.cancel()
+            self._timer, self._timer_at = None, math.inf
+
+    def _arm(self, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = self._loop.call_at(at, self._expire)
+
+    def _expire(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        now = self._loop.time()
+        earliest = math.inf
+        for task, (at, _) in self._running.items():
+            if at <= now:
+                if task not in self._expired:
+                    self._expired.add(task)
+                    task.cancel()
+            elif at < earliest:
+                earliest = at
+        if earliest != math.inf:
+            self._arm(earliest)
 
 
 async def read_capped(response: httpx.Response, limit: int, what: str) -> None:

@@ -115,6 +115,10 @@ class Transport:
         self.stats = TransportStats()
         self._allowed_base: str | None = None  # the last endpoint base found on the allow-list
 
+    def close(self) -> None:
+        """The client is closing: release what the pipeline holds (the deadline timer)."""
+        self._exchange.close()
+
     async def send(self, call: Call) -> httpx.Response:
         """Run ``call``; return its 2xx response (body read) or raise a `KaizalaError`."""
         throttled = retries = attempt = 0
