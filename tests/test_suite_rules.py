@@ -42,3 +42,24 @@ def test_a_quiet_run_names_its_random_seed_so_ci_can_replay_it() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "random order: replay it with -p randomly --randomly-seed=4711" in result.stdout
+
+
+def test_the_virtual_clock_stands_still_while_a_worker_thread_works() -> None:
+    """A timer armed for later must not fire while a file is written in a worker thread: the
+    virtual-time loop waits for the thread for real instead of jumping to the timer."""
+    import asyncio
+
+    import anyio.to_thread
+
+    from .vtime import run_virtual
+
+    async def main() -> tuple[float, bool]:
+        loop = asyncio.get_running_loop()
+        fired: list[float] = []
+        loop.call_later(60.0, lambda: fired.append(loop.time()))
+        start = loop.time()
+        await anyio.to_thread.run_sync(time.sleep, 0.05)  # 50 ms of real work
+        return loop.time() - start, bool(fired)
+
+    elapsed, fired = run_virtual(main)
+    assert not fired and elapsed < 0.01
