@@ -91,6 +91,7 @@ class TenantDispatcher:
                 now=loop.time(),
             )
         self._timer: TimerHandle | None = None
+        self._timer_at = math.nan  # when ``_timer`` fires (nan: it fired or there is none)
         self._seq = 0
 
     @property
@@ -167,9 +168,7 @@ class TenantDispatcher:
 
     async def aclose(self) -> None:
         """Stop a shared tenant's bookings (the dispatcher has no lanes left)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._disarm()
         if isinstance(self._tenant, SharedTenant):
             await self._tenant.aclose()
 
@@ -178,10 +177,25 @@ class TenantDispatcher:
         self._tenant.pause(deadline)
         self._dispatch()
 
-    def _dispatch(self) -> None:
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, math.nan
+        self._dispatch()
+
+    def _arm(self, at: float) -> None:
+        """The next dispatch at ``at``: the armed timer is kept when it already fires then (a
+        call's end that changes nothing re-arms nothing)."""
+        if self._timer is not None:
+            if at == self._timer_at:
+                return
+            self._timer.cancel()
+        self._timer, self._timer_at = self._loop.call_at(at, self._on_timer), at
+
+    def _disarm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
+            self._timer, self._timer_at = None, math.nan
+
+    def _dispatch(self) -> None:
         now = self._loop.time()
         while True:
             tenant_ready = self._tenant.ready_at(now)
@@ -197,18 +211,20 @@ class TenantDispatcher:
                 if best is None or key < best_key:
                     best, best_key = lane, key
             if best is None:
+                self._disarm()
                 return
             when = best_key[0]
             if when > now + _EPS:
                 if when != math.inf:  # else a call's end dispatches again (``release``)
-                    self._timer = self._loop.call_at(when, self._dispatch)
+                    self._arm(when)
                 else:
-                    self._timer = self._loop.call_at(now + _IDLE_RECHECK, self._dispatch)
+                    self._arm(now + _IDLE_RECHECK)
                 return
             owner = self._tenant.preferred()
             if owner is not None and any(not f.done() for f in owner.queue):
                 best = owner  # a booking made for a connector goes to that connector
             if not self._tenant.take(best, now):
+                self._disarm()
                 return  # a booking is under way; it dispatches again when it lands
             best.pop().set_result(self._grant(best, max(now, when)))
 

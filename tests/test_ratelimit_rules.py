@@ -417,3 +417,41 @@ def test_a_slot_ready_now_is_granted_without_arming_a_max_wait_deadline(
         return armed
 
     assert run_virtual(main) == [5.0]
+
+
+def test_a_call_end_that_leaves_the_next_slot_where_it_was_re_arms_no_timer() -> None:
+    """The dispatcher keeps its timer when a dispatch finds the same next slot (a call's end
+    while others wait is the common case), and still grants each waiter at its time."""
+
+    async def main() -> tuple[list[float], list[float]]:
+        loop = asyncio.get_running_loop()
+        armed: list[float] = []
+        real = loop.call_at
+
+        def counting(when: float, callback: Any, *args: Any, **kw: Any) -> asyncio.TimerHandle:
+            if "Dispatcher" in repr(callback):  # the dispatcher's own timer, not the test's
+                armed.append(when - start)
+            return real(when, callback, *args, **kw)
+
+        with opened(RateLimits(connector=Rate(2, 10.0), tenant=None, jitter=0.0,
+                               precharge=False)) as limiter:  # fmt: skip
+            start = loop.time()
+            loop.call_at = counting  # type: ignore[method-assign]
+            await limiter.acquire()  # at once
+            granted: list[float] = []
+
+            async def waiter() -> None:
+                await limiter.acquire()
+                granted.append(loop.time() - start)
+
+            task = asyncio.ensure_future(waiter())
+            await asyncio.sleep(1.0)
+            limiter.release()  # the first call ends: the waiter's slot is still at +5 s
+            await task
+            limiter.release()
+            loop.call_at = real  # type: ignore[method-assign]
+        return armed, granted
+
+    armed, granted = run_virtual(main)
+    assert granted == [pytest.approx(5.0, abs=1e-3)]
+    assert [round(a, 3) for a in armed] == [5.0]  # armed once, not again on the call's end
