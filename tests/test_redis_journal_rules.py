@@ -1,0 +1,465 @@
+"""`RedisJournal` on its own against a real redis-server (``_redis_journal``): its arguments
+checked by name, its keys and defaults, each claim answer, the in-flight mark only while the
+claim is held, the reaping of a dead worker, the heartbeat, status, delete, closing, the retry
+while Redis is out of reach and the durability warning. Driven call by call, without a fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from benchmarks._redis_server import redis_server
+from kaizala_async import CampaignStatus, RedisJournal, ValidationError, _redis_journal
+from kaizala_async._journal import Claim, LostClaim
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as (url, _):
+        yield url
+
+
+_campaigns = iter(range(10**6))
+
+
+def _name() -> str:
+    return f"rules-{next(_campaigns)}-{time.monotonic_ns()}"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "says"),
+    [
+        ({"url": "http://cache:6379"}, "url", "must be a redis://, rediss:// or unix:// URL"),
+        ({"url": 6379}, "url", "must be a redis://, rediss:// or unix:// URL"),
+        ({"url": ""}, "url", "must be a redis://, rediss:// or unix:// URL"),
+        ({"campaign": ""}, "campaign", "must be a non-empty name without braces"),
+        ({"campaign": "a{b"}, "campaign", "must be a non-empty name without braces"),
+        ({"campaign": "a}b"}, "campaign", "must be a non-empty name without braces"),
+        ({"campaign": "a\nb"}, "campaign", "must be a non-empty name without braces"),
+        ({"campaign": 7}, "campaign", "must be a non-empty name without braces"),
+        ({"lease": 0.5}, "lease", "must be at least 1 second"),
+        ({"lease": 0}, "lease", "must be more than 0 seconds, not 0"),
+        ({"lease": math.inf}, "lease", "finite"),
+    ],
+)
+def test_each_argument_is_checked_by_name_before_anything_connects(
+    kwargs: dict[str, Any], argument: str, says: str
+) -> None:
+    given: dict[str, Any] = {"url": "redis://cache:6379/0", "campaign": "c", **kwargs}
+    with pytest.raises(ValidationError) as caught:
+        RedisJournal(given.pop("url"), given.pop("campaign"), **given)
+    assert caught.value.argument == argument
+    assert says in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["redis://h", "rediss://h:6380/1", "unix:///tmp/redis.sock"])
+def test_every_kind_of_redis_url_is_taken(url: str) -> None:
+    assert RedisJournal(url, "c").campaign == "c"
+
+
+def test_its_keys_and_defaults() -> None:
+    journal = RedisJournal("redis://cache/0", "spring", lease=1.0)
+    assert journal.lease == 1.0 and journal.sweep_interval == pytest.approx(1 / 3)
+    default = RedisJournal("redis://cache/0", "spring")
+    assert default.lease == 30.0 and default.sweep_interval == 10.0
+    assert default.claim_batch == 100 and default.shared is True and default.round_trips == 0
+    assert len(default.worker) == 12 and default.worker != journal.worker
+    int(default.worker, 16)  # hexadecimal
+    assert default._keys == ["kaizala:journal:{spring}:state", "kaizala:journal:{spring}:workers"]
+    assert default._meta == "kaizala:journal:{spring}:meta"
+    assert default._held == "kaizala:journal:{spring}:held:"
+    assert _redis_journal.OUTCOME_DELAY == 0.5 and _redis_journal.CLIENT_NAME == "kaizala-journal"
+
+
+def test_its_repr_names_the_server_and_never_its_password() -> None:
+    journal = RedisJournal("redis://:hunter2-secret@cache.internal:6380/0", "spring")
+    shown = repr(journal)
+    assert "hunter2" not in shown
+    assert (
+        shown == f"RedisJournal('redis://cache.internal:6380', 'spring', worker={journal.worker!r})"
+    )
+    assert repr(RedisJournal("redis://cache/0", "s")).startswith("RedisJournal('redis://cache', ")
+
+
+def test_the_command_lines_form_names_url_and_campaign() -> None:
+    journal = _redis_journal.from_url("redis://cache:6379/0#spring-sale")
+    assert (journal._url, journal.campaign) == ("redis://cache:6379/0", "spring-sale")
+    for bad in ("redis://cache:6379/0", "redis://cache:6379/0#"):
+        with pytest.raises(ValidationError) as caught:
+            _redis_journal.from_url(bad)
+        assert caught.value.argument == "journal"
+        assert "names its campaign: redis://host/0#name" in str(caught.value)
+
+
+def test_its_own_connection_is_named_and_timed(redis_url: str) -> None:
+    journal = RedisJournal(redis_url, _name())
+    kwargs = journal._redis().connection_pool.connection_kwargs
+    assert kwargs["client_name"] == "kaizala-journal"
+    assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (10, 5)
+    assert journal._redis() is journal._redis()  # one client, made once
+    asyncio.run(journal.aclose())
+
+
+def test_without_the_redis_extra_it_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)
+    with pytest.raises(ValidationError) as caught:
+        RedisJournal("redis://cache/0", "c")._redis()
+    assert caught.value.argument == "journal"
+    assert 'the redis extra: pip install ".[redis]"' in str(caught.value)
+
+
+async def _started(url: str, campaign: str, fingerprint: str = "fp") -> RedisJournal:
+    journal = RedisJournal(url, campaign, lease=1.0)
+    await journal.start(fingerprint)
+    return journal
+
+
+def test_start_keeps_the_first_payload_and_refuses_another(redis_url: str) -> None:
+    campaign = _name()
+
+    async def main() -> None:
+        first = await _started(redis_url, campaign, "payload-a")
+        same = await _started(redis_url, campaign, "payload-a")
+        refused = RedisJournal(redis_url, campaign, lease=1.0)
+        with pytest.raises(ValidationError) as caught:
+            await refused.start("payload-b")
+        await refused.aclose()
+        assert caught.value.argument == "journal"
+        assert f"campaign {campaign!r} sends a different message" in str(caught.value)
+        redis = first._redis()
+        assert await redis.hget(first._meta, "payload") == b"payload-a"
+        seconds, micros = await redis.time()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        assert 0 <= now_ms - first._started_ms < 5_000
+        assert first._started_ms <= same._started_ms
+        for journal in (first, same):
+            await journal.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_second_start_of_one_object_is_a_new_worker(redis_url: str) -> None:
+    async def main() -> None:
+        journal = await _started(redis_url, _name())
+        worker, started = journal.worker, journal._started_ms
+        journal._lost.add("g")
+        journal._pending.append(("sent", "g", "r", None))
+        journal.stop()
+        await asyncio.sleep(0.01)
+        await journal.start("fp")
+        assert journal.worker != worker and journal._started_ms >= started
+        assert not journal._lost and not journal._pending and not journal._stopped.is_set()
+        await journal.aclose()
+
+    asyncio.run(main())
+
+
+def test_each_claim_answer(redis_url: str) -> None:
+    """New, held by a live worker, mine, sent (with and without a reference), failed by an
+    earlier run or by this one, unknown with and without leave to retake it."""
+    campaign = _name()
+
+    async def main() -> None:
+        other = await _started(redis_url, campaign)
+        state = other._keys[0]
+        redis = other._redis()
+        await other.claim(["held-by-other"], set())
+        await asyncio.sleep(0.01)
+        me = await _started(redis_url, campaign)
+        await redis.hset(state, mapping={
+            "sent-ref": "S|ref-1", "sent-none": "S|", "failed-old": f"F|{me._started_ms - 10}",
+            "failed-now": f"F|{me._started_ms + 10}", "unknown": "U", "unknown-retake": "U",
+        })  # fmt: skip
+        names = ["new", "held-by-other", "sent-ref", "sent-none", "failed-old", "failed-now",
+                 "unknown", "unknown-retake"]  # fmt: skip
+        claims = await me.claim(names, {"unknown-retake"})
+        assert claims == [
+            Claim("new", None, True),
+            Claim("held-by-other", "held", False, holder=other.worker),
+            Claim("sent-ref", "sent", False, reference="ref-1"),
+            Claim("sent-none", "sent", False, reference=None),
+            Claim("failed-old", "failed", True),
+            Claim("failed-now", "failed-now", False),
+            Claim("unknown", "unknown", False),
+            Claim("unknown-retake", "unknown", True),
+        ]
+        assert (await me.claim(["new"], set())) == [Claim("new", "mine", False)]
+        held = await redis.smembers(me._held + me.worker)
+        assert held == {b"new", b"failed-old", b"unknown-retake"}
+        assert await redis.hget(state, "new") == f"C|{me.worker}".encode()
+        lease = await redis.zscore(me._keys[1], me.worker)
+        seconds, micros = await redis.time()
+        assert lease - (int(seconds) * 1000 + int(micros) // 1000) == pytest.approx(1000, abs=50)
+        for journal in (other, me):
+            await journal.aclose()
+
+    asyncio.run(main())
+
+
+def test_an_in_flight_mark_needs_the_claim_and_outcomes_free_it(redis_url: str) -> None:
+    campaign = _name()
+
+    async def main() -> None:
+        import anyio
+
+        me = await _started(redis_url, campaign)
+        redis = me._redis()
+        state = me._keys[0]
+        await me.claim(["a", "b", "c", "d"], set())
+        async with anyio.create_task_group() as group:
+            group.start_soon(me.run_writer)
+            await me.write(("inflight", "a", None, None))
+            assert (await redis.hget(state, "a")).decode().startswith(f"I|{me.worker}|")
+            await redis.hset(state, "b", "C|someone-else")  # taken over meanwhile
+            with pytest.raises(LostClaim):
+                await me.write(("inflight", "b", None, None))
+            trips = me.round_trips
+            await me.write(("sent", "a", "ref-a", None))
+            await me.write(("failed", "c", None, None))
+            await me.write(("unknown", "d", None, None))
+            assert me.round_trips == trips  # outcomes wait to ride with the next commit
+            await asyncio.sleep(_redis_journal.OUTCOME_DELAY + 0.2)
+            assert me.round_trips == trips + 1  # ... or go alone within OUTCOME_DELAY
+            me.stop()
+        assert await redis.hget(state, "a") == b"S|ref-a"
+        assert (await redis.hget(state, "c")).startswith(b"F|")
+        assert await redis.hget(state, "d") == b"U"
+        assert await redis.smembers(me._held + me.worker) == {b"b"}
+        await me.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_dead_workers_claims_are_taken_and_its_in_flight_left_unknown(redis_url: str) -> None:
+    campaign = _name()
+
+    async def main() -> None:
+        import anyio
+
+        dead = await _started(redis_url, campaign)
+        await dead.claim(["claimed", "in-flight"], set())
+        async with anyio.create_task_group() as group:
+            group.start_soon(dead.run_writer)
+            await dead.write(("inflight", "in-flight", None, None))
+            dead.stop()
+        reaper = await _started(redis_url, campaign)
+        busy = await reaper.sweep()
+        assert busy == ([], [], True)  # the dead worker's lease is still live: it waits
+        await asyncio.sleep(1.1)  # the lease (1 s) lapses
+        taken, lost, still = await reaper.sweep()
+        assert (taken, lost, still) == (["claimed"], ["in-flight"], False)
+        redis = reaper._redis()
+        assert await redis.hget(reaper._keys[0], "in-flight") == b"U"
+        assert await redis.hget(reaper._keys[0], "claimed") == f"C|{reaper.worker}".encode()
+        await reaper.aclose()
+        await dead.aclose()
+
+    asyncio.run(main())
+
+
+def test_the_heartbeat_renews_the_lease_every_third_of_it(redis_url: str) -> None:
+    async def main() -> list[float]:
+        import anyio
+
+        journal = await _started(redis_url, _name())
+        await journal.claim(["g"], set())
+        redis = journal._redis()
+        leases = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(journal.run_heartbeat)
+            for _ in range(3):
+                leases.append(await redis.zscore(journal._keys[1], journal.worker))
+                await asyncio.sleep(0.4)
+            journal.stop()
+        await journal.aclose()
+        return leases
+
+    leases = asyncio.run(main())
+    assert leases[0] < leases[1] < leases[2]
+
+
+def test_status_reads_counts_workers_and_the_oldest_in_flight_mark(redis_url: str) -> None:
+    campaign = _name()
+
+    async def main() -> CampaignStatus:
+        me = await _started(redis_url, campaign)
+        await me.claim(["c1", "c2"], set())
+        redis = me._redis()
+        seconds, _ = await redis.time()
+        old = (int(seconds) - 30) * 1000
+        await redis.hset(me._keys[0], mapping={
+            "s": "S|r", "f": "F|1", "u": "U", "odd": "X|?", "i1": f"I|gone|{old}",
+            "i2": f"I|gone|{old + 20_000}",
+        })  # fmt: skip
+        await redis.zadd(me._keys[1], {"gone": 1})
+        status = await me.status()
+        await me.aclose()
+        return status
+
+    status = asyncio.run(main())
+    assert status.counts == {"sent": 1, "failed": 1, "unknown": 2, "claimed": 2, "in_flight": 2}
+    assert status.oldest_in_flight == pytest.approx(30.0, abs=1.5)
+    worker_entries = sorted(status.workers.values())
+    assert worker_entries == [(0, False), (2, True)]
+
+
+def test_delete_removes_this_campaign_and_no_other(redis_url: str) -> None:
+    first, second = _name(), _name()
+
+    async def main() -> tuple[list[bytes], list[bytes]]:
+        a = await _started(redis_url, first)
+        b = await _started(redis_url, second)
+        await a.claim(["g"], set())
+        await b.claim(["g"], set())
+        await a.delete()
+        redis = a._redis()
+        left_a = [k async for k in redis.scan_iter(f"kaizala:journal:{{{first}}}:*")]
+        left_b = [k async for k in redis.scan_iter(f"kaizala:journal:{{{second}}}:*")]
+        empty = RedisJournal(redis_url, _name())
+        await empty.delete()  # nothing there: nothing to do
+        await empty.aclose()
+        for journal in (a, b):
+            await journal.aclose()
+        return left_a, left_b
+
+    left_a, left_b = asyncio.run(main())
+    assert left_a == [] and len(left_b) == 4
+
+
+def test_closing_ends_the_lease_at_once_and_a_second_close_does_nothing(redis_url: str) -> None:
+    campaign = _name()
+
+    async def main() -> None:
+        me = await _started(redis_url, campaign)
+        await me.claim(["g"], set())
+        await me.aclose()
+        await me.aclose()
+        other = await _started(redis_url, campaign)
+        assert await other.claim(["g"], set()) == [Claim("g", None, True)]  # taken at once
+        assert await other._redis().zscore(other._keys[1], me.worker) == 0
+        await other.aclose()
+
+    asyncio.run(main())
+
+
+def test_closing_when_redis_is_gone_warns_and_still_disconnects(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> None:
+        journal = RedisJournal("redis://127.0.0.1:1/0", _name())
+        journal._redis()
+        journal._scripts["claim"] = object()
+        await journal.aclose()
+        assert journal._scripts == {} and journal._client is None
+
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.journal"):
+        asyncio.run(main())
+    assert [r.getMessage() for r in caplog.records] == [
+        "could not end the journal lease: ConnectionError"
+    ]
+
+
+def test_redis_out_of_reach_is_retried_with_growing_pauses_then_given_up(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    journal = RedisJournal("redis://cache/0", "c")
+    pauses: list[float] = []
+    clock = [0.0]
+
+    async def no_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(_redis_journal.anyio, "sleep", no_sleep)
+    monkeypatch.setattr(_redis_journal.time, "monotonic", lambda: clock[0])
+    failures: list[BaseException] = [RedisConnectionError("down"), RedisTimeoutError("slow"),
+                                      OSError("reset")] * 2  # fmt: skip
+
+    async def flaky() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "answer"
+
+    async def never() -> str:
+        raise RedisConnectionError("down for good")
+
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.journal"):
+        assert asyncio.run(journal._retrying(flaky)) == "answer"
+        assert pauses == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0]
+        assert journal.round_trips == 7
+        pauses.clear()
+        with pytest.raises(RedisConnectionError):
+            asyncio.run(journal._retrying(never))
+    assert sum(pauses) >= 300 and max(pauses) == 2.0
+    events = {getattr(r, "kaizala_event", None) for r in caplog.records}
+    assert events == {"kaizala.journal.unreachable"}
+    assert "retrying in 0.1 s" in caplog.records[0].getMessage()
+    assert "(ConnectionError)" in caplog.records[0].getMessage()
+
+
+def test_another_error_is_not_retried() -> None:
+    journal = RedisJournal("redis://cache/0", "c")
+
+    async def broken() -> None:
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        asyncio.run(journal._retrying(broken))
+    assert journal.round_trips == 1
+
+
+class _Config:
+    def __init__(self, settings: dict[str, str] | None) -> None:
+        self.settings = settings
+
+    async def config_get(self, name: str) -> dict[str, str]:
+        if self.settings is None:
+            raise PermissionError("CONFIG is disabled")
+        return {name: self.settings[name]}
+
+
+@pytest.mark.parametrize(("settings", "said"), [
+    (None, "unknown (CONFIG GET refused)"),
+    ({"appendonly": "no", "appendfsync": "everysec"}, "appendonly=no, appendfsync=everysec"),
+    ({"appendonly": "yes", "appendfsync": "everysec"}, "appendonly=yes, appendfsync=everysec"),
+    ({"appendonly": "no", "appendfsync": "always"}, "appendonly=no, appendfsync=always"),
+])  # fmt: skip
+def test_the_durability_warning_says_what_the_server_does_once_per_server(
+    settings: dict[str, str] | None, said: str, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(_redis_journal, "_WARNED", set())
+
+    async def main() -> None:
+        for url in ("redis://a/0", "redis://a/0", "redis://b/0"):
+            await _redis_journal._check_durability(_Config(settings), url)  # type: ignore[arg-type]
+
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.journal"):
+        asyncio.run(main())
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2  # once per server
+    assert messages[0] == (
+        f"the journal's Redis ({said}) may lose in-flight records in a crash: a send whose mark "
+        "was lost could be sent again; use appendonly yes with appendfsync always for exactly-once"
+    )
+
+
+def test_a_durable_server_is_not_warned_of(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(_redis_journal, "_WARNED", set())
+    durable = _Config({"appendonly": "yes", "appendfsync": "always"})
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.journal"):
+        asyncio.run(_redis_journal._check_durability(durable, "redis://a/0"))  # type: ignore[arg-type]
+    assert caplog.records == []
+    assert not _redis_journal._WARNED
