@@ -11,6 +11,7 @@ import math
 import sys
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -57,11 +58,14 @@ def test_each_argument_is_checked_by_name_before_anything_connects(
         RedisJournal(given.pop("url"), given.pop("campaign"), **given)
     assert caught.value.argument == argument
     assert says in str(caught.value)
+    if argument != "lease" or "1 second" in says:
+        assert str(caught.value) == f"{argument}: {says}"  # the whole message, nothing added
 
 
 @pytest.mark.parametrize("url", ["redis://h", "rediss://h:6380/1", "unix:///tmp/redis.sock"])
 def test_every_kind_of_redis_url_is_taken(url: str) -> None:
     assert RedisJournal(url, "c").campaign == "c"
+    assert RedisJournal(url, "Xmas-sale|2026").campaign == "Xmas-sale|2026"  # any other char
 
 
 def test_its_keys_and_defaults() -> None:
@@ -86,6 +90,7 @@ def test_its_repr_names_the_server_and_never_its_password() -> None:
         shown == f"RedisJournal('redis://cache.internal:6380', 'spring', worker={journal.worker!r})"
     )
     assert repr(RedisJournal("redis://cache/0", "s")).startswith("RedisJournal('redis://cache', ")
+    assert repr(RedisJournal("unix:///tmp/r.sock", "s")).startswith("RedisJournal('unix://', ")
 
 
 def test_the_command_lines_form_names_url_and_campaign() -> None:
@@ -94,8 +99,9 @@ def test_the_command_lines_form_names_url_and_campaign() -> None:
     for bad in ("redis://cache:6379/0", "redis://cache:6379/0#"):
         with pytest.raises(ValidationError) as caught:
             _redis_journal.from_url(bad)
-        assert caught.value.argument == "journal"
-        assert "names its campaign: redis://host/0#name" in str(caught.value)
+        assert str(caught.value) == (
+            "journal: a Redis journal names its campaign: redis://host/0#name"
+        )
 
 
 def test_its_own_connection_is_named_and_timed(redis_url: str) -> None:
@@ -111,8 +117,9 @@ def test_without_the_redis_extra_it_says_which_extra(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "redis.asyncio", None)
     with pytest.raises(ValidationError) as caught:
         RedisJournal("redis://cache/0", "c")._redis()
-    assert caught.value.argument == "journal"
-    assert 'the redis extra: pip install ".[redis]"' in str(caught.value)
+    assert (
+        str(caught.value) == 'journal: RedisJournal needs the redis extra: pip install ".[redis]"'
+    )
 
 
 async def _started(url: str, campaign: str, fingerprint: str = "fp") -> RedisJournal:
@@ -132,7 +139,10 @@ def test_start_keeps_the_first_payload_and_refuses_another(redis_url: str) -> No
             await refused.start("payload-b")
         await refused.aclose()
         assert caught.value.argument == "journal"
-        assert f"campaign {campaign!r} sends a different message" in str(caught.value)
+        assert str(caught.value) == (
+            f"journal: campaign {campaign!r} sends a different message; every worker must send "
+            "the same one (use a new campaign name for a new message)"
+        )
         redis = first._redis()
         assert await redis.hget(first._meta, "payload") == b"payload-a"
         seconds, micros = await redis.time()
@@ -155,6 +165,7 @@ def test_a_second_start_of_one_object_is_a_new_worker(redis_url: str) -> None:
         await asyncio.sleep(0.01)
         await journal.start("fp")
         assert journal.worker != worker and journal._started_ms >= started
+        assert len(journal.worker) == 12
         assert not journal._lost and not journal._pending and not journal._stopped.is_set()
         await journal.aclose()
 
@@ -366,6 +377,34 @@ def test_closing_when_redis_is_gone_warns_and_still_disconnects(
     ]
 
 
+def test_closing_waits_five_seconds_at_most_for_the_lease_to_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import anyio
+
+    bounds: list[float] = []
+    real = anyio.move_on_after
+
+    def spy(seconds: float, *args: Any, **kwargs: Any) -> Any:
+        bounds.append(seconds)
+        return real(seconds, *args, **kwargs)
+
+    class Hanging:
+        async def zadd(self, *args: Any) -> None:
+            await asyncio.sleep(3600)
+
+        async def aclose(self) -> None:
+            pass
+
+    journal = RedisJournal("redis://cache/0", "c", client=Hanging())  # type: ignore[arg-type]
+    journal._client = Hanging()  # type: ignore[assignment]  # its own: closed, and bounded
+    monkeypatch.setattr(anyio, "move_on_after", spy)
+    monkeypatch.setattr(_redis_journal.anyio, "move_on_after", spy)
+    start = time.monotonic()
+    asyncio.run(journal.aclose())
+    assert bounds == [5] and time.monotonic() - start < 10
+
+
 def test_redis_out_of_reach_is_retried_with_growing_pauses_then_given_up(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
@@ -381,7 +420,7 @@ def test_redis_out_of_reach_is_retried_with_growing_pauses_then_given_up(
         clock[0] += seconds
 
     monkeypatch.setattr(_redis_journal.anyio, "sleep", no_sleep)
-    monkeypatch.setattr(_redis_journal.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(_redis_journal, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     failures: list[BaseException] = [RedisConnectionError("down"), RedisTimeoutError("slow"),
                                       OSError("reset")] * 2  # fmt: skip
 
@@ -403,8 +442,28 @@ def test_redis_out_of_reach_is_retried_with_growing_pauses_then_given_up(
     assert sum(pauses) >= 300 and max(pauses) == 2.0
     events = {getattr(r, "kaizala_event", None) for r in caplog.records}
     assert events == {"kaizala.journal.unreachable"}
-    assert "retrying in 0.1 s" in caplog.records[0].getMessage()
-    assert "(ConnectionError)" in caplog.records[0].getMessage()
+    assert caplog.records[0].getMessage() == (
+        "the journal's Redis is unreachable (ConnectionError); retrying in 0.1 s"
+    )
+
+
+def test_retries_end_five_minutes_after_the_first_try(monkeypatch: pytest.MonkeyPatch) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    journal = RedisJournal("redis://cache/0", "c")
+    readings = iter([0.0, 300.0, 300.5, 301.5, 400.0])
+
+    async def no_sleep(seconds: float) -> None:
+        pass
+
+    async def never() -> str:
+        raise RedisConnectionError("down")
+
+    monkeypatch.setattr(_redis_journal.anyio, "sleep", no_sleep)
+    monkeypatch.setattr(_redis_journal, "time", SimpleNamespace(monotonic=lambda: next(readings)))
+    with pytest.raises(RedisConnectionError):
+        asyncio.run(journal._retrying(never))
+    assert journal.round_trips == 2  # at 300 s still tried again; past it, given up
 
 
 def test_another_error_is_not_retried() -> None:
@@ -463,3 +522,165 @@ def test_a_durable_server_is_not_warned_of(
         asyncio.run(_redis_journal._check_durability(durable, "redis://a/0"))  # type: ignore[arg-type]
     assert caplog.records == []
     assert not _redis_journal._WARNED
+
+
+def test_a_client_passed_in_is_the_one_used(redis_url: str) -> None:
+    import redis.asyncio
+
+    async def main() -> None:
+        given = redis.asyncio.Redis.from_url(redis_url)
+        journal = RedisJournal(redis_url, _name(), client=given)
+        assert journal._redis() is given
+        await journal.start("fp")
+        await journal.aclose()
+        assert await given.ping()  # left open
+        await given.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_first_start_keeps_the_worker_it_was_made_with(redis_url: str) -> None:
+    async def main() -> None:
+        journal = RedisJournal(redis_url, _name())
+        worker = journal.worker
+        await journal.start("fp")
+        assert journal.worker == worker
+        assert journal._script("claim") is journal._script("claim")  # registered once
+        assert journal._script("claim") is not journal._script("record")
+        await journal.aclose()
+
+    asyncio.run(main())
+
+
+def test_under_trio_it_is_refused_with_the_reason() -> None:
+    import anyio
+
+    journal = RedisJournal("redis://cache/0", "c")
+    with pytest.raises(ValidationError) as caught:
+        anyio.run(journal.start, "fp", backend="trio")
+    assert str(caught.value) == (
+        "journal: RedisJournal runs on asyncio only: redis-py's client is asyncio's; under "
+        "trio, use a journal file"
+    )
+
+
+def _fixed_time(client: Any, seconds: int, micros: int) -> None:
+    async def fixed() -> tuple[int, int]:
+        return seconds, micros
+
+    client.time = fixed
+
+
+def test_times_are_whole_milliseconds_of_the_servers_clock(redis_url: str) -> None:
+    import redis.asyncio
+
+    async def main() -> None:
+        given = redis.asyncio.Redis.from_url(redis_url)
+        _fixed_time(given, 1_700_000_000, 999_000)
+        journal = RedisJournal(redis_url, _name(), client=given)
+        await journal.start("fp")
+        assert journal._started_ms == 1_700_000_000_999 and type(journal._started_ms) is int
+        state, workers = journal._keys
+        await given.hset(state, mapping={"i": "I|w|1700000000000", "u": "U"})
+        await given.zadd(workers, {"on-time": 1_700_000_000_999, "late": 1_700_000_000_998,
+                                   "third": 1})  # fmt: skip
+        status = await journal.status()
+        assert status.oldest_in_flight == 0.999
+        assert status.counts["unknown"] == 1
+        assert status.workers == {"on-time": (0, True), "late": (0, False), "third": (0, False)}
+        await journal.aclose()
+        await given.aclose()
+
+    asyncio.run(main())
+
+
+def test_the_lease_given_is_the_one_booked_by_claim_sweep_and_heartbeat(redis_url: str) -> None:
+    async def main() -> list[float]:
+        import anyio
+
+        journal = RedisJournal(redis_url, _name(), lease=1000.0)
+        await journal.start("fp")
+        redis = journal._redis()
+
+        async def lease_left() -> float:
+            seconds, micros = await redis.time()
+            now = int(seconds) * 1000 + int(micros) // 1000
+            return float(await redis.zscore(journal._keys[1], journal.worker)) - now
+
+        left = []
+        await journal.claim(["g"], set())
+        left.append(await lease_left())
+        await journal.sweep()
+        left.append(await lease_left())
+        journal.lease = 3.0  # a heartbeat every second, booking 3 s
+        async with anyio.create_task_group() as group:
+            group.start_soon(journal.run_heartbeat)
+            await asyncio.sleep(0.9)
+            left.append(await lease_left())  # not beaten yet: a third of 3 s is 1 s
+            await asyncio.sleep(0.3)
+            left.append(await lease_left())
+            journal.stop()
+        await journal.aclose()
+        return left
+
+    claimed, swept, before_beat, after_beat = asyncio.run(main())
+    assert claimed == pytest.approx(1_000_000, abs=100)
+    assert swept == pytest.approx(1_000_000, abs=100)
+    assert before_beat > 990_000  # still the sweep's lease
+    assert after_beat == pytest.approx(3_000 - 200, abs=100)  # beaten at 1 s, read at 1.2 s
+
+
+def test_a_sent_mark_without_a_reference_reads_back_as_none(redis_url: str) -> None:
+    async def main() -> list[Claim]:
+        import anyio
+
+        campaign = _name()
+        journal = await _started(redis_url, campaign)
+        await journal.claim(["g"], set())
+        async with anyio.create_task_group() as group:
+            group.start_soon(journal.run_writer)
+            await journal.write(("sent", "g", None, None))
+            journal.stop()
+        other = await _started(redis_url, campaign)
+        claims = await other.claim(["g"], set())
+        for each in (journal, other):
+            await each.aclose()
+        return claims
+
+    assert asyncio.run(main()) == [Claim("g", "sent", False, reference=None)]
+
+
+def test_a_refused_mark_names_its_target_once(redis_url: str) -> None:
+    async def main() -> None:
+        import anyio
+
+        journal = await _started(redis_url, _name())
+        await journal.claim(["a", "b"], set())
+        await journal._redis().hset(journal._keys[0], "b", "C|someone-else")
+        async with anyio.create_task_group() as group:
+            group.start_soon(journal.run_writer)
+            with pytest.raises(LostClaim) as caught:
+                await journal.write(("inflight", "b", None, None))
+            assert caught.value.args == ("b",) and "b" not in journal._lost
+            journal.stop()
+        await journal.aclose()
+
+    asyncio.run(main())
+
+
+def test_the_durability_warning_is_once_per_server_url(
+    redis_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(_redis_journal, "_WARNED", set())
+    other_spelling = redis_url.replace("127.0.0.1", "localhost")
+
+    async def main() -> None:
+        for url in (redis_url, redis_url, other_spelling):
+            journal = RedisJournal(url, _name())
+            await journal.start("fp")
+            await journal.aclose()
+
+    with caplog.at_level(logging.WARNING, logger="kaizala_async.journal"):
+        asyncio.run(main())
+    warned = [r for r in caplog.records if "may lose in-flight records" in r.getMessage()]
+    assert len(warned) == 2
