@@ -64,7 +64,7 @@ TESTS: dict[str, list[str]] = {
     "_eventloop": ["test_eventloop_rules.py", "test_backends.py", "test_ratelimit.py",
                    "test_ratelimit_rules.py"],
     "_redis_journal": ["test_redis_journal_rules.py", "test_redis_journal.py"],  # test_fleet's workers are other processes
-    "_redis_journal_lua": ["test_redis_journal.py"],
+    "_redis_journal_lua": ["test_redis_journal_rules.py", "test_redis_journal.py"],
     "_token_store": ["test_token_store_rules.py", "test_tokens.py", "test_auth_rules.py",
                      "test_hostile_surfaces.py"],
     "_ledger": _LIMITS,
