@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 
+import anyio
 import attrs
 import pytest
 from aiolimiter import AsyncLimiter
@@ -79,51 +80,66 @@ async def nested_aiolimiters(s: Scenario) -> tuple[Acquire, Callable[[], None]]:
     return acquire, lambda: None
 
 
-def server_times(s: Scenario, factory: Factory) -> list[list[float]]:
+def server_times(s: Scenario, factory: Factory, backend: str = "asyncio") -> list[list[float]]:
     """Run the scenario; return, per connector, the times the server sees each call.
 
     A call is seen ``up`` after its slot is granted and ends ``down`` later; a stalling task
     blocks the loop (virtual time jumps while nothing else runs), so grants and ends are late.
+    ``backend``: ``asyncio`` on the virtual-time loop (``vtime``), or ``trio`` on trio's
+    ``MockClock`` that jumps to the next deadline whenever every task waits.
     """
 
-    async def main() -> list[list[float]]:
-        loop = asyncio.get_running_loop()
+    async def main(advance: Callable[[float], None]) -> list[list[float]]:
         acquire, close = await factory(s)
-        start = loop.time()
+        start = anyio.current_time()
         seen: list[list[float]] = [[] for _ in s.requests]
         counter = 0
-        done = asyncio.Event()
+        done = anyio.Event()
 
         async def stall() -> None:
             while not done.is_set():
-                await asyncio.sleep(s.stall_every)
-                loop.advance(s.stall)  # type: ignore[attr-defined]  # a blocked loop
+                await anyio.sleep(s.stall_every)
+                advance(s.stall)  # a blocked loop: time passes, nothing runs
 
         async def one(i: int, r: Request) -> None:
             nonlocal counter
-            await asyncio.sleep(r.arrival)
-            try:
-                if r.cancel_after is None:
+            await anyio.sleep(r.arrival)
+            release = None
+            if r.cancel_after is None:
+                release = await acquire(i)
+            else:
+                with anyio.move_on_after(r.cancel_after):
                     release = await acquire(i)
-                else:
-                    release = await asyncio.wait_for(acquire(i), r.cancel_after)
-            except TimeoutError:
+            if release is None:  # gave up waiting
                 return
             up, down = s.delays[counter % len(s.delays)]
             counter += 1
-            seen[i].append(loop.time() - start + up * s.connector.period)
-            await asyncio.sleep((up + down) * s.connector.period)
+            seen[i].append(anyio.current_time() - start + up * s.connector.period)
+            await anyio.sleep((up + down) * s.connector.period)
             release()
 
-        staller = asyncio.create_task(stall()) if s.stall_every > 0 else None
-        await asyncio.gather(*(one(i, r) for i, rs in enumerate(s.requests) for r in rs))
-        done.set()
-        if staller is not None:
-            staller.cancel()
+        async with anyio.create_task_group() as outer:
+            if s.stall_every > 0:
+                outer.start_soon(stall)
+            async with anyio.create_task_group() as calls:
+                for i, rs in enumerate(s.requests):
+                    for r in rs:
+                        calls.start_soon(one, i, r)
+            done.set()
+            outer.cancel_scope.cancel()
         close()
         return [sorted(t) for t in seen]
 
-    return run_virtual(main)
+    if backend == "trio":
+        from trio.testing import MockClock
+
+        clock = MockClock(autojump_threshold=0)
+        return anyio.run(main, clock.jump, backend="trio", backend_options={"clock": clock})
+
+    async def on_asyncio() -> list[list[float]]:
+        return await main(asyncio.get_running_loop().advance)  # type: ignore[attr-defined]
+
+    return run_virtual(on_asyncio)
 
 
 def violations(times: Sequence[float], rate: Rate) -> list[tuple[float, float]]:
@@ -148,15 +164,19 @@ def refusals(times: Sequence[float], rate: Rate, phases: Sequence[float]) -> dic
     return found
 
 
-def all_violations(s: Scenario, factory: Factory) -> list[tuple[float, float]]:
-    per_connector = server_times(s, factory)
+def all_violations(
+    s: Scenario, factory: Factory, backend: str = "asyncio"
+) -> list[tuple[float, float]]:
+    per_connector = server_times(s, factory, backend)
     found = [v for times in per_connector for v in violations(times, s.connector)]
     found += violations(sorted(t for times in per_connector for t in times), s.tenant)
     return found
 
 
-def all_refusals(s: Scenario, factory: Factory, phases: Sequence[float]) -> dict[str, int]:
-    per_connector = server_times(s, factory)
+def all_refusals(
+    s: Scenario, factory: Factory, phases: Sequence[float], backend: str = "asyncio"
+) -> dict[str, int]:
+    per_connector = server_times(s, factory, backend)
     found: dict[str, int] = {}
     scopes = [(times, s.connector) for times in per_connector]
     scopes.append((sorted(t for times in per_connector for t in times), s.tenant))
@@ -195,22 +215,52 @@ def scenarios(draw: st.DrawFn, *, hostile: bool = False) -> Scenario:
     )
 
 
+BACKENDS = pytest.mark.parametrize("backend", ["asyncio", "trio"])
+
+
+async def _no_limit(s: Scenario) -> tuple[Acquire, Callable[[], None]]:
+    async def acquire(i: int) -> Release:
+        return lambda: None
+
+    return acquire, lambda: None
+
+
+@BACKENDS
+def test_the_runner_sees_the_same_schedule_and_catches_no_limit_on_either_backend(
+    backend: str,
+) -> None:
+    """The trio runner is no weaker than the asyncio one: same calls, same late stalls, and a
+    "limiter" that lets everything through is caught."""
+    s = Scenario(
+        connector=Rate(3, 1.0), tenant=Rate(5, 1.0), jitter=0.0,
+        requests=((Request(0, None),) * 7, (Request(0.2, None),) * 4),
+        delays=((0.1, 0.2),), stall=0.05, stall_every=0.3,
+    )  # fmt: skip
+    times = server_times(s, ours, backend)
+    assert [len(t) for t in times] == [7, 4]
+    assert times[0][:3] == pytest.approx([0.45, 0.85, 1.25], abs=0.01)
+    assert all_violations(s, ours, backend) == []
+    assert len(all_violations(s, _no_limit, backend)) == 11
+
+
+@BACKENDS
 @settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
-def test_no_window_ever_holds_more_than_the_limit(s: Scenario) -> None:
-    assert all_violations(s, ours) == []
+def test_no_window_ever_holds_more_than_the_limit(backend: str, s: Scenario) -> None:
+    assert all_violations(s, ours, backend) == []
 
 
+@BACKENDS
 @settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(hostile=True), st.lists(st.floats(0, 1), min_size=1, max_size=3))
 def test_no_counting_method_refuses_a_call_whatever_the_delays_and_the_loop(
-    s: Scenario, phases: list[float]
+    backend: str, s: Scenario, phases: list[float]
 ) -> None:
     """The guarantee (docs/concepts/limits.md): random network delays up to a whole period each
     way, a loop blocked for up to a tenth of a period at a time, cancelled waiters, random window
     phases; sliding log, fixed window, unfloored sliding-window counter, token bucket and GCRA
-    accept every call, per connector and for the tenant."""
-    assert all_refusals(s, ours, phases) == {}
+    accept every call, per connector and for the tenant. On asyncio and on trio."""
+    assert all_refusals(s, ours, phases, backend) == {}
 
 
 def test_the_hostile_property_catches_the_old_spacing_only_pacing() -> None:

@@ -19,10 +19,10 @@ For example:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, Self
 
+import anyio
 import httpx
 
 from kaizala_async._auth import Credentials
@@ -63,7 +63,7 @@ class _InProcessTransport(httpx.AsyncBaseTransport):
         # apply the request's read timeout here, so a hung route behaves as on a socket.
         timeout = request.extensions.get("timeout", {}).get("read")
         try:
-            async with asyncio.timeout(timeout):
+            with anyio.fail_after(timeout):  # asyncio or trio
                 return await self._inner.handle_async_request(request)
         except ConnectionResetError as exc:
             raise httpx.ReadError(str(exc), request=request) from None

@@ -7,7 +7,6 @@ authentication, permissions, throttling, the call log, and turning answers into 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import collections
 import copy
@@ -21,6 +20,8 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import attrs
 import httpx
 
@@ -136,7 +137,7 @@ class EmulatorApp:
             value = self._clock()
         else:
             try:
-                value = asyncio.get_running_loop().time()
+                value = anyio.current_time()  # asyncio's loop time, or trio's clock
             except RuntimeError:  # set-up outside any loop (create_connector, issue_refresh_token)
                 return self._last
         if self._clock0 is None:
@@ -250,7 +251,7 @@ class EmulatorApp:
         # The control routes are the test harness's, not the service's: never delayed.
         network = None if control else self.config.network
         if network is not None:  # on its way in: the throttle sees the call only now
-            await asyncio.sleep(network.draw(self._network_random))
+            await anyio.sleep(network.draw(self._network_random))
         try:
             status, payload, extra = await self.dispatch(request)
         except HTTPError as error:
@@ -269,7 +270,7 @@ class EmulatorApp:
                 raise  # in-process: the transport turns it into httpx.ReadError
             reset()  # on loopback: a real reset (RST), no answer at all
             for _ in range(3):  # let the server see the connection is gone before returning
-                await asyncio.sleep(0)
+                await anyio.lowlevel.checkpoint()
             return
         if not control:
             self._record(request, status)
@@ -280,7 +281,7 @@ class EmulatorApp:
         head += [(k.encode(), v.encode()) for k, v in extra.items()]
         head.append((b"date", email.utils.formatdate(self.wall(), usegmt=True).encode()))
         if network is not None:  # on its way back
-            await asyncio.sleep(network.draw(self._network_random))
+            await anyio.sleep(network.draw(self._network_random))
         await send({"type": "http.response.start", "status": status, "headers": head})
         await send({"type": "http.response.body", "body": raw})
 
@@ -325,9 +326,9 @@ class EmulatorApp:
         request.route_id = route.id if route is not None else None
         latency, outcome, fault = self.faults.draw(method, rest)
         if latency:
-            await asyncio.sleep(latency)
+            await anyio.sleep(latency)
         if outcome == "hang":  # never answers: the client's timeout fires
-            await asyncio.get_running_loop().create_future()
+            await anyio.sleep_forever()
         if outcome == "error" and fault is not None:
             raise HTTPError(
                 fault.error_status,
