@@ -59,7 +59,7 @@ TESTS: dict[str, list[str]] = {
     "_transport": _TRANSPORT,
     "_receiver": ["test_receiver_rules.py", "test_webhooks.py", "test_hostile.py",
                   "test_promises.py", "emulator/test_power_automate.py"],
-    "_exchange": ["test_cancellation.py", "test_transport.py", "test_transport_rules.py",
+    "_exchange": ["test_exchange_deadlines.py", "test_cancellation.py", "test_transport.py", "test_transport_rules.py",
                   "test_hostile.py", "test_backends.py"],
     "_eventloop": ["test_eventloop_rules.py", "test_backends.py", "test_ratelimit.py",
                    "test_ratelimit_rules.py"],
@@ -72,6 +72,18 @@ TESTS: dict[str, list[str]] = {
     "_budget": ["test_budget_rules.py", *_LIMITS],
     "_shared_tenant": ["test_shared_tenant_rules.py", *_LIMITS],
     "_redis": ["test_redis_budget_rules.py", *_LIMITS],
+    # The small modules of the call path, the login, the bot view, paging and telemetry.
+    "_max_wait": ["test_options.py", "test_pacing.py", "test_ratelimit_rules.py"],
+    "_call": ["test_transport.py", "test_transport_rules.py", "test_options.py"],
+    "_options": ["test_options.py", "test_transport.py", "test_telemetry.py"],
+    "_settle": ["test_fanout_settle.py", "test_fanout.py", "test_fanout_rules.py"],
+    "_paging": ["resources/test_families.py", "resources/test_validation.py"],
+    "_converter": ["resources/test_families.py", "resources/test_postman_samples.py",
+                   "test_webhooks.py", "test_hostile.py"],
+    "_telemetry": ["test_telemetry.py", "test_transport.py"],
+    "_login": ["test_login.py", "test_hostile_surfaces.py"],
+    "_bot": ["test_bot_view.py", "test_auth_rules.py"],
+    "_asgi": ["test_webhooks.py", "test_receiver_rules.py", "test_cancellation.py"],
 }  # fmt: skip
 _SPIKES = "tests/test_pacing.py::test_no_429_under_network_spikes_on_the_real_clock"
 #: Slow tests whose promise a faster one beside them already checks for that module (run once
