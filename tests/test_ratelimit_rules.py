@@ -455,3 +455,79 @@ def test_a_call_end_that_leaves_the_next_slot_where_it_was_re_arms_no_timer() ->
     armed, granted = run_virtual(main)
     assert granted == [pytest.approx(5.0, abs=1e-3)]
     assert [round(a, 3) for a in armed] == [5.0]  # armed once, not again on the call's end
+
+
+def test_closing_tells_each_waiting_call_why_and_a_closed_limiter_refuses_new_ones() -> None:
+    from kaizala_async import ClientClosedError
+
+    async def main() -> list[str]:
+        limiter = RateLimiter(exact(Rate(1, 10.0)))
+        limiter.open()
+        await limiter.acquire()  # the slot in use: the next calls wait
+        waiting = [asyncio.ensure_future(limiter.acquire()) for _ in range(3)]
+        await asyncio.sleep(0)
+        waiting[1].cancel()  # one gives up first: it stays cancelled, not told
+        await asyncio.sleep(0)
+        limiter.close()
+        told = []
+        for task in waiting:
+            try:
+                await task
+            except ClientClosedError as exc:
+                told.append(str(exc))
+            except asyncio.CancelledError:
+                told.append("cancelled")
+        try:
+            await limiter.acquire()
+        except ClientClosedError as exc:
+            told.append(str(exc))
+        return told
+
+    advice = "; use the client inside `async with KaizalaClient(...)`"
+    waited = (
+        "the client was closed while this call waited for a rate-limit slot; nothing was sent"
+        + advice
+    )
+    assert run_virtual(main) == [
+        waited, "cancelled", waited, "the client was closed before this call could go" + advice,
+    ]  # fmt: skip
+
+
+def test_a_limiter_says_whether_it_was_never_opened_or_closed_and_can_be_opened_again() -> None:
+    from kaizala_async import ClientClosedError
+
+    async def main() -> None:
+        limiter = RateLimiter(exact(Rate(5, 1.0)))
+        with pytest.raises(RuntimeError) as never:
+            await limiter.acquire()
+        assert str(never.value) == (
+            "the rate limiter is not open; use the client inside `async with`"
+        )
+        limiter.open()
+        limiter.close()
+        with pytest.raises(ClientClosedError):
+            await limiter.acquire()
+        limiter.open()  # a client entered again
+        await limiter.acquire()
+        limiter.release()
+        limiter.close()
+
+    run_virtual(main)
+
+
+def test_a_shared_tenant_budget_is_refused_under_trio_with_the_reason() -> None:
+    import anyio
+
+    from kaizala_async import RedisTenantBudget
+
+    limits = RateLimits(backend=RedisTenantBudget("redis://cache:6379/0", "contoso"))
+
+    async def main() -> None:
+        RateLimiter(limits).open()
+
+    with pytest.raises(ValidationError) as caught:
+        anyio.run(main, backend="trio")
+    assert str(caught.value) == (
+        "limits: a shared tenant budget (RedisTenantBudget) runs on asyncio only: redis-py's "
+        "client is asyncio's; under trio, pace each process on its own limits"
+    )
