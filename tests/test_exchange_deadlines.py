@@ -197,3 +197,19 @@ def test_closing_leaves_the_timer_of_an_exchange_still_running() -> None:
 
     result, armed = run_virtual(main)
     assert result.startswith("timeout") and armed == 0
+
+
+def test_one_task_timed_out_twice_is_cancelled_both_times() -> None:
+    """A task whose exchange expired is forgotten once it has left: its next exchange has a
+    deadline of its own (a task left marked expired would never be cancelled again)."""
+
+    async def main() -> list[str]:
+        http, exchange = await _exchange()
+        results = [await _run(exchange, http, "/10", 0.5) for _ in range(2)]
+        deadlines = exchange._deadlines
+        assert deadlines is not None and not deadlines._expired and not deadlines._running
+        await http.aclose()
+        return results
+
+    first, second = run_virtual(main)
+    assert first.startswith("timeout") and second.startswith("timeout")
