@@ -73,9 +73,9 @@ TESTS: dict[str, list[str]] = {
     "_shared_tenant": ["test_shared_tenant_rules.py", *_LIMITS],
     "_redis": ["test_redis_budget_rules.py", *_LIMITS],
     # The small modules of the call path, the login, the bot view, paging and telemetry.
-    "_max_wait": ["test_options.py", "test_pacing.py", "test_ratelimit_rules.py"],
+    "_max_wait": ["test_options_rules.py", "test_options.py", "test_pacing.py", "test_ratelimit_rules.py"],
     "_call": ["test_transport.py", "test_transport_rules.py", "test_options.py"],
-    "_options": ["test_options.py", "test_transport.py", "test_telemetry.py"],
+    "_options": ["test_options_rules.py", "test_options.py", "test_transport.py", "test_telemetry.py"],
     "_settle": ["test_fanout_settle.py", "test_fanout.py", "test_fanout_rules.py"],
     "_paging": ["resources/test_families.py", "resources/test_validation.py"],
     "_converter": ["resources/test_families.py", "resources/test_postman_samples.py",
