@@ -76,7 +76,7 @@ TESTS: dict[str, list[str]] = {
     "_max_wait": ["test_options_rules.py", "test_options.py", "test_pacing.py", "test_ratelimit_rules.py"],
     "_call": ["test_transport.py", "test_transport_rules.py", "test_options.py"],
     "_options": ["test_options_rules.py", "test_options.py", "test_transport.py", "test_telemetry.py"],
-    "_settle": ["test_fanout_settle.py", "test_fanout.py", "test_fanout_rules.py"],
+    "_settle": ["test_settle_rules.py", "test_fanout_settle.py", "test_fanout.py", "test_fanout_rules.py"],
     "_paging": ["resources/test_families.py", "resources/test_validation.py"],
     "_converter": ["resources/test_families.py", "resources/test_postman_samples.py",
                    "test_webhooks.py", "test_hostile.py"],
