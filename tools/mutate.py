@@ -77,13 +77,13 @@ TESTS: dict[str, list[str]] = {
     "_call": ["test_transport.py", "test_transport_rules.py", "test_options.py"],
     "_options": ["test_options_rules.py", "test_options.py", "test_transport.py", "test_telemetry.py"],
     "_settle": ["test_settle_rules.py", "test_fanout_settle.py", "test_fanout.py", "test_fanout_rules.py"],
-    "_paging": ["resources/test_families.py", "resources/test_validation.py"],
+    "_paging": ["test_paging_rules.py", "resources/test_families.py", "resources/test_validation.py"],
     "_converter": ["resources/test_families.py", "resources/test_postman_samples.py",
                    "test_webhooks.py", "test_hostile.py"],
     "_telemetry": ["test_telemetry.py", "test_transport.py"],
     "_login": ["test_login.py", "test_hostile_surfaces.py"],
     "_bot": ["test_bot_view.py", "test_auth_rules.py"],
-    "_asgi": ["test_webhooks.py", "test_receiver_rules.py", "test_cancellation.py"],
+    "_asgi": ["test_asgi_rules.py", "test_webhooks.py", "test_receiver_rules.py", "test_cancellation.py"],
 }  # fmt: skip
 _SPIKES = "tests/test_pacing.py::test_no_429_under_network_spikes_on_the_real_clock"
 #: Slow tests whose promise a faster one beside them already checks for that module (run once
