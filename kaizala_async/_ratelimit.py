@@ -139,11 +139,9 @@ class TenantDispatcher:
                 return self._grant(lane, max(now, when))
         return None
 
-    async def acquire(self, lane: Lane, *, first: bool) -> float:
-        """Wait for a slot on ``lane``; returns the loop time it was granted at."""
-        granted = self.grant_now(lane)
-        if granted is not None:
-            return granted
+    async def wait(self, lane: Lane, *, first: bool) -> float:
+        """Queue on ``lane`` and wait for a slot (once `grant_now` found none ready); returns
+        the loop time it was granted at."""
         future: Waiter[float] = self._loop.create_future()
         lane.enqueue(future, first=first)
         self._dispatch()
@@ -328,10 +326,10 @@ class RateLimiter:
         if granted is not None:
             return granted
         if max_wait is None:
-            return await dispatcher.acquire(lane, first=first)
+            return await dispatcher.wait(lane, first=first)
         try:
             async with fail_after(dispatcher._loop, max_wait):
-                return await dispatcher.acquire(lane, first=first)
+                return await dispatcher.wait(lane, first=first)
         except TimeoutError:
             raise SlotWaitTimeoutError(max_wait) from None
 
