@@ -45,3 +45,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(
             f"random order: replay it with -p randomly --randomly-seed={seed}"
         )
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A real redis-server (the dev extra's) for the test module, on a free port."""
+    from benchmarks._redis_server import redis_server
+
+    with redis_server() as (url, _):
+        yield url

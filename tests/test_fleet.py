@@ -8,22 +8,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from benchmarks._common import loopback_emulator
-from benchmarks._redis_server import redis_server
 
 WORKER = Path(__file__).parent / "fleet" / "worker.py"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _):
-        yield url
 
 
 def _worker(folder: Path, config: dict[str, object], groups: list[str]) -> subprocess.Popen[str]:

@@ -6,19 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from benchmarks._redis_server import redis_server
 from kaizala_async import BracketReport, Rate, RedisTenantBudget, ValidationError
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _):
-        yield url
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,14 @@ import logging
 import os
 import signal
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 
-from benchmarks._redis_server import redis_server, redis_server_handle
+from benchmarks._redis_server import redis_server_handle
 from kaizala_async import (
     CampaignStatus,
     Rate,
@@ -29,12 +29,6 @@ from kaizala_async import (
     _redis_journal,
 )
 from kaizala_async.emulator import Emulator, EmulatorConfig
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _):
-        yield url
 
 
 def _emulator() -> Emulator:

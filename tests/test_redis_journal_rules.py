@@ -10,22 +10,13 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from benchmarks._redis_server import redis_server
 from kaizala_async import CampaignStatus, RedisJournal, ValidationError, _redis_journal
 from kaizala_async._journal import Claim, LostClaim
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _):
-        yield url
-
 
 _campaigns = iter(range(10**6))
 

@@ -11,7 +11,6 @@ import logging
 import math
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -257,12 +256,6 @@ def test_arguments_are_checked_before_anything_connects() -> None:
         RateLimits(backend="redis://cache")  # type: ignore[arg-type]
     budget = RedisTenantBudget("redis://:hunter2-secret@cache.internal:6379/0", "contoso")
     assert "hunter2" not in repr(budget) and "cache.internal" in repr(budget)
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _):
-        yield url
 
 
 def test_bookings_use_redis_time_hash_tagged_keys_and_expire(redis_url: str) -> None:
