@@ -26,6 +26,7 @@ from ._constants import (
     USER_AGENT,
 )
 from ._errors import ClientClosedError, KaizalaError, ValidationError
+from ._exchange import CookielessClient
 from ._fanout import (
     FanOutProgress,
     FanOutReport,
@@ -201,7 +202,7 @@ class KaizalaClient:
         install_log_redaction()
         async with contextlib.AsyncExitStack() as stack:
             http = await stack.enter_async_context(
-                httpx.AsyncClient(
+                CookielessClient(
                     transport=self._http_transport,
                     timeout=self._timeout,
                     follow_redirects=False,  # 308s are ours: the token must not follow blindly

@@ -417,3 +417,35 @@ async def test_answers_over_the_size_cap_are_not_read(declared: bool) -> None:
             async with client:
                 pass
     assert sent < 16 * 1024 * 1024  # stopped early: the client hung up
+
+
+# -- cookies: the service sets none; a server that does must not plant them -------------------
+
+
+def test_cookies_a_server_sets_are_neither_kept_nor_sent_back() -> None:
+    """A jar would grow by one cookie per answer for the client's whole life and send each one
+    back with every call: the client keeps none."""
+    numbers = iter(range(1_000_000))
+
+    def planting(request: httpx.Request) -> httpx.Response:
+        n = next(numbers)
+        return httpx.Response(
+            200,
+            json={"referenceId": f"r{n}"},
+            headers=[("set-cookie", f"planted-{n}=v{n}; Domain=kaiza.la; Path=/")],
+        )
+
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.route(host=urllib.parse.urlsplit(EP).hostname).mock(side_effect=planting)
+
+    async def main() -> int:
+        async with client_for(router) as client:
+            for _ in range(50):
+                await client.messages.send("G1", "hello")
+            return len(client._require().http.cookies)
+
+    assert run_virtual(main) == 0
+    sent = [c.request for c in router.calls if c.request.url.host != "api.kaiza.la"]
+    assert len(sent) == 50
+    assert [r.headers["cookie"] for r in sent if "cookie" in r.headers] == []
