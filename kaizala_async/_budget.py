@@ -54,7 +54,8 @@ class Budget:
     Pure bookkeeping: times come from the caller."""
 
     __slots__ = (
-        "_log", "burst", "hold", "ledger", "limit", "pause_until", "spacing", "tolerance", "window",
+        "_log", "_paced", "burst", "hold", "ledger", "limit", "pause_until", "spacing",
+        "tolerance", "window",
     )  # fmt: skip
 
     def __init__(
@@ -62,6 +63,9 @@ class Budget:
         exact: bool = True,
     ) -> None:  # fmt: skip
         self.pause_until = -math.inf
+        #: max(pause_until, the schedule's next slot), kept until a grant, a pause or a seed
+        #: changes it (the dispatcher asks every queued lane's budget on every dispatch).
+        self._paced: float | None = None
         self.ledger: CallLedger | None = None
         self.hold = 0.0
         if rate is None:
@@ -90,7 +94,9 @@ class Budget:
 
     def ready_at(self, now: float) -> float:
         """The earliest time the next grant may happen (``inf``: once a call ends)."""
-        ready = max(self.pause_until, self._scheduled())
+        ready = self._paced
+        if ready is None:
+            ready = self._paced = max(self.pause_until, self._scheduled())
         if self.ledger is not None:
             ready = max(ready, self.ledger.ready_at(now))
         return ready
@@ -119,6 +125,7 @@ class Budget:
             if scheduled < when <= scheduled + self.tolerance:
                 when = scheduled
             self._log.append(when)
+            self._paced = None
             if self.ledger is not None:
                 self.ledger.start()
 
@@ -132,6 +139,7 @@ class Budget:
             self.ledger.end(end)
         if self.ledger.in_flight == 0 and len(self.ledger.ends()) == len(ends):
             self._log.clear()  # nothing granted here yet: the pre-charge was only a guess
+            self._paced = None
 
     def recent_ends(self) -> list[float]:
         """Ends of the recent calls (loop time), oldest first."""
@@ -146,6 +154,7 @@ class Budget:
     def pause(self, deadline: float) -> None:
         # A deadline, not a flag: the later one wins and nothing can end a pause early.
         self.pause_until = max(self.pause_until, deadline)
+        self._paced = None
 
     def take(self, lane: object, now: float) -> bool:
         """A local budget that is ready is always ready (for any lane: it knows none)."""
