@@ -8,19 +8,28 @@ dispatcher that serves the lanes (``_ratelimit``). Each module imports only the 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import math
 from collections import deque
 
 from ._budget import Budget, Rate
 from ._eventloop import Waiter
 
-__all__ = ["Lane"]
+__all__ = ["Lane", "LaneOrder"]
+
+#: Timer wake-ups may run this much before their deadline (asyncio's clock resolution).
+EPS = 1e-6
 
 
 class Lane:
     """One connector's queue of waiters at its tenant's dispatcher, with the connector's own
     budget and the sequence number of its last grant (least recently served wins ties)."""
 
-    __slots__ = ("ahead", "budget", "connector_id", "granted", "jitter", "queue", "rate", "served")
+    __slots__ = (
+        "ahead", "budget", "connector_id", "granted", "jitter", "mark", "queue", "rate", "served",
+        "state",
+    )  # fmt: skip
 
     def __init__(
         self, budget: Budget, rate: Rate | None = None, jitter: float = 0.0,
@@ -36,6 +45,10 @@ class Lane:
         self.ahead = 0
         self.served = 0  # dispatch sequence number of the last grant (round-robin on ties)
         self.granted = 0
+        #: Where `LaneOrder` keeps the lane (_OUT, _LATER, _READY), and the mark its one valid
+        #: heap entry carries (older entries are skipped when they surface).
+        self.state = _OUT
+        self.mark = 0
 
     def enqueue(self, future: Waiter[float], *, first: bool) -> None:
         if first:
@@ -55,3 +68,87 @@ class Lane:
             del self.queue[index]
             if index < self.ahead:
                 self.ahead -= 1
+
+
+_OUT, _LATER, _READY = 0, 1, 2
+
+
+class LaneOrder:
+    """The lanes of one tenant that have waiters, in the order the dispatcher serves them.
+
+    The lane served next is the one whose own budget is ready first, and among the lanes ready
+    now the least recently served (round-robin when the tenant's budget is what binds). Two heaps
+    keep that order: lanes not ready yet by their ready time, lanes ready now by their last
+    grant. A lane is placed when it gains its first waiter, is granted, or a call of its ends
+    (the only events that move its ready time), so a grant costs O(log lanes) and never a pass
+    over every lane; entries a later placement made obsolete are skipped when they surface.
+    """
+
+    __slots__ = ("_count", "_later", "_ready")
+
+    def __init__(self) -> None:
+        self._later: list[tuple[float, int, Lane]] = []  # (ready at, tie-break, lane)
+        self._ready: list[tuple[int, int, Lane]] = []  # (served, tie-break, lane)
+        self._count = itertools.count()
+
+    def place(self, lane: Lane, now: float) -> None:
+        """(Re)place ``lane``: it gained a waiter, was granted, or a call of its ended."""
+        lane.mark = mark = next(self._count)
+        if not lane.queue:
+            lane.state = _OUT
+            return
+        lane.state = _LATER
+        heapq.heappush(self._later, (lane.budget.ready_at(now), mark, lane))
+
+    def waiting(self, lane: Lane, now: float) -> None:
+        """``lane`` gained a waiter: placed if it was not."""
+        if lane.state == _OUT:
+            self.place(lane, now)
+
+    def ended(self, lane: Lane, now: float) -> None:
+        """A call of ``lane`` ended: its ready time may be earlier now."""
+        if lane.state == _LATER:
+            self.place(lane, now)
+
+    def remove(self, lane: Lane) -> None:
+        lane.mark, lane.state = next(self._count), _OUT
+
+    def next(self, now: float) -> tuple[float, Lane | None]:
+        """The lane to serve next and the earliest time its own budget allows it (``inf``: not
+        before a call ends); ``(inf, None)`` when no lane has a waiter."""
+        later, ready = self._later, self._ready
+        while later and later[0][0] <= now + EPS:
+            _, mark, lane = heapq.heappop(later)
+            if mark == lane.mark:
+                lane.state = _READY
+                heapq.heappush(ready, (lane.served, mark, lane))
+        while ready:
+            _, mark, lane = ready[0]
+            if mark != lane.mark:
+                heapq.heappop(ready)
+            elif not _live(lane):
+                heapq.heappop(ready)
+                self.remove(lane)
+            elif (at := lane.budget.ready_at(now)) > now + EPS:
+                heapq.heappop(ready)  # not ready after all: back among the later ones
+                self.place(lane, now)
+            else:
+                return at, lane
+        while later:
+            at, mark, lane = later[0]
+            if mark != lane.mark:
+                heapq.heappop(later)
+            elif not _live(lane):
+                heapq.heappop(later)
+                self.remove(lane)
+            else:
+                return at, lane
+        return math.inf, None
+
+
+def _live(lane: Lane) -> bool:
+    """Whether ``lane`` has a waiter still waiting (those cancelled meanwhile are dropped)."""
+    queue = lane.queue
+    while queue and queue[0].done():
+        lane.pop()
+    return bool(queue)

@@ -46,7 +46,7 @@ from ._eventloop import (
 
 if TYPE_CHECKING:
     import asyncio
-from ._lane import Lane
+from ._lane import EPS, Lane, LaneOrder
 from ._limits import RateLimits
 from ._shared_tenant import BracketReport, SharedBudgetStats, SharedTenant, TenantBackend
 
@@ -61,8 +61,7 @@ __all__ = [
 
 log = logging.getLogger("kaizala_async.ratelimit")
 
-#: Timer wake-ups may run this much before their deadline (asyncio's clock resolution).
-_EPS: Final = 1e-6
+_EPS: Final = EPS
 #: With every slot held by calls in flight, the dispatcher waits for an end (``release``); it
 #: still looks again this often, so a waiter is never parked on nothing.
 _IDLE_RECHECK: Final = 1.0
@@ -76,6 +75,7 @@ class TenantDispatcher:
         self._loop = loop
         self._cancelled = cancelled_exc(loop)
         self._lanes: list[Lane] = []
+        self._order = LaneOrder()  # the lanes with waiters, in serving order
         self._tenant: Budget | SharedTenant
         if limits.backend is not None and tenant is not None:
             self._tenant = SharedTenant(  # asyncio only: refused elsewhere (`open`)
@@ -117,6 +117,7 @@ class TenantDispatcher:
     def remove_lane(self, lane: Lane) -> None:
         if lane in self._lanes:
             self._lanes.remove(lane)
+        self._order.remove(lane)
         while lane.queue:
             waiter = lane.pop()
             if not waiter.done():  # the caller is told, not cancelled: nobody cancelled it
@@ -144,6 +145,7 @@ class TenantDispatcher:
         the loop time it was granted at."""
         future: Waiter[float] = self._loop.create_future()
         lane.enqueue(future, first=first)
+        self._order.waiting(lane, self._loop.time())
         self._dispatch()
         try:
             return await future
@@ -161,6 +163,7 @@ class TenantDispatcher:
         now = self._loop.time()
         lane.budget.finish(now, abandoned=abandoned)
         self._tenant.finish(now, abandoned=abandoned)
+        self._order.ended(lane, now)
         if self._timer is not None:  # somebody waits: an end can only bring their slot nearer
             self._dispatch()
 
@@ -196,22 +199,11 @@ class TenantDispatcher:
     def _dispatch(self) -> None:
         now = self._loop.time()
         while True:
-            tenant_ready = self._tenant.ready_at(now)
-            best: Lane | None = None
-            best_key = (math.inf, 0)
-            for lane in self._lanes:
-                queue = lane.queue
-                while queue and queue[0].done():  # cancelled while waiting
-                    lane.pop()
-                if not queue:
-                    continue
-                key = (max(lane.budget.ready_at(now), tenant_ready), lane.served)
-                if best is None or key < best_key:
-                    best, best_key = lane, key
+            at, best = self._order.next(now)
             if best is None:
                 self._disarm()
                 return
-            when = best_key[0]
+            when = max(at, self._tenant.ready_at(now))
             if when > now + _EPS:
                 if when != math.inf:  # else a call's end dispatches again (``release``)
                     self._arm(when)
@@ -232,6 +224,7 @@ class TenantDispatcher:
         self._seq += 1
         lane.served = self._seq
         lane.granted += 1
+        self._order.place(lane, at)  # its ready time moved: its place in the order too
         return at
 
 
