@@ -80,9 +80,9 @@ TESTS: dict[str, list[str]] = {
     "_paging": ["test_paging_rules.py", "resources/test_families.py", "resources/test_validation.py"],
     "_converter": ["resources/test_families.py", "resources/test_postman_samples.py",
                    "test_webhooks.py", "test_hostile.py"],
-    "_telemetry": ["test_telemetry.py", "test_transport.py"],
-    "_login": ["test_login.py", "test_hostile_surfaces.py"],
-    "_bot": ["test_bot_view.py", "test_auth_rules.py"],
+    "_telemetry": ["test_telemetry_rules.py", "test_telemetry.py", "test_transport.py"],
+    "_login": ["test_login_rules.py", "test_login.py", "test_hostile_surfaces.py"],
+    "_bot": ["test_bot_rules.py", "test_bot_view.py", "test_auth_rules.py"],
     "_asgi": ["test_asgi_rules.py", "test_webhooks.py", "test_receiver_rules.py", "test_cancellation.py"],
 }  # fmt: skip
 _SPIKES = "tests/test_pacing.py::test_no_429_under_network_spikes_on_the_real_clock"
