@@ -49,7 +49,7 @@ _SLACK: Final = 1e-7
 class CallLedger:
     """The recent calls of one scope: ends (sorted) and the number in flight."""
 
-    __slots__ = ("_ends", "_ready", "in_flight", "limit", "period")
+    __slots__ = ("_ends", "_horizon", "_ready", "in_flight", "limit", "period")
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
@@ -57,6 +57,7 @@ class CallLedger:
         self.in_flight = 0
         self._ends: list[float] = []
         self._ready: float | None = None  # cached answer of ready_at; None when stale
+        self._horizon = -math.inf  # ends before it are forgotten (some may still be listed)
 
     def start(self) -> None:
         """A call was granted (it now may be seen by the server at any time until it ends)."""
@@ -76,7 +77,7 @@ class CallLedger:
 
     def ends(self) -> list[float]:
         """The recorded ends (sorted), for handing on to the next process."""
-        return list(self._ends)
+        return self._ends[bisect.bisect_left(self._ends, self._horizon) :]
 
     def ready_at(self, now: float) -> float:
         """The earliest time a new call may be granted (``inf``: not before a call ends)."""
@@ -87,10 +88,15 @@ class CallLedger:
     def _compute(self, now: float) -> float:
         limit, period, in_flight = self.limit, self.period, self.in_flight
         ends = self._ends
-        # Ends older than 2T can bound no boundary in (g - T, g] for any g >= now.
-        horizon = now - 2 * period
+        # Ends older than 2T can bound no boundary in (g - T, g] for any g >= now, and nothing
+        # below counts them (every boundary and every count starts past them). They are
+        # dropped in batches, once they are half the list: deleting the front of a list moves
+        # all the rest, and a budget of a high limit holds many ends.
+        horizon = self._horizon = now - 2 * period
         if ends and ends[0] < horizon:
-            del ends[: bisect.bisect_left(ends, horizon)]
+            stale = bisect.bisect_left(ends, horizon)
+            if 2 * stale >= len(ends):
+                del ends[:stale]
         n = len(ends)
         room = limit - in_flight - 1  # recorded ends the window before g may still hold
         if room < 0:
