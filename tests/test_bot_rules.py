@@ -130,6 +130,34 @@ def test_without_the_users_endpoint_the_bot_token_is_not_usable_and_the_user_is_
     assert run_virtual(main) == (("bot-token-1", BASE), None, 1)
 
 
+def test_a_valid_bot_token_without_the_users_endpoint_asks_the_user_then_fetches_anew() -> None:
+    service, user = Service(), User()
+
+    async def main() -> Any:
+        bot = tokens(service, user)
+        await bot.access()
+        user.endpoint_url = None
+        return shown(await bot.access())
+
+    assert run_virtual(main) == ("bot-token-2", BASE)
+    assert user.accesses == 1
+
+
+def test_a_token_is_not_usable_at_the_very_instant_it_goes_stale() -> None:
+    async def main() -> tuple[Any, Any, int]:
+        bot = tokens(Service(100.0))
+        await bot.access()
+        stale_at = bot._stale_at
+        bot._now = lambda: stale_at - 1e-6  # type: ignore[method-assign]
+        before = shown(bot.peek())
+        bot._now = lambda: stale_at  # type: ignore[method-assign]
+        at = shown(bot.peek())
+        await bot.refresh(stale=Secret("another-token"))  # the current one is stale: fetched
+        return before, at, bot.refreshes
+
+    assert run_virtual(main) == (("bot-token-1", BASE), None, 2)
+
+
 def test_the_user_is_not_asked_when_its_endpoint_is_known() -> None:
     user = User()
     run_virtual(lambda: tokens(Service(), user).access())

@@ -143,6 +143,29 @@ def test_either_provider_alone_turns_recording_on(
         _telemetry._instruments = None
 
 
+def test_without_the_apis_module_globals_the_public_getter_decides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another API version may keep its providers elsewhere: the proxy (nothing set) and the
+    no-op provider mean nothing is configured; any other provider means something is."""
+
+    class Fake:
+        ProxyTracerProvider = trace.ProxyTracerProvider
+        NoOpTracerProvider = trace.NoOpTracerProvider
+        provider: object = trace.ProxyTracerProvider()
+
+        @classmethod
+        def get_tracer_provider(cls) -> object:
+            return cls.provider
+
+    monkeypatch.setattr(_telemetry, "_trace", Fake)
+    assert not _telemetry._configured()
+    Fake.provider = trace.NoOpTracerProvider()
+    assert not _telemetry._configured()
+    Fake.provider = TracerProvider()
+    assert _telemetry._configured()
+
+
 def test_the_instruments_are_made_once_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(trace, "_TRACER_PROVIDER", TracerProvider())
     try:
@@ -188,8 +211,9 @@ def test_an_attempt_answered_2xx_has_its_span_and_metrics(otel: Otel) -> None:
     tags = {"kaizala.endpoint": "T1", "http.request.method": "POST",
             "kaizala.connector": "app-1", "http.response.status_code": 201}  # fmt: skip
     assert points(reader, "kaizala.client.calls") == [(tags, 1)]
-    ((duration_tags, (count, _)),) = points(reader, "kaizala.client.duration")
+    ((duration_tags, (count, seconds)),) = points(reader, "kaizala.client.duration")
     assert (duration_tags, count) == (tags, 1)
+    assert 0 <= seconds < 5  # from the attempt's start to its end
     assert points(reader, "kaizala.client.slot_wait") == [
         ({"kaizala.connector": "app-1", "kaizala.endpoint": "T1"}, (1, 0.25))
     ]

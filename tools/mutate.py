@@ -78,7 +78,7 @@ TESTS: dict[str, list[str]] = {
     "_options": ["test_options_rules.py", "test_options.py", "test_transport.py", "test_telemetry.py"],
     "_settle": ["test_settle_rules.py", "test_fanout_settle.py", "test_fanout.py", "test_fanout_rules.py"],
     "_paging": ["test_paging_rules.py", "resources/test_families.py", "resources/test_validation.py"],
-    "_converter": ["resources/test_families.py", "resources/test_postman_samples.py",
+    "_converter": ["test_converter_rules.py", "resources/test_families.py", "resources/test_postman_samples.py",
                    "test_webhooks.py", "test_hostile.py"],
     "_telemetry": ["test_telemetry_rules.py", "test_telemetry.py", "test_transport.py"],
     "_login": ["test_login_rules.py", "test_login.py", "test_hostile_surfaces.py"],
