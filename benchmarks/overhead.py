@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 
 from kaizala_async import KaizalaClient, RateLimits
+from kaizala_async._exchange import CookielessClient
 
 from ._common import loopback_emulator, print_table
 from ._mock import CREDENTIALS, mock_client, mock_transport
 from ._raw import TEXT, access_token, post_text
+from .profile import NEVER_BINDING
 
 UNLIMITED = ("--connector-limit", "1000000/1", "--tenant-limit", "1000000/1")
 
@@ -27,31 +29,40 @@ async def _timed(call: Callable[[], Awaitable[Any]], n: int, into: list[float]) 
 
 
 async def _compare(
-    sdk: KaizalaClient, raw: httpx.AsyncClient, root: str, credentials: dict[str, str],
-    group: str, *, rounds: int, per_round: int,
-) -> tuple[list[float], list[float]]:  # fmt: skip
-    token, base = await access_token(raw, root, credentials)
+    sdks: dict[str, KaizalaClient], raws: dict[str, httpx.AsyncClient], root: str,
+    credentials: dict[str, str], group: str, *, rounds: int, per_round: int,
+) -> dict[str, list[float]]:  # fmt: skip
+    """Per-call times of each SDK client and each raw client, in interleaved rounds (the order
+    rotates each round, so no contender always runs first)."""
+    calls: dict[str, Callable[[], Awaitable[Any]]] = {}
+    for name, sdk in sdks.items():
 
-    async def sdk_call() -> None:
-        await sdk.messages.send(group, TEXT)
+        async def sdk_call(sdk: KaizalaClient = sdk) -> None:
+            await sdk.messages.send(group, TEXT)
 
-    async def raw_call() -> None:
-        response = await post_text(raw, base, token, group)
-        response.raise_for_status()
-        response.json()
+        calls[name] = sdk_call
+    for name, raw in raws.items():
+        token, base = await access_token(raw, root, credentials)
 
-    await _timed(sdk_call, 200, [])  # warm both paths up
-    await _timed(raw_call, 200, [])
-    sdk_times: list[float] = []
-    raw_times: list[float] = []
-    for r in range(rounds):  # interleaved, alternating which goes first
-        pair = [(sdk_call, sdk_times), (raw_call, raw_times)]
-        for call, into in pair if r % 2 == 0 else reversed(pair):
-            await _timed(call, per_round, into)
-    return sdk_times, raw_times
+        async def raw_call(
+            raw: httpx.AsyncClient = raw, token: str = token, base: str = base
+        ) -> None:
+            response = await post_text(raw, base, token, group)
+            response.raise_for_status()
+            response.json()
+
+        calls[name] = raw_call
+    for call in calls.values():
+        await _timed(call, 200, [])  # warm every path up
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    names = list(calls)
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            await _timed(calls[name], per_round, times[name])
+    return times
 
 
-def _row(transport: str, sdk: list[float], raw: list[float]) -> dict[str, Any]:
+def _row(transport: str, sdk: list[float], raw: list[float], **more: Any) -> dict[str, Any]:
     sdk_median, raw_median = statistics.median(sdk), statistics.median(raw)
     return {
         "transport": transport,
@@ -61,11 +72,14 @@ def _row(transport: str, sdk: list[float], raw: list[float]) -> dict[str, Any]:
         "ratio SDK / raw": sdk_median / raw_median,
         "SDK p90 µs": statistics.quantiles(sdk, n=10)[-1] * 1e6,
         "raw p90 µs": statistics.quantiles(raw, n=10)[-1] * 1e6,
+        **more,
     }
 
 
 def overhead(quick: bool) -> list[dict[str, Any]]:
-    """Median per-call time, SDK (limits lifted) against raw httpx, on two transports."""
+    """Median per-call time, SDK against raw httpx, on two transports: on ``MockTransport`` with
+    limits lifted and with the limiter on but never binding, each also against raw httpx with
+    no cookie jar (the SDK's client keeps none: the like-for-like figure)."""
     rounds, per_round = (4, 250) if quick else (10, 1000)
     credentials = {
         "applicationId": CREDENTIALS.application_id,
@@ -73,26 +87,37 @@ def overhead(quick: bool) -> list[dict[str, Any]]:
         "refreshToken": "bench-refresh",
     }
 
-    async def on_mock() -> tuple[list[float], list[float]]:
+    async def on_mock() -> dict[str, list[float]]:
         async with (
-            mock_client() as sdk,
+            mock_client() as lifted,
+            mock_client(NEVER_BINDING) as paced,
             httpx.AsyncClient(transport=mock_transport(), timeout=60) as raw,
+            CookielessClient(transport=mock_transport(), timeout=60) as bare,
         ):
-            return await _compare(sdk, raw, "https://kms.kaiza.la", credentials, "g1",
+            return await _compare({"lifted": lifted, "paced": paced}, {"raw": raw, "bare": bare},
+                                  "https://kms.kaiza.la", credentials, "g1",
                                   rounds=rounds, per_round=per_round)  # fmt: skip
 
-    rows = [_row("httpx.MockTransport", *asyncio.run(on_mock()))]
+    mock = asyncio.run(on_mock())
+    bare = statistics.median(mock["bare"])
+    rows = [
+        _row("httpx.MockTransport, limits lifted", mock["lifted"], mock["raw"],
+             **{"ratio SDK / raw without cookie jar": statistics.median(mock["lifted"]) / bare}),
+        _row("httpx.MockTransport, limiter never binding", mock["paced"], mock["raw"],
+             **{"ratio SDK / raw without cookie jar": statistics.median(mock["paced"]) / bare}),
+    ]  # fmt: skip
     with loopback_emulator(*UNLIMITED) as emu:
         group = emu.create_groups(1)[0]
 
-        async def on_emulator() -> tuple[list[float], list[float]]:
+        async def on_emulator() -> dict[str, list[float]]:
             async with (
                 emu.client(0, RateLimits.unlimited()) as sdk,
                 httpx.AsyncClient(timeout=60) as raw,
             ):
-                return await _compare(sdk, raw, emu.root, emu.credentials[0], group,
-                                      rounds=rounds // 2, per_round=per_round)  # fmt: skip
+                return await _compare({"sdk": sdk}, {"raw": raw}, emu.root, emu.credentials[0],
+                                      group, rounds=rounds // 2, per_round=per_round)  # fmt: skip
 
-        rows.append(_row("loopback emulator", *asyncio.run(on_emulator())))
+        loopback = asyncio.run(on_emulator())
+        rows.append(_row("loopback emulator, limits lifted", loopback["sdk"], loopback["raw"]))
     print_table("Overhead of one call: SDK (limits lifted) / raw httpx, same transport", rows)
     return rows

@@ -16,8 +16,8 @@ client's handle.
 
 Two limiters nested with ``async with`` break this once connectors compete for the tenant. So every
 tenant has one `TenantDispatcher`: a FIFO queue per connector ("lane"); the lane whose next
-grant is earliest wins (least recently served on ties); both budgets are charged at the same
-instant; one waiter is released. Only the dispatcher touches the budgets, and it needs no task of
+grant is earliest wins, and among lanes ready together the least recently served (`LaneOrder`
+keeps them in that order); both budgets are charged at the same instant; one waiter is released. Only the dispatcher touches the budgets, and it needs no task of
 its own: it runs synchronously whenever a waiter arrives or leaves, and from one timer otherwise.
 
 A 429 pauses the tenant until a monotonic deadline (the later deadline wins; nothing clears it
