@@ -123,7 +123,7 @@ def active() -> bool:
     return _get() is not None
 
 
-def record(name: str, value: float = 1, attributes: Mapping[str, Any] | None = None) -> None:
+def record(name: str, value: float, attributes: Mapping[str, Any] | None = None) -> None:
     """Add ``value`` to the instrument ``name`` (a no-op without the extra)."""
     got = _get()
     if got is not None:

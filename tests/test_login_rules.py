@@ -163,6 +163,18 @@ def test_both_requests_go_to_the_token_service_as_the_sdk_with_their_bodies() ->
         assert "accesstoken" not in request.headers  # no token goes to the token service
 
 
+def test_a_cookie_the_pin_request_answer_sets_is_not_sent_with_the_pin() -> None:
+    class Planting(TokenService):
+        async def __call__(self, request: httpx.Request) -> httpx.Response:
+            answer = await super().__call__(request)
+            answer.headers["set-cookie"] = "planted=1; Domain=kaiza.la; Path=/"
+            return answer
+
+    service = Planting()
+    run_virtual(lambda: login_with_pin(APP, PHONE, pin=lambda: "1", transport=service.transport))
+    assert [r.headers.get("cookie") for _, r in service.requests] == [None, None]
+
+
 def test_an_api_root_given_is_where_both_requests_go() -> None:
     service = TokenService()
     run_virtual(

@@ -63,7 +63,7 @@ def points(reader: InMemoryMetricReader, name: str) -> list[tuple[dict[str, Any]
 def one(**changes: Any) -> _telemetry.Attempt:
     args: dict[str, Any] = {
         "method": "POST", "path": "/groups/G1/messages",
-        "url": "https://kms.kaiza.la/v1/groups/G1/messages?x=1", "connector": "app-1",
+        "url": "https://kms.kaiza.la/v1/groups/G1/messages?x=1?y=2", "connector": "app-1",
         "number": 2, "slot_wait": 0.25,
     }  # fmt: skip
     args.update(changes)
@@ -82,6 +82,7 @@ def one(**changes: Any) -> _telemetry.Attempt:
         ("post", "/groups/G1/messages", "other"),  # methods as sent (upper case)
         ("GET", "/groups/G1/messages", "other"),
         ("GET", "/GROUPS/G1", "G3"),  # paths matched whatever their case
+        ("GET", "/groups/XX", "G3"),  # only slashes are stripped from the end
         ("GET", "/groups", "G2"),
         ("GET", "/groups/G1/reaction/R9/summary", "R2"),
         ("GET", "/groups/G1/reaction/summary", "R3"),
@@ -113,7 +114,7 @@ def test_nothing_is_recorded_until_a_provider_is_set_then_the_global_ones_are_us
     assert _telemetry._instruments is None
     assert not _telemetry.active()
     assert one() is _telemetry.NOOP
-    record("kaizala.client.calls")  # a no-op, not an error
+    record("kaizala.client.calls", 1)  # a no-op, not an error
 
     spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
     tracing = TracerProvider()
