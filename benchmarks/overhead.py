@@ -80,7 +80,7 @@ def overhead(quick: bool) -> list[dict[str, Any]]:
     """Median per-call time, SDK against raw httpx, on two transports: on ``MockTransport`` with
     limits lifted and with the limiter on but never binding, each also against raw httpx with
     no cookie jar (the SDK's client keeps none: the like-for-like figure)."""
-    rounds, per_round = (4, 250) if quick else (10, 1000)
+    rounds, per_round = (8, 125) if quick else (40, 250)
     credentials = {
         "applicationId": CREDENTIALS.application_id,
         "applicationSecret": CREDENTIALS.application_secret.reveal(),
