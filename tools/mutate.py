@@ -84,6 +84,10 @@ TESTS: dict[str, list[str]] = {
     "_login": ["test_login_rules.py", "test_login.py", "test_hostile_surfaces.py"],
     "_bot": ["test_bot_rules.py", "test_bot_view.py", "test_auth_rules.py"],
     "_asgi": ["test_asgi_rules.py", "test_webhooks.py", "test_receiver_rules.py", "test_cancellation.py"],
+    # The emulator's counting methods (its fidelity to the service's throttle) and the errors.
+    "emulator._throttle": ["emulator/test_throttle.py", "test_pacing.py"],
+    "_errors": ["test_http.py", "test_transport.py", "test_transport_rules.py", "test_hostile.py",
+                "test_secrets.py"],
 }  # fmt: skip
 _SPIKES = "tests/test_pacing.py::test_no_429_under_network_spikes_on_the_real_clock"
 #: Slow tests whose promise a faster one beside them already checks for that module (run once
@@ -166,13 +170,14 @@ def prepare(workdir: pathlib.Path, module: str, keep: bool) -> None:
             shutil.copy2(source, target)
     tests = ", ".join(f'"tests/{name}"' for name in TESTS[module])
     deselect = "".join(f', "--deselect", "{node}"' for node in DESELECT.get(module, []))
+    path = module.replace(".", "/")  # emulator._throttle -> emulator/_throttle
     config = (
         (ROOT / "pyproject.toml").read_text()
         + f"""
 
 [tool.mutmut]
 source_paths = ["kaizala_async/"]
-only_mutate = ["kaizala_async/{module}.py"]
+only_mutate = ["kaizala_async/{path}.py"]
 also_copy = [{", ".join(f'"{n}"' for n in _ALSO if n != "tests")}]
 pytest_add_cli_args_test_selection = [{tests}]
 pytest_add_cli_args = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q", "-x", "--timeout=30", {_SKIP}{deselect}]
