@@ -32,9 +32,8 @@ class Lane:
     )  # fmt: skip
 
     def __init__(
-        self, budget: Budget, rate: Rate | None = None, jitter: float = 0.0,
-        connector_id: str | None = None,
-    ) -> None:  # fmt: skip
+        self, budget: Budget, rate: Rate | None, jitter: float, connector_id: str | None
+    ) -> None:
         self.budget = budget
         self.rate = rate
         self.jitter = jitter
