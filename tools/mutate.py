@@ -85,8 +85,8 @@ TESTS: dict[str, list[str]] = {
     "_bot": ["test_bot_rules.py", "test_bot_view.py", "test_auth_rules.py"],
     "_asgi": ["test_asgi_rules.py", "test_webhooks.py", "test_receiver_rules.py", "test_cancellation.py"],
     # The emulator's counting methods (its fidelity to the service's throttle) and the errors.
-    "emulator._throttle": ["emulator/test_throttle.py", "test_pacing.py"],
-    "_errors": ["test_http.py", "test_transport.py", "test_transport_rules.py", "test_hostile.py",
+    "emulator._throttle": ["emulator/test_throttle_rules.py", "emulator/test_throttle.py", "test_pacing.py"],
+    "_errors": ["test_errors_rules.py", "test_http.py", "test_transport.py", "test_transport_rules.py", "test_hostile.py",
                 "test_secrets.py"],
 }  # fmt: skip
 _SPIKES = "tests/test_pacing.py::test_no_429_under_network_spikes_on_the_real_clock"
