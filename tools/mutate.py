@@ -85,6 +85,12 @@ TESTS: dict[str, list[str]] = {
     "_bot": ["test_bot_rules.py", "test_bot_view.py", "test_auth_rules.py"],
     "_asgi": ["test_asgi_rules.py", "test_webhooks.py", "test_receiver_rules.py", "test_cancellation.py"],
     # The emulator's counting methods (its fidelity to the service's throttle) and the errors.
+    # What every resource namespace shares, and the one resource every fan-out sends through.
+    "_resources._base": ["resources/test_base_rules.py", "resources/test_families.py",
+                         "resources/test_validation.py", "test_options.py"],
+    "_resources.messages": ["resources/test_families.py", "resources/test_validation.py",
+                            "resources/test_contract.py", "resources/test_postman_samples.py",
+                            "test_hostile.py"],
     "emulator._throttle": ["emulator/test_throttle_rules.py", "emulator/test_throttle.py", "test_pacing.py"],
     "_errors": ["test_errors_rules.py", "test_http.py", "test_transport.py", "test_transport_rules.py", "test_hostile.py",
                 "test_secrets.py"],
