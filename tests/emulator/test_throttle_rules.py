@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kaizala_async import Rate
-from kaizala_async.emulator._throttle import THROTTLE_METHODS, make_counter
+from kaizala_async.emulator._throttle import THROTTLE_METHODS, WindowStats, make_counter
 from tests.examples import examples
 
 #: Gaps between arrivals: bursts (0), fractions of a spacing, whole windows.
@@ -57,3 +57,29 @@ def test_a_refused_call_is_not_counted(method: str) -> None:
     fresh.check(0.0)
     _, wait = fresh.check(1.0)
     assert counter.check(1.0 + wait)[0]
+
+
+@pytest.mark.parametrize("method", THROTTLE_METHODS)
+@pytest.mark.parametrize("period", [1.0, 6.0, 60.0])
+def test_a_call_exactly_one_period_after_a_full_window_is_accepted(
+    method: str, period: float
+) -> None:
+    """A window is (t - T, t]: the call of T ago has left it. The sliding-window counter is the
+    exception: at the start of a window it still weighs the previous one in full."""
+    counter = make_counter(method, Rate(1, period))  # type: ignore[arg-type]
+    assert counter.check(0.0)[0]
+    assert not counter.check(period * 0.999)[0]
+    if method == "sliding-window-counter":
+        assert counter.check(period) == (False, 1 if period == 1.0 else period)
+        assert counter.check(2 * period)[0]
+    else:
+        assert counter.check(period)[0]
+
+
+def test_the_window_statistics_count_each_call_and_the_fullest_window() -> None:
+    stats = WindowStats(10.0)
+    for at in (0.0, 1.0, 9.0, 10.0, 10.5):  # at 10.0 the call of 0.0 has left the window
+        stats.accept(at)
+    stats.reject()
+    stats.reject()
+    assert stats.as_dict() == {"calls": 5, "throttled": 2, "maxInWindow": 4, "window": 10.0}
