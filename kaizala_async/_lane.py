@@ -70,6 +70,8 @@ class Lane:
 
 
 _OUT, _LATER, _READY = 0, 1, 2
+#: Entries the later heap holds at least before obsolete ones are swept out.
+_COMPACT_AT = 64
 
 
 class LaneOrder:
@@ -83,12 +85,13 @@ class LaneOrder:
     over every lane; entries a later placement made obsolete are skipped when they surface.
     """
 
-    __slots__ = ("_count", "_later", "_ready")
+    __slots__ = ("_count", "_later", "_ready", "_room")
 
     def __init__(self) -> None:
         self._later: list[tuple[float, int, Lane]] = []  # (ready at, tie-break, lane)
         self._ready: list[tuple[int, int, Lane]] = []  # (served, tie-break, lane)
         self._count = itertools.count()
+        self._room = _COMPACT_AT  # entries the later heap may hold before it is compacted
 
     def place(self, lane: Lane, now: float) -> None:
         """(Re)place ``lane``: it gained a waiter, was granted, or a call of its ended."""
@@ -98,6 +101,17 @@ class LaneOrder:
             return
         lane.state = _LATER
         heapq.heappush(self._later, (lane.budget.ready_at(now), mark, lane))
+        if len(self._later) > self._room:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop the entries later placements made obsolete. They leave a heap only when they
+        reach its top, and one placed at ``inf`` (no room before a call ends) may never get
+        there: a client living for weeks would pile them up. The heap is swept once it holds
+        twice what the last sweep left (64 entries at least): O(1) amortised per placement."""
+        self._later = [entry for entry in self._later if entry[1] == entry[2].mark]
+        heapq.heapify(self._later)
+        self._room = max(_COMPACT_AT, 2 * len(self._later))
 
     def waiting(self, lane: Lane, now: float) -> None:
         """``lane`` gained a waiter: placed if it was not."""
