@@ -222,10 +222,12 @@ def test_obsolete_entries_do_not_pile_up_over_a_long_life() -> None:
     """A lane with no room before a call ends is placed at ``inf``; each end places it again.
     Its old entries never reach the top of the heap while another lane is ready, so without a
     sweep they would pile up for as long as the client lives."""
-    full, busy = lane("full", math.inf), lane("busy", NOW, waiters=2)
-    order = order_of(full, busy)
+    full, busy, patient = lane("full", math.inf), lane("busy", NOW, waiters=2), lane("p", NOW + 5)
+    order = order_of(full, busy, patient)
     for n in range(10_000):
         full.budget.ready = math.inf if n % 2 else NOW + 1e6  # type: ignore[attr-defined]
         order.ended(full, NOW)
         assert named(order.next(NOW)) == (NOW, "busy")
     assert len(order._later) <= 130
+    order.remove(busy)  # the sweeps kept what is still valid: the lane placed once is next
+    assert named(order.next(NOW + 5)) == (NOW + 5, "p")
