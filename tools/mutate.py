@@ -88,7 +88,7 @@ TESTS: dict[str, list[str]] = {
     # What every resource namespace shares, and the one resource every fan-out sends through.
     "_resources._base": ["resources/test_base_rules.py", "resources/test_families.py",
                          "resources/test_validation.py", "test_options.py"],
-    "_resources.messages": ["resources/test_families.py", "resources/test_validation.py",
+    "_resources.messages": ["resources/test_messages_rules.py", "resources/test_families.py", "resources/test_validation.py",
                             "resources/test_contract.py", "resources/test_postman_samples.py",
                             "test_hostile.py", "emulator/test_emulator_content.py",
                             "emulator/test_emulator_features.py"],
