@@ -39,11 +39,15 @@ def test_a_slot_wait_timeout_says_how_long_and_that_nothing_was_sent(
 
 
 def test_a_closed_client_error_says_what_to_do() -> None:
-    error = ClientClosedError("the client is closed")
-    assert (
-        str(error) == "the client is closed; use the client inside `async with KaizalaClient(...)`"
+    error = ClientClosedError("the client was closed before this call could go")
+    assert str(error) == (
+        "the client was closed before this call could go; "
+        "use the client inside `async with KaizalaClient(...)`"
     )
     assert isinstance(error, RuntimeError)
+    assert str(ClientClosedError()) == (
+        "the client is closed; use the client inside `async with KaizalaClient(...)`"
+    )
 
 
 def test_an_unexpected_answer_lists_five_problems_at_most() -> None:
