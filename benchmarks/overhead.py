@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from kaizala_async import KaizalaClient, RateLimits
-from kaizala_async._exchange import CookielessClient
+from kaizala_async._cookieless import CookielessClient
 
 from ._common import loopback_emulator, print_table
 from ._mock import CREDENTIALS, mock_client, mock_transport

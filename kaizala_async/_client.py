@@ -25,8 +25,8 @@ from ._constants import (
     MAX_RETRY_AFTER,
     USER_AGENT,
 )
+from ._cookieless import CookielessClient
 from ._errors import ClientClosedError, KaizalaError, ValidationError
-from ._exchange import CookielessClient
 from ._fanout import (
     FanOutProgress,
     FanOutReport,

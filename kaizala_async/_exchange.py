@@ -30,48 +30,13 @@ import httpx
 from ._errors import UnexpectedResponseError
 from ._eventloop import on_asyncio
 
-__all__ = ["CookielessClient", "Deadlines", "Exchange", "read_capped"]
+__all__ = ["Deadlines", "Exchange", "read_capped"]
 
 #: Share of an exchange's deadline a request may spend waiting for a pooled connection. Past it,
 #: httpx raises ``PoolTimeout``: the request never left, and the caller may safely retry it.
 POOL_SHARE = 0.9
 
 _Mode = Literal["isolated", "asyncio", "anyio"]
-
-
-class _NoCookies(httpx.Cookies):
-    """A cookie jar that keeps nothing and adds nothing to a request."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-    def set_cookie_header(self, request: httpx.Request) -> None:
-        return None
-
-    def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
-        return None
-
-
-class CookielessClient(httpx.AsyncClient):
-    """The SDK's ``httpx.AsyncClient``: it keeps no cookies.
-
-    The service sets none (no endpoint of its API reads or writes one). A jar would let any
-    server it talks to plant cookies that the client then sends back on every call, and that
-    grow for the client's whole life; and httpx reads every answer's headers into it (a
-    ``urllib`` request and an ``email`` message built per call: about a quarter of a call's
-    CPU over a fast transport).
-    """
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return _NO_COOKIES
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        raise AttributeError("the SDK's client keeps no cookies")
-
-
-_NO_COOKIES = _NoCookies()
 
 
 class Exchange:
