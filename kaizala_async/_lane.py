@@ -12,6 +12,7 @@ import heapq
 import itertools
 import math
 from collections import deque
+from typing import TypeVar
 
 from ._budget import Budget, Rate
 from ._eventloop import Waiter
@@ -70,6 +71,7 @@ class Lane:
 
 
 _OUT, _LATER, _READY = 0, 1, 2
+_K = TypeVar("_K", int, float)  # a heap's key: a ready time, or a last grant
 #: Entries the later heap holds at least before obsolete ones are swept out.
 _COMPACT_AT = 64
 
@@ -135,28 +137,28 @@ class LaneOrder:
             if mark == lane.mark:
                 lane.state = _READY
                 heapq.heappush(ready, (lane.served, mark, lane))
-        while ready:
-            _, mark, lane = ready[0]
-            if mark != lane.mark:
-                heapq.heappop(ready)
-            elif not _live(lane):
-                heapq.heappop(ready)
-                self.remove(lane)
-            elif (at := lane.budget.ready_at(now)) > now + EPS:
-                heapq.heappop(ready)  # not ready after all: back among the later ones
-                self.place(lane, now)
-            else:
+        while (top := self._top(ready)) is not None:
+            lane = top[2]
+            at = lane.budget.ready_at(now)
+            if at <= now + EPS:
                 return at, lane
-        while later:
-            at, mark, lane = later[0]
-            if mark != lane.mark:
-                heapq.heappop(later)
-            elif not _live(lane):
-                heapq.heappop(later)
+            heapq.heappop(ready)  # not ready after all: back among the later ones
+            self.place(lane, now)
+        found = self._top(later)
+        return (math.inf, None) if found is None else (found[0], found[2])
+
+    def _top(self, heap: list[tuple[_K, int, Lane]]) -> tuple[_K, int, Lane] | None:
+        """``heap``'s first entry still valid; obsolete entries, and lanes whose waiters all
+        gave up, are dropped on the way."""
+        while heap:
+            entry = heap[0]
+            _, mark, lane = entry
+            if mark == lane.mark and _live(lane):
+                return entry
+            heapq.heappop(heap)
+            if mark == lane.mark:
                 self.remove(lane)
-            else:
-                return at, lane
-        return math.inf, None
+        return None
 
 
 def _live(lane: Lane) -> bool:
