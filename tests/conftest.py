@@ -29,6 +29,31 @@ def make_client(fake: FakeKaizala, **kwargs: object) -> KaizalaClient:
     return KaizalaClient(credentials, **options)  # type: ignore[arg-type]
 
 
+@pytest.fixture
+def otel() -> Iterator[tuple[Any, Any]]:
+    """OpenTelemetry providers of this test only, with the SDK's in-memory span exporter and
+    metric reader: ``(spans, reader)``. The global providers stay unset, so the rest of the
+    suite records nothing."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from kaizala_async import _telemetry
+
+    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    tracing = TracerProvider()
+    tracing.add_span_processor(SimpleSpanProcessor(spans))
+    _telemetry._instruments = _telemetry._Instruments(
+        tracing, MeterProvider(metric_readers=[reader])
+    )
+    try:
+        yield spans, reader
+    finally:
+        _telemetry._instruments = None
+
+
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[tuple[dict[str, str], str]]:
     """The loopback emulator of a module's command-line tests (fast limits, one connector)."""

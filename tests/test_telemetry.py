@@ -3,37 +3,17 @@ SDK's in-memory exporter and reader."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import kaizala_async as k
 from kaizala_async import _telemetry
 from kaizala_async.emulator import Emulator, EmulatorConfig, Fault
-
-
-@pytest.fixture
-def otel() -> Iterator[tuple[InMemorySpanExporter, InMemoryMetricReader]]:
-    """Providers of this test only, with in-memory exporter and reader (the global ones are
-    left unset, so the rest of the suite records nothing)."""
-    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
-    tracing = TracerProvider()
-    tracing.add_span_processor(SimpleSpanProcessor(spans))
-    _telemetry._instruments = _telemetry._Instruments(
-        tracing, MeterProvider(metric_readers=[reader])
-    )
-    try:
-        yield spans, reader
-    finally:
-        _telemetry._instruments = None
 
 
 def test_nothing_is_recorded_until_a_provider_is_configured() -> None:

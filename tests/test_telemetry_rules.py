@@ -4,7 +4,6 @@ attempt ended once. Providers of each test only, read back in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,20 +19,6 @@ from kaizala_async import _telemetry
 from kaizala_async._telemetry import INSTRUMENTS, attempt, endpoint_id, record
 
 Otel = tuple[InMemorySpanExporter, InMemoryMetricReader]
-
-
-@pytest.fixture
-def otel() -> Iterator[Otel]:
-    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
-    tracing = TracerProvider()
-    tracing.add_span_processor(SimpleSpanProcessor(spans))
-    _telemetry._instruments = _telemetry._Instruments(
-        tracing, MeterProvider(metric_readers=[reader])
-    )
-    try:
-        yield spans, reader
-    finally:
-        _telemetry._instruments = None
 
 
 def metrics(reader: InMemoryMetricReader) -> dict[str, Any]:
