@@ -17,8 +17,9 @@ client's handle.
 Two limiters nested with ``async with`` break this once connectors compete for the tenant. So every
 tenant has one `TenantDispatcher`: a FIFO queue per connector ("lane"); the lane whose next
 grant is earliest wins, and among lanes ready together the least recently served (`LaneOrder`
-keeps them in that order); both budgets are charged at the same instant; one waiter is released. Only the dispatcher touches the budgets, and it needs no task of
-its own: it runs synchronously whenever a waiter arrives or leaves, and from one timer otherwise.
+keeps them in that order); both budgets are charged at the same instant; one waiter is
+released. Only the dispatcher touches the budgets, and it needs no task of its own: it runs
+synchronously whenever a waiter arrives or leaves, and from one timer otherwise.
 
 A 429 pauses the tenant until a monotonic deadline (the later deadline wins; nothing clears it
 early) and the rejected call queues first (behind any that jumped the queue before it).
@@ -61,7 +62,6 @@ __all__ = [
 
 log = logging.getLogger("kaizala_async.ratelimit")
 
-_EPS: Final = EPS
 #: With every slot held by calls in flight, the dispatcher waits for an end (``release``); it
 #: still looks again this often, so a waiter is never parked on nothing.
 _IDLE_RECHECK: Final = 1.0
@@ -136,7 +136,7 @@ class TenantDispatcher:
             # Nobody waits (a dispatch leaves either a timer or empty queues).
             now = self._loop.time()
             when = max(lane.budget.ready_at(now), self._tenant.ready_at(now))
-            if when <= now + _EPS and self._tenant.take(lane, now):
+            if when <= now + EPS and self._tenant.take(lane, now):
                 return self._grant(lane, max(now, when))
         return None
 
@@ -204,7 +204,7 @@ class TenantDispatcher:
                 self._disarm()
                 return
             when = max(at, self._tenant.ready_at(now))
-            if when > now + _EPS:
+            if when > now + EPS:
                 if when != math.inf:  # else a call's end dispatches again (``release``)
                     self._arm(when)
                 else:
