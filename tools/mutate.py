@@ -42,6 +42,8 @@ _TRANSPORT = ["test_transport.py", "test_hostile.py",
 #: ``_outcomes`` were part of ``_fanout`` until it was split; ``_limits`` of ``_ratelimit``.)
 _LIMITS = ["test_ratelimit.py", "test_ratelimit_rules.py", "test_pacing.py",
            "test_shared_budget.py", "test_promises.py", "emulator/test_throttle.py"]  # fmt: skip
+_RESOURCES = ["resources/test_families.py", "resources/test_validation.py", "resources/test_contract.py",
+              "resources/test_postman_samples.py", "test_hostile.py"]  # fmt: skip
 TESTS: dict[str, list[str]] = {
     "_ratelimit": _LIMITS,
     "_limits": _LIMITS,
@@ -92,6 +94,10 @@ TESTS: dict[str, list[str]] = {
                             "resources/test_contract.py", "resources/test_postman_samples.py",
                             "test_hostile.py", "emulator/test_emulator_content.py",
                             "emulator/test_emulator_features.py"],
+    # The other resource namespaces: what each call puts on the wire and what it refuses.
+    **{f"_resources.{name}": [f"resources/test_{name}_rules.py", *_RESOURCES, "emulator/test_emulator_features.py",
+                              "emulator/test_gaps.py"]
+       for name in ("groups", "members", "actions", "admin", "reactions")},
     "emulator._throttle": ["emulator/test_throttle_rules.py", "emulator/test_throttle.py", "test_pacing.py"],
     "_errors": ["test_errors_rules.py", "test_http.py", "test_transport.py", "test_transport_rules.py", "test_hostile.py",
                 "test_secrets.py"],

@@ -8,7 +8,7 @@ from typing import Any
 
 from kaizala_async._constants import ACTION_PAGE
 from kaizala_async._converter import epoch_ms
-from kaizala_async._errors import ValidationError
+from kaizala_async._errors import UnexpectedResponseError, ValidationError
 from kaizala_async._models.actions import ActionBody, CustomAction, ResponseBody
 from kaizala_async._models.content import ActionDetails, ActionSummary, ResponseCreated, SentAction
 from kaizala_async._paging import Paginator
@@ -96,8 +96,15 @@ class ActionsResource(Resource):
             data = await self._send("GET", path, params=params)
             items = self._decode_list(data, "actions", ActionSummary, f"GET {path}")
             fresh = [a for a in items if a.reference_id not in seen]
-            if field(data, "hasMore") not in (True, "true", "True") or not items:
+            more = field(data, "hasMore")
+            if not (more is True or more in ("true", "True")) or not items:
                 return fresh, None
+            if not fresh and len(items) < count:
+                # Asked for more than it gave, yet nothing new and "more": asking again would
+                # get the same page for ever (a server that does not page as documented).
+                raise UnexpectedResponseError(
+                    f"GET {path}", ["hasMore is true but the page holds no action not yet listed"]
+                )
             last = items[-1].time
             if last is None:
                 raise ValidationError("page_size", "the service's actions carry no time to page by")

@@ -10,41 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-import respx
 
-from kaizala_async import KaizalaClient, UnexpectedResponseError, ValidationError
+from kaizala_async import KaizalaClient
 from kaizala_async._resources.messages import MEDIA_TYPES
-from tests.test_transport import EP, client_for, token_route
-from tests.vtime import run_virtual
+from tests.resources.wire import DEFAULT, refused, sent, unexpected
 
-MEDIA = {"mediaResource": "https://media.kaiza.la/x"}
-
-
-def sent(run: Any) -> list[httpx.Request]:
-    """The resource requests ``run(client)`` makes; every answer is 200 with a reference id."""
-    router = respx.Router(assert_all_called=False)
-    token_route(router)
-    router.route(host=httpx.URL(EP).host).respond(200, json={"referenceId": "r1", **MEDIA})
-
-    async def main() -> Any:
-        async with client_for(router) as client:
-            return await run(client)
-
-    run_virtual(main)
-    return [c.request for c in router.calls if c.request.url.host != "api.kaiza.la"]
-
-
-def refused(run: Any) -> tuple[str, str]:
-    """The argument and reason of the refusal; nothing may have been sent."""
-    found: list[ValidationError] = []
-
-    async def guarded(client: KaizalaClient) -> None:
-        with pytest.raises(ValidationError) as info:
-            await run(client)
-        found.append(info.value)
-
-    assert sent(guarded) == []
-    return found[0].argument, found[0].reason
+MEDIA = {"mediaResource": DEFAULT["mediaResource"]}
 
 
 # -- messages.send -----------------------------------------------------------------------------
@@ -242,14 +213,4 @@ def test_a_group_id_that_is_no_id_is_refused_by_name() -> None:
     ],
 )
 def test_an_answer_of_another_shape_names_the_call(call: Any, what: str) -> None:
-    router = respx.Router(assert_all_called=False)
-    token_route(router)
-    router.route(host=httpx.URL(EP).host).respond(200, json=["not", "an", "object"])
-
-    async def main() -> UnexpectedResponseError:
-        async with client_for(router) as client:
-            with pytest.raises(UnexpectedResponseError) as info:
-                await call(client)
-            return info.value
-
-    assert run_virtual(main).what == what
+    assert unexpected(call, ["not", "an", "object"]).what == what
