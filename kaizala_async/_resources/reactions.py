@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from kaizala_async._errors import ValidationError
+from kaizala_async._errors import UnexpectedResponseError, ValidationError
 from kaizala_async._models.content import Reaction, ReactionCreated, ReactionSummary
 from kaizala_async._paging import Paginator
 from kaizala_async._validate import check_id, check_limit, check_text, segment
@@ -26,6 +26,12 @@ def _cursor_of(data: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
+
+
+def _source(source_group_id: str | None, group_id: str) -> str:
+    """The item's source group: ``group_id`` unless given (a given empty id is refused, not
+    taken for "not given")."""
+    return check_id(group_id if source_group_id is None else source_group_id, "source_group_id")
 
 
 class ReactionsResource(Resource):
@@ -57,7 +63,7 @@ class ReactionsResource(Resource):
         path = f"/groups/{segment(group_id, 'group_id')}/reaction"
         body: dict[str, Any] = {
             "referenceId": check_id(reference_id, "reference_id"),
-            "sourceGroupId": check_id(source_group_id or group_id, "source_group_id"),
+            "sourceGroupId": _source(source_group_id, group_id),
             "reactionType": kind,
         }
         if comment is not None:
@@ -74,7 +80,7 @@ class ReactionsResource(Resource):
             f"/groups/{segment(group_id, 'group_id')}"
             f"/reaction/{segment(reference_id, 'reference_id')}/summary"
         )
-        params = {"sourceGroupId": check_id(source_group_id or group_id, "source_group_id")}
+        params = {"sourceGroupId": _source(source_group_id, group_id)}
         data = await self._send("GET", path, params=params)
         found = self._decode_list(data, "summary", ReactionSummary, f"GET {path}")
         if found:
@@ -87,7 +93,7 @@ class ReactionsResource(Resource):
         """Counts for every reacted item of a group (R3), following the service's cursor until
         a page is empty or the cursor stops moving."""
         path = f"/groups/{segment(group_id, 'group_id')}/reaction/summary"
-        source = check_id(source_group_id or group_id, "source_group_id")
+        source = _source(source_group_id, group_id)
         return self._cursor_pages(
             path, {"sourceGroupId": source}, "summary", ReactionSummary, limit
         )
@@ -111,7 +117,7 @@ class ReactionsResource(Resource):
             f"/reaction/{segment(reference_id, 'reference_id')}"
         )
         params = {
-            "sourceGroupId": check_id(source_group_id or group_id, "source_group_id"),
+            "sourceGroupId": _source(source_group_id, group_id),
             "reactionType": reaction_type,
         }
         return self._cursor_pages(path, params, "reactionDetails", Reaction, limit)
@@ -125,14 +131,20 @@ class ReactionsResource(Resource):
         limit: int | None,
     ) -> Paginator[Any]:
         most = check_limit(limit)
+        read: set[int] = set()  # the cursors asked for (a paginator is used once)
 
         async def fetch(cursor: int | None, _: int | None) -> tuple[Sequence[Any], Any]:
             sent = cursor or 0
+            read.add(sent)
             data = await self._send("GET", path, params={**params, "cursor": sent})
             items = self._decode_list(data, key, item, f"GET {path}")
             following = _cursor_of(data)
             if not items or following is None or following == sent:
                 return items, None
+            if following in read:  # a cycle: the same pages again and again, for ever
+                raise UnexpectedResponseError(
+                    f"GET {path}", ["the cursor went back to a page already read"]
+                )
             return items, following
 
         return Paginator(fetch, limit=most)

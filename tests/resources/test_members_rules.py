@@ -10,7 +10,7 @@ import pytest
 
 from kaizala_async import Member, MembersAdded, Subscriber, SubscriberChanges
 from kaizala_async._models.groups import SubscriberOutcome
-from tests.resources.wire import answer_of, refused, sent, unexpected
+from tests.resources.wire import Answers, answer_of, refused, sent, unexpected
 
 NUMBERS = [f"+9112345{n:05d}" for n in range(70)]
 
@@ -87,14 +87,19 @@ def test_subscribers_are_asked_for_fifty_a_page_by_post() -> None:
 
 
 def test_a_cursor_carries_the_listing_on_and_its_absence_ends_it() -> None:
+    answers = Answers([subscribers(2, cursor="c1"), subscribers(2, cursor="c2"), subscribers(1)])
     run = lambda c: c.subscribers.list("G1", page_size=2, limit=5).collect()  # noqa: E731
-    requests = sent(run, subscribers(2, cursor="next"))
-    bodies = [json.loads(r.content) for r in requests]
-    assert bodies == [{"count": 2}, {"count": 2, "cursor": "next"}, {"count": 1, "cursor": "next"}]
-    assert answer_of(run, subscribers(2, cursor="next"))[:2] == [
-        Subscriber(id="S0"),
-        Subscriber(id="S1"),
-    ]
+    bodies = [json.loads(r.content) for r in sent(run, answers)]
+    assert bodies == [{"count": 2}, {"count": 2, "cursor": "c1"}, {"count": 1, "cursor": "c2"}]
+    assert answer_of(run, answers)[:2] == [Subscriber(id="S0"), Subscriber(id="S1")]
+
+
+def test_a_cursor_already_sent_is_an_error_not_a_loop() -> None:
+    # A server answering every page with the same cursor used to be asked again for ever.
+    pages = [subscribers(2, cursor="c1"), subscribers(2, cursor="c2"), subscribers(2, cursor="c1")]
+    error = unexpected(lambda c: c.subscribers.list("G1").collect(), Answers(pages))
+    assert error.what == "POST /groups/G1/subscribers"
+    assert error.problems == ["the cursor went back to a page already read"]
 
 
 @pytest.mark.parametrize("cursor", [None, "", 7])
