@@ -67,6 +67,16 @@ def _structure_bool(value: object, _: type) -> bool:
     raise TypeError(f"not a boolean: {value!r}")
 
 
+def _structure_str(value: object, _: type) -> str:
+    """Text, or a whole number given for it (ids are sometimes numbers); cattrs' own hook calls
+    ``str()`` on anything, so a null id became ``"None"`` and an object its ``repr``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected text, got {type(value).__name__}")
+
+
 def _structure_secret(value: object, _: type) -> Secret:
     if isinstance(value, Secret):
         return value
@@ -85,6 +95,8 @@ def _attrs_structure_factory(
         canonical = {
             to_camel(f.alias or f.name).lower(): to_camel(f.alias or f.name) for f in fields
         }
+        # A null for a field with a default means "not given": the default, not ``"None"``.
+        defaulted = {to_camel(f.alias or f.name) for f in fields if f.default is not attrs.NOTHING}
 
         def structure_case_insensitively(value: Any, target: type) -> Any:
             if not isinstance(value, Mapping):
@@ -94,6 +106,8 @@ def _attrs_structure_factory(
             data: dict[str, Any] = {}
             for key, item in value.items():
                 name = canonical.get(str(key).lower())
+                if item is None and name in defaulted:
+                    continue
                 if name is not None and (name not in data or key == name):
                     data[name] = item
             return inner(data, target)
@@ -121,6 +135,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, epoch_ms)
     conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(Secret, _structure_secret)
     conv.register_unstructure_hook(Secret, lambda s: s.reveal())
     conv.register_structure_hook_factory(attrs.has, _attrs_structure_factory(conv))

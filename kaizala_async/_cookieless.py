@@ -28,6 +28,9 @@ class _NoCookies(httpx.Cookies):
     def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
         return None
 
+    def update(self, cookies: Any = None) -> None:  # type: ignore[override]
+        return None
+
 
 class CookielessClient(httpx.AsyncClient):
     """An ``httpx.AsyncClient`` whose cookie jar keeps nothing (see the module's docstring)."""

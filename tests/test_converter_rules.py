@@ -204,6 +204,23 @@ def test_a_missing_required_key_is_refused(conv: cattrs.Converter) -> None:
         conv.structure({"sendToAll": True}, Sample)
 
 
+@pytest.mark.parametrize("wire", [None, {"a": 1}, ["g"], True, 1.5])
+def test_text_is_text_or_a_whole_number_nothing_else(wire: object, conv: cattrs.Converter) -> None:
+    # cattrs' own hook called str() on anything: a null id became "None", an object its repr.
+    with pytest.raises(cattrs.BaseValidationError):
+        conv.structure({"groupId": wire}, Sample)
+    assert conv.structure({"groupId": 42}, Sample).group_id == "42"
+    assert conv.structure({"groupId": "g"}, Sample).group_id == "g"
+
+
+def test_a_null_for_a_field_with_a_default_is_the_default(conv: cattrs.Converter) -> None:
+    found = conv.structure(
+        {"groupId": "g", "sendToAll": None, "count": None, "typeOf": None}, Sample
+    )
+    assert (found.send_to_all, found.count, found.kind, found.note) == (False, 0, "x", None)
+    assert conv.structure({"groupId": "g", "note": None, "NOTE": "n"}, Sample).note == "n"
+
+
 def test_going_out_keys_are_camel_case_and_unset_optionals_dropped(conv: cattrs.Converter) -> None:
     out = conv.unstructure(Sample("g1", token=Secret("s"), created_at=T, type_of="poll"))
     assert out == {

@@ -214,3 +214,10 @@ def test_a_group_id_that_is_no_id_is_refused_by_name() -> None:
 )
 def test_an_answer_of_another_shape_names_the_call(call: Any, what: str) -> None:
     assert unexpected(call, ["not", "an", "object"]).what == what
+
+
+@pytest.mark.parametrize("reference", [None, {"id": "r1"}, ["r1"], True])
+def test_a_reference_id_that_is_not_text_is_an_unexpected_answer(reference: object) -> None:
+    # It used to be sent on as "None", "{'id': 'r1'}", ...: a fan-out journal kept it as sent.
+    error = unexpected(lambda c: c.messages.send("G1", "hi"), {"referenceId": reference})
+    assert error.what == "POST /groups/G1/messages"
