@@ -115,10 +115,13 @@ class LaneOrder:
         heapq.heapify(self._later)
         self._room = max(_COMPACT_AT, 2 * len(self._later))
 
-    def waiting(self, lane: Lane, now: float) -> None:
-        """``lane`` gained a waiter: placed if it was not."""
+    def waiting(self, lane: Lane, now: float) -> bool:
+        """``lane`` gained a waiter: placed if it was not. Whether it was placed now (a lane
+        already placed keeps its place: another waiter changes nothing in the order)."""
         if lane.state == _OUT:
             self.place(lane, now)
+            return True
+        return False
 
     def ended(self, lane: Lane, now: float) -> None:
         """A call of ``lane`` ended: its ready time may be earlier now."""

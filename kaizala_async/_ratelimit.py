@@ -145,8 +145,10 @@ class TenantDispatcher:
         the loop time it was granted at."""
         future: Waiter[float] = self._loop.create_future()
         lane.enqueue(future, first=first)
-        self._order.waiting(lane, self._loop.time())
-        self._dispatch()
+        # A lane that already had waiters is already in the order, and the armed timer already
+        # serves it: another waiter of its changes no ready time, so there is nothing to redo.
+        if self._order.waiting(lane, self._loop.time()) or self._timer is None:
+            self._dispatch()
         try:
             return await future
         except self._cancelled:
