@@ -146,8 +146,16 @@ def test_a_lane_that_gains_a_waiter_again_is_placed_once() -> None:
     order = order_of(a)
     asked = a.budget.asked  # type: ignore[attr-defined]
     a.enqueue(Waiter(), first=False)  # type: ignore[arg-type]
-    order.waiting(a, NOW)  # already placed: nothing to do
+    assert order.waiting(a, NOW) is False  # already placed: nothing to do, and it says so
     assert a.budget.asked == asked  # type: ignore[attr-defined]
+
+
+def test_waiting_says_whether_the_lane_was_placed_now() -> None:
+    a = lane("a", NOW + 1)
+    order = LaneOrder()
+    assert order.waiting(a, NOW) is True
+    order.remove(a)
+    assert order.waiting(a, NOW) is True  # out of the order again: placed again
 
 
 def test_a_ready_lane_whose_budget_is_no_longer_ready_goes_back_by_its_time() -> None:

@@ -576,3 +576,51 @@ def test_a_shared_tenant_budget_is_refused_under_trio_with_the_reason() -> None:
         "limits: a shared tenant budget (RedisTenantBudget) runs on asyncio only: redis-py's "
         "client is asyncio's; under trio, pace each process on its own limits"
     )
+
+
+def test_a_waiter_joining_a_lane_that_already_waits_does_not_redo_the_dispatch() -> None:
+    """The armed timer already serves a lane with waiters: another waiter of its changes no
+    ready time, so it is only queued (a dispatch per waiter was a third of a paced call's
+    pacing work). The one placing the lane does dispatch, and every waiter is served in turn."""
+    from kaizala_async._ratelimit import TenantDispatcher
+
+    dispatched = 0
+    real = TenantDispatcher._dispatch
+
+    def counting(self: TenantDispatcher) -> None:
+        nonlocal dispatched
+        dispatched += 1
+        real(self)
+
+    async def main() -> tuple[list[int], list[float]]:
+        limits = RateLimits(connector=Rate(1, 1.0), tenant=None, jitter=0.0, precharge=False)
+        limiter = RateLimiter(limits, "c")
+        limiter.open()
+        counts: list[int] = []
+        granted: list[float] = []
+        try:
+            granted.append(await limiter.acquire())  # ready now: no dispatch, no waiter
+            limiter.release()
+            counts.append(dispatched)
+            first = asyncio.ensure_future(limiter.acquire())
+            await asyncio.sleep(0)
+            counts.append(dispatched)  # the lane was placed: one dispatch, a timer armed
+            second = asyncio.ensure_future(limiter.acquire())
+            third = asyncio.ensure_future(limiter.acquire())
+            await asyncio.sleep(0)
+            counts.append(dispatched)  # two more waiters of that lane: nothing redone
+            for waiter in (first, second, third):
+                granted.append(await waiter)
+                limiter.release()
+        finally:
+            limiter.close()
+        return counts, granted
+
+    TenantDispatcher._dispatch = counting  # type: ignore[method-assign]
+    try:
+        counts, granted = run_virtual(main)
+    finally:
+        TenantDispatcher._dispatch = real  # type: ignore[method-assign]
+    assert counts[1] - counts[0] == 1
+    assert counts[2] == counts[1]
+    assert len(granted) == 4 and granted == sorted(set(granted))  # each waiter in turn, paced
