@@ -54,7 +54,7 @@ class Budget:
     Pure bookkeeping: times come from the caller."""
 
     __slots__ = (
-        "_log", "_paced", "burst", "hold", "ledger", "limit", "pause_until", "spacing",
+        "_log", "_paced", "burst", "ends_matter", "hold", "ledger", "limit", "pause_until", "spacing",
         "tolerance", "window",
     )  # fmt: skip
 
@@ -67,6 +67,10 @@ class Budget:
         #: changes it (the dispatcher asks every queued lane's budget on every dispatch).
         self._paced: float | None = None
         self.ledger: CallLedger | None = None
+        #: Whether a call's end may bring the next grant forward: the ledger bound the last
+        #: ready time asked for (or a grant or a seed came since). When not, an end changes no
+        #: ready time and the dispatcher need not look again (see ``ready_at``).
+        self.ends_matter = False
         self.hold = 0.0
         if rate is None:
             self.limit = 0
@@ -85,6 +89,7 @@ class Budget:
             # The ledger carries the guarantee; the schedule only keeps the pace even, so a grant
             # up to half a spacing late keeps its place and loop latency costs no rate.
             self.ledger = CallLedger(rate.limit, rate.period)
+            self.ends_matter = True
             self.hold = rate.period
             self.tolerance = 0.5 * self.spacing
         else:
@@ -98,7 +103,11 @@ class Budget:
         if ready is None:
             ready = self._paced = max(self.pause_until, self._scheduled())
         if self.ledger is not None:
-            ready = max(ready, self.ledger.ready_at(now))
+            # The ledger's ready time only moves earlier with an end, and later with a grant:
+            # below the schedule's now, an end cannot move this budget's ready time at all.
+            bound = self.ledger.ready_at(now)
+            self.ends_matter = bound > ready
+            ready = max(ready, bound)
         return ready
 
     def _scheduled(self) -> float:
@@ -128,12 +137,14 @@ class Budget:
             self._paced = None
             if self.ledger is not None:
                 self.ledger.start()
+                self.ends_matter = True  # until the next ready_at says otherwise
 
     def seed(self, ends: list[float]) -> None:
         """Calls an earlier process made that ended at ``ends`` (loop time): counted in the
         ledger. Knowing them, a budget that has granted nothing yet drops its pre-charge."""
         if self.ledger is None:
             return
+        self.ends_matter = True
         for end in sorted(ends):
             self.ledger.start()
             self.ledger.end(end)

@@ -163,8 +163,11 @@ class TenantDispatcher:
     def release(self, lane: Lane, *, abandoned: bool) -> None:
         """A call granted on ``lane`` ended now (``abandoned``: without an answer)."""
         now = self._loop.time()
-        lane.budget.finish(now, abandoned=abandoned)
+        budget = lane.budget
+        budget.finish(now, abandoned=abandoned)
         self._tenant.finish(now, abandoned=abandoned)
+        if not (budget.ends_matter or self._tenant.ends_matter):
+            return  # no ledger bound a ready time: the order and the armed timer stand
         self._order.ended(lane, now)
         if self._timer is not None:  # somebody waits: an end can only bring their slot nearer
             self._dispatch()

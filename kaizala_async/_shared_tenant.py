@@ -125,6 +125,8 @@ class SharedTenant:
         self.jitter = jitter
         self.window = rate.period + self.jitter
         self.pause_until = -math.inf
+        #: A call's end may always matter here (its fallback's or cap's ledger, the bookings).
+        self.ends_matter = True
         self._loop = loop
         self._lanes = lanes
         self._wake = wake

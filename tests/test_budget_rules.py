@@ -149,3 +149,24 @@ def test_a_call_finished_plainly_is_not_held_an_extra_period() -> None:
     budget.charge(0.5)
     budget.finish(0.6, abandoned=True)
     assert budget.recent_ends() == [0.2, 1.6]
+
+
+def test_an_end_matters_only_while_the_ledger_binds_the_ready_time() -> None:
+    """The dispatcher looks again at a call's end only when that end can bring a grant
+    forward: when the ledger, not the schedule, set the budget's last ready time."""
+    assert Budget(None, jitter=0.0, burst=1, precharge=False, now=0.0).ends_matter is False
+    budget = Budget(Rate(2, 1.0), jitter=0.0, burst=1, precharge=False, now=0.0)
+    assert budget.ends_matter is True  # nothing asked yet: assume it does
+    budget.charge(0.0)
+    budget.finish(0.0)
+    assert budget.ready_at(0.0) == 0.5  # the schedule binds: an end could not move it
+    assert budget.ends_matter is False
+    budget.charge(0.5)
+    assert budget.ends_matter is True  # a grant: assume it does until asked again
+    budget.charge(1.0)  # two in flight: no room before one of them ends
+    assert budget.ready_at(1.0) == math.inf
+    assert budget.ends_matter is True
+    budget.finish(1.2)
+    assert budget.ready_at(1.2) < math.inf  # that end did bring the next grant forward
+    budget.seed([0.1])
+    assert budget.ends_matter is True

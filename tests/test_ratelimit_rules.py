@@ -624,3 +624,43 @@ def test_a_waiter_joining_a_lane_that_already_waits_does_not_redo_the_dispatch()
     assert counts[1] - counts[0] == 1
     assert counts[2] == counts[1]
     assert len(granted) == 4 and granted == sorted(set(granted))  # each waiter in turn, paced
+
+
+def test_an_end_that_moves_no_ready_time_does_not_redo_the_dispatch() -> None:
+    """A call's end re-runs the dispatch only when a ledger bound a ready time (the end may
+    bring a grant forward); when the even schedule binds, nothing moved and the armed timer
+    stands. The waiter is granted on the schedule all the same."""
+    from kaizala_async._ratelimit import TenantDispatcher
+
+    dispatched = 0
+    real = TenantDispatcher._dispatch
+
+    def counting(self: TenantDispatcher) -> None:
+        nonlocal dispatched
+        dispatched += 1
+        real(self)
+
+    async def main() -> tuple[int, float, float]:
+        limits = RateLimits(connector=Rate(2, 1.0), tenant=None, jitter=0.0, precharge=False)
+        limiter = RateLimiter(limits, "c")
+        limiter.open()
+        try:
+            start = await limiter.acquire()
+            waiter = asyncio.ensure_future(limiter.acquire())
+            await asyncio.sleep(0)
+            before = dispatched
+            limiter.release()  # the schedule, not the ledger, binds the waiter's slot
+            after = dispatched
+            second = await waiter
+            limiter.release()
+        finally:
+            limiter.close()
+        return after - before, start, second
+
+    TenantDispatcher._dispatch = counting  # type: ignore[method-assign]
+    try:
+        redone, start, second = run_virtual(main)
+    finally:
+        TenantDispatcher._dispatch = real  # type: ignore[method-assign]
+    assert redone == 0
+    assert second - start == pytest.approx(0.5)
