@@ -148,6 +148,24 @@ def test_a_poll_is_refused_by_name(build: Any, argument: str, reason: str) -> No
     assert refusal(build) == (argument, reason)
 
 
+def test_a_meeting_starts_in_utc_whatever_the_machines_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        start = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+        assert (
+            LetsMeetAction(title="t", starting_time=start).to_json()["startingTime"]
+            == "2026-01-01T10:00:00Z"
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_a_meeting_sends_its_start_in_utc_and_its_place() -> None:
     assert LetsMeetAction.action_type == "LetsMeet"
     start = datetime(2026, 1, 1, 10, 0, 5, tzinfo=timezone(timedelta(hours=5, minutes=30)))
@@ -378,6 +396,12 @@ def test_an_envelope_is_decoded_into_its_typed_event() -> None:
     )
     assert event.from_user_profile_pic == "p"
     assert event.data.body == "hi" and event.raw is payload
+
+
+def test_a_flattened_payloads_data_leaves_the_envelope_out() -> None:
+    event = decode_event({"EventType": "Mystery", "ObjectId": "G1", "fromUser": NUMBER, "a": 1})
+    assert isinstance(event, UnknownEvent)
+    assert (event.data, event.object_id) == ({"a": 1}, "G1")
 
 
 def test_a_flattened_payload_reads_its_data_from_the_top_level() -> None:
