@@ -19,6 +19,7 @@ the kept copies without running anything).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
 import re
@@ -287,6 +288,15 @@ def run(module: str, workdir: pathlib.Path, mutmut: str, args: argparse.Namespac
     return _mutmut([*command, *again], workdir)
 
 
+def _no_mutants(workdir: pathlib.Path) -> bool:
+    """Whether mutmut made the module's copy and found no function to mutate in it (a module of
+    re-exports, constants or attrs classes; mutmut 3 leaves decorated functions alone)."""
+    metas = list((workdir / "mutants").rglob("*.meta"))
+    return bool(metas) and all(
+        not json.loads(m.read_text())["hash_by_function_name"] for m in metas
+    )
+
+
 def table(modules: list[str], mutmut: str, survivors: bool) -> float:
     print(f"\n{'module':<15} {'mutants':>7} {'killed':>6} {'survived':>8} {'no tests':>8} "
           f"{'equivalent':>10} {'score':>7}")  # fmt: skip
@@ -294,6 +304,9 @@ def table(modules: list[str], mutmut: str, survivors: bool) -> float:
     for module in modules:
         workdir = ROOT / ".mutation" / module
         mine = statuses(workdir, mutmut)
+        if not mine and _no_mutants(workdir):
+            print(f"{module:<15} {0:>7}  no mutants (no function mutmut mutates)")
+            continue
         if not mine or all(status == "not checked" for status in mine.values()):
             print(f"{module:<15} (not measured)")
             worst = 0.0
