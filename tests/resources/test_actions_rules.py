@@ -139,6 +139,7 @@ def test_the_next_page_starts_at_the_last_items_time_and_skips_what_was_seen_the
 def test_creation_time_serves_when_sent_at_is_missing() -> None:
     answers = Answers([page(item("a", 1, "creationTime")), page(item("b", 2), more="True")])
     queries, refs = listed(Answers([*answers, page(more=False)]), page_size=1)
+    assert len(queries) == 3  # "True" as a string asks again too
     assert queries[1]["fromDate"] == str(ms(T0) + 1000)
     assert refs == ["a", "b"]
 
@@ -328,3 +329,16 @@ def test_the_created_response_is_returned_or_its_path_named() -> None:
 )  # fmt: skip
 def test_a_response_is_refused_by_name(call: Any, argument: str, reason: str) -> None:
     assert refused(call) == (argument, reason)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.actions.get("", "A1"),
+        lambda c: c.actions.respond("", "A1", JobResponseBody(is_completed=True)),
+        lambda c: c.actions.list("", "Poll").collect(),
+        lambda c: c.actions.send("", IMAGE),
+    ],
+)
+def test_every_call_names_an_empty_group_id(call: Any) -> None:
+    assert refused(call)[0] == "group_id"

@@ -248,3 +248,7 @@ def test_a_bot_is_added_to_a_group_by_its_id_in_the_body() -> None:
     assert json.loads(request.content) == {"botUserId": "B1"}
     assert refused(lambda c: c.bots.add_to_group("G1", ""))[0] == "bot_user_id"
     assert refused(lambda c: c.bots.add_to_group("", "B1"))[0] == "group_id"
+
+
+def test_a_bot_update_names_an_empty_bot_id() -> None:
+    assert refused(lambda c: c.bots.update("", name="N"))[0] == "bot_user_id"

@@ -406,3 +406,16 @@ def test_a_tenant_search_is_refused_by_name(options: Any, argument: str) -> None
 def test_a_tenant_answer_of_another_shape_names_the_call() -> None:
     error = unexpected(lambda c: c.tenant.find_groups("s").collect(), {"groups": 3})
     assert error.what == "GET /tenant/findGroupsByQuery"
+
+
+def test_a_subgroup_takes_at_most_a_hundred_members() -> None:
+    numbers = [f"+9112345{n:05d}" for n in range(101)]
+    assert refused(lambda c: c.subgroups.create("P", "S", "W", members=numbers))[0] == "members"
+    assert (
+        len(body(lambda c: c.subgroups.create("P", "S", "W", members=numbers[:100]))["members"])
+        == 100
+    )
+
+
+def test_an_attachment_names_an_empty_group_id() -> None:
+    assert refused(lambda c: c.subgroups.attach("", ["A"]))[0] == "group_id"

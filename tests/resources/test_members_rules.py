@@ -179,3 +179,11 @@ def test_a_result_of_another_shape_names_the_path() -> None:
 )
 def test_a_change_is_refused_by_name(call: Any, argument: str) -> None:
     assert refused(call)[0] == argument
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda c: c.members.list("").collect(), lambda c: c.subscribers.list("").collect()],
+)
+def test_a_listing_names_an_empty_group_id(call: Any) -> None:
+    assert refused(call)[0] == "group_id"

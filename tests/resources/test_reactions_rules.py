@@ -188,3 +188,14 @@ def test_a_reaction_listing_is_refused_by_name(call: Any, argument: str) -> None
 def test_the_refused_type_is_shown() -> None:
     reason = refused(lambda c: c.reactions.list("G1", "R1", "Love").collect())[1]
     assert reason == "must be 'Like' or 'Comment', not 'Love'"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.reactions.summary("", "R1"),
+        lambda c: c.reactions.list("", "R1", "Like").collect(),
+    ],
+)
+def test_a_read_names_an_empty_group_id(call: Any) -> None:
+    assert refused(call)[0] == "group_id"
