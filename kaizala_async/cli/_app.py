@@ -247,7 +247,7 @@ def _limits(text: str | None) -> RateLimits | None:
             connector=Rate(int(connector[0]), float(connector[1])),
             tenant=Rate(int(tenant[0]), float(tenant[1])),
         )
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, IndexError):  # IndexError: "100,300" has no "/"
         raise ValidationError(
             "KAIZALA_LIMITS",
             f"must be CONNECTOR/SECONDS,TENANT/SECONDS, e.g. 100/1,300/1, not {text!r}",
