@@ -120,7 +120,8 @@ TESTS: dict[str, list[str]] = {
                                               "cli", "cli.__main__", "emulator._routes", "_resources")},
     # The command line, each module under the three files that run `kaizala` end to end.
     "cli._app": ["test_cli_rules.py", *_CLI],
-    **{f"cli.{name}": _CLI for name in ("_auth", "_data", "_demo", "_fanout", "_listen")},
+    "cli._data": ["test_cli_data_rules.py", *_CLI],
+    **{f"cli.{name}": _CLI for name in ("_auth", "_demo", "_fanout", "_listen")},
     # The emulator: its fidelity to the service is checked by the emulator's own test files.
     **dict.fromkeys(
         ("emulator", "emulator.__main__", "emulator._actions", "emulator._app", "emulator._content",
