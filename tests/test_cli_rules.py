@@ -142,11 +142,17 @@ def test_outside_a_command_line_no_option_was_given() -> None:
 def test_a_client_needs_an_application_id_then_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError) as info:
         _app._client()
-    assert info.value.argument == "application_id" and "--application-id" in info.value.reason
+    assert info.value.argument == "application_id"
+    assert (
+        info.value.reason == "give `kaizala --application-id ID ...` or set KAIZALA_APPLICATION_ID"
+    )
     monkeypatch.setenv("KAIZALA_APPLICATION_ID", "app")
     with pytest.raises(ValidationError) as info:
         _app._client()
-    assert info.value.argument == "application_secret" and "never a flag" in info.value.reason
+    assert (info.value.argument, info.value.reason) == (
+        "application_secret",
+        "set KAIZALA_APPLICATION_SECRET (never a flag)",
+    )
 
 
 def test_a_client_is_built_from_the_settings(
@@ -247,7 +253,9 @@ def test_a_missing_application_id_exits_2_saying_where_to_give_it(
     with pytest.raises(typer.Exit) as info:
         _app._require_application_id({"application_id": None})
     assert info.value.exit_code == EXIT_INPUT
-    assert "KAIZALA_APPLICATION_ID" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "error: application_id: give `kaizala --application-id ID ...` or set KAIZALA_APPLICATION_ID\n"
+    )
     assert _app._require_application_id({"application_id": "app"}) == "app"
 
 
@@ -339,3 +347,43 @@ def test_a_command_family_speaks_plainly_and_takes_h() -> None:
     assert family.rich_markup_mode is None
     assert family.info.context_settings == {"help_option_names": ["-h", "--help"]}
     assert _app.command_group("x", no_args_is_help=False).info.no_args_is_help is False
+
+
+def test_a_fresh_console_prints_text_as_it_is_with_no_wrap_or_style() -> None:
+    import io
+
+    buffer = io.StringIO()
+    console = _app._LiteralConsole(file=buffer, force_terminal=True, width=20)
+    console.print("[bold]x[/bold] :smile: 12345 " + "word " * 8)
+    assert (
+        buffer.getvalue() == "[bold]x[/bold] :smile: 12345 " + "word " * 8 + "\n"
+    )  # one line, no ANSI
+
+
+def test_a_console_keeps_line_breaks_prints_other_objects_and_takes_options() -> None:
+    import io
+
+    buffer = io.StringIO()
+    console = _app._LiteralConsole(file=buffer, width=80)
+    console.print("one\ntwo\x1b", 5, end="")
+    assert buffer.getvalue() == "one\ntwo\\x1b 5"
+
+
+def test_json_output_shows_what_json_cannot_hold_as_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _app._emit_json({"path": Path("/srv/x")})
+    assert json.loads(capsys.readouterr().out) == {"path": "/srv/x"}
+
+
+def test_the_config_file_is_looked_for_in_the_users_config_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("KAIZALA_CONFIG")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    folder = tmp_path / ".config" / "kaizala"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(
+        json.dumps({"applicationId": "from-home-é"}), encoding="utf-8"
+    )
+    assert _app._config_file() == {"applicationId": "from-home-é"}
