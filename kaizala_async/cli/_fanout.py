@@ -31,6 +31,7 @@ from kaizala_async.cli._app import (
     app,
     command_group,
     err,
+    literal,
     out,
 )
 
@@ -272,5 +273,7 @@ def _print_problems(report: Any) -> None:
             table.add_row(*row)
         out.print(table)
     else:
+        # Each field made literal on its own, then joined by real tabs: through the console the
+        # tabs themselves came out as "\x09", and `cut -f` found one column.
         for row in rows:
-            out.print("\t".join(row))
+            print("\t".join(literal(field) for field in row))
