@@ -4,6 +4,7 @@ is taken, its views (``with_options``, ``as_bot``) and what it keeps for the nex
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -353,3 +354,213 @@ def test_nothing_is_saved_without_a_store_or_when_opening_failed() -> None:
 
     run_virtual(main)
     assert store._data == {}
+
+
+# -- fan-out through the client ----------------------------------------------------------------
+
+
+def test_the_clients_fan_out_passes_every_option_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``client.fan_out`` and ``client.fan_out_stream`` are ``fan_out([client], ...)``: every
+    option reaches the engine as given."""
+    import kaizala_async._client as module
+
+    seen: list[tuple[Any, ...]] = []
+
+    async def recording(*args: Any, **kwargs: Any) -> str:
+        seen.append((args, kwargs))
+        return "report"
+
+    def recording_stream(*args: Any, **kwargs: Any) -> str:
+        seen.append((args, kwargs))
+        return "stream"
+
+    monkeypatch.setattr(module, "fan_out", recording)
+    monkeypatch.setattr(module, "fan_out_stream", recording_stream)
+    client = KaizalaClient(CREDENTIALS)
+    progress = print
+    options: dict[str, Any] = {
+        "text": "hi",
+        "action": object(),  # any body: the engine checks it, not the client
+        "concurrency": 7,
+        "journal": "run.db",
+        "on_progress": progress,
+        "resend_unknown": True,
+        "resend": ["g2"],
+        "keep_outcomes": True,
+    }
+    targets = ["g1", "g2"]
+    assert asyncio.run(client.fan_out(targets, **options)) == "report"
+    assert client.fan_out_stream(targets, **options) == "stream"
+    for args, kwargs in seen:
+        assert args == ([client], targets)
+        assert kwargs == options
+    defaults = {"text": None, "action": None, "concurrency": None, "journal": None, "on_progress": None,
+                "resend_unknown": False, "resend": None, "keep_outcomes": False}  # fmt: skip
+    seen.clear()
+    asyncio.run(client.fan_out(targets))
+    client.fan_out_stream(targets)
+    assert [kwargs for _, kwargs in seen] == [defaults, defaults]
+
+
+# -- the details a user can see ----------------------------------------------------------------
+
+
+def test_the_construction_refusals_say_what_is_wanted() -> None:
+    with pytest.raises(ValidationError) as info:
+        KaizalaClient(("app", "s", "r"))  # type: ignore[arg-type]
+    assert info.value.reason == "must be a kaizala_async.Credentials"
+    with pytest.raises(ValidationError) as info:
+        KaizalaClient(CREDENTIALS, allowed_hosts="*.kaiza.la")
+    assert info.value.reason == "must be a collection of host patterns, not one string"
+
+
+def test_the_client_is_wired_as_given() -> None:
+    client = KaizalaClient(CREDENTIALS, api_root="https://tokens.kaiza.la//")
+    assert client._api_root == "https://tokens.kaiza.la"
+    assert client._limiter.connector_id == "app"
+    names = ("users", "groups", "subgroups", "members", "subscribers", "messages", "media",
+             "actions", "reactions", "webhooks", "bots", "tenant")  # fmt: skip
+    assert all(getattr(client, name)._client is client for name in names)
+
+
+def test_the_lifecycle_errors_say_what_to_do() -> None:
+    client = KaizalaClient(CREDENTIALS)
+    with pytest.raises(RuntimeError) as info:
+        client._require()
+    assert str(info.value) == "use the client inside `async with KaizalaClient(...) as client:`"
+    with pytest.raises(RuntimeError) as info:
+        client.as_bot("B1")
+    assert str(info.value) == "use as_bot inside `async with KaizalaClient(...) as client:`"
+    router = router_with()
+
+    async def main() -> tuple[str, str, str]:
+        opened = client_for(router)
+        async with opened:
+            with pytest.raises(RuntimeError) as view:
+                async with opened.with_options(timeout=3):
+                    pass
+            with pytest.raises(RuntimeError) as bot:
+                async with opened.with_options(timeout=3).as_bot("B1"):
+                    pass
+        with pytest.raises(RuntimeError) as again:
+            async with opened:
+                pass
+        return str(view.value), str(bot.value), str(again.value)
+
+    view, bot, again = run_virtual(main)
+    assert view == bot == "a with_options() view shares its client's `async with`; open that"
+    assert again == "a KaizalaClient can be entered once; create a new one"
+
+
+def test_requests_carry_the_sdks_user_agent() -> None:
+    from kaizala_async._constants import USER_AGENT
+
+    router = router_with()
+
+    async def main() -> None:
+        async with client_for(router) as client:
+            await client.request("GET", "/groups")
+
+    run_virtual(main)
+    assert {c.request.headers["user-agent"] for c in router.calls} == {USER_AGENT}
+
+
+def test_the_renewal_runs_as_a_named_task_while_the_client_is_open() -> None:
+    import asyncio as aio
+
+    router = router_with()
+
+    async def main() -> tuple[bool, bool]:
+        async with client_for(router):
+            during = any(t.get_name() == "kaizala-token-renewal" for t in aio.all_tasks())
+        await aio.sleep(0)
+        after = any(t.get_name() == "kaizala-token-renewal" for t in aio.all_tasks())
+        return during, after
+
+    assert run_virtual(main) == (True, False)
+
+
+def test_an_endpoint_outside_the_allowed_hosts_is_refused_at_open() -> None:
+    from kaizala_async import KaizalaError
+
+    router = respx.Router(assert_all_called=False)
+    router.get("https://api.kaiza.la/v1/accessToken").respond(
+        json={
+            "accessToken": TOKEN,
+            "endpointUrl": "https://evil.example.com/",
+            "accessTokenExpiry": 9_999_999_999_000,
+        }
+    )
+    evil = router.route(host="evil.example.com").respond(200, json={})
+
+    async def main() -> None:
+        with pytest.raises(KaizalaError):
+            async with client_for(router) as client:
+                await client.request("GET", "/groups")
+
+    run_virtual(main)
+    assert evil.call_count == 0
+
+
+def test_a_token_answer_that_is_not_json_is_named() -> None:
+    from kaizala_async import UnexpectedResponseError
+
+    router = respx.Router(assert_all_called=False)
+    router.get("https://api.kaiza.la/v1/accessToken").respond(200, text="<html>maintenance</html>")
+
+    async def main() -> UnexpectedResponseError:
+        with pytest.raises(UnexpectedResponseError) as info:
+            async with client_for(router):
+                pass
+        return info.value
+
+    assert run_virtual(main).what == "the token service's answer"
+
+
+def test_the_token_call_is_retried_after_a_lost_answer() -> None:
+    """The token service call changes nothing: it is idempotent, so an answer lost after the
+    request left is retried (a send would not be)."""
+    router = respx.Router(assert_all_called=False)
+    answers = iter([httpx.RemoteProtocolError("connection dropped after the request left")])
+
+    def token(request: httpx.Request) -> httpx.Response:
+        failure = next(answers, None)
+        if failure is not None:
+            raise failure
+        return httpx.Response(200, json={"accessToken": TOKEN, "endpointUrl": EP + "/",
+                                         "accessTokenExpiry": 9_999_999_999_000})  # fmt: skip
+
+    route = router.get("https://api.kaiza.la/v1/accessToken").mock(side_effect=token)
+
+    async def main() -> None:
+        async with client_for(router):
+            pass
+
+    run_virtual(main)
+    assert route.call_count == 2
+
+
+def test_a_method_refusal_shows_the_method() -> None:
+    router = router_with()
+
+    async def main() -> str:
+        async with client_for(router) as client:
+            with pytest.raises(ValidationError) as info:
+                await client.request("FETCH", "/groups")
+            return info.value.reason
+
+    assert run_virtual(main) == "must be an HTTP method, not 'FETCH'"
+
+
+def test_a_views_max_retries_reaches_its_requests() -> None:
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    groups = router.get(f"{EP}/v1/groups").respond(503, json={})
+
+    async def main() -> None:
+        async with client_for(router) as client:
+            with pytest.raises(Exception):  # noqa: B017,PT011 - the 503 once retries are spent
+                await client.with_options(max_retries=0).request("GET", "/groups")
+
+    run_virtual(main)
+    assert groups.call_count == 1
