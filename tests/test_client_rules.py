@@ -564,3 +564,92 @@ def test_a_views_max_retries_reaches_its_requests() -> None:
 
     run_virtual(main)
     assert groups.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"api_root": "https://other-tokens.example.com"},  # saved against another token service
+        {
+            "api_root": None,
+            "endpoint_url": "https://evil.example.com/",
+        },  # an older save, off the hosts
+    ],
+)
+def test_tokens_saved_for_another_service_are_not_used(stored: dict[str, Any]) -> None:
+    """The client tells its token service and its allowed hosts to its token manager: a store's
+    tokens from elsewhere are refused with nothing sent, instead of sent there."""
+    from kaizala_async import Secret, StoredTokens
+
+    store = MemoryTokenStore()
+    asyncio.run(
+        store.save(StoredTokens(application_id="app", refresh_token=Secret("kept-token"), **stored))
+    )
+    router = router_with()
+
+    async def main() -> ValidationError:
+        with pytest.raises(ValidationError) as info:
+            async with KaizalaClient(
+                Credentials("app", "secret-value"),
+                transport=httpx.MockTransport(router.async_handler),
+                token_store=store,
+                limits=RateLimits.unlimited(),
+            ):
+                pass
+        return info.value
+
+    error = run_virtual(main)
+    assert error.argument == "credentials" and "belong to another API root" in error.reason
+    assert router.calls.call_count == 0
+
+
+def test_closing_leaves_no_deadline_timer_armed() -> None:
+    """The exchange keeps one lazy deadline timer armed between calls; closing the client
+    disarms it (the transport is closed), so no timer of the client outlives its block."""
+    router = router_with()
+
+    async def main() -> list[Any]:
+        import asyncio as aio
+
+        loop = aio.get_running_loop()
+        async with client_for(router) as client:
+            await client.request("GET", "/groups")
+        return [h for h in loop._scheduled if not h.cancelled() and "Deadlines" in repr(h)]  # type: ignore[attr-defined]
+
+    assert run_virtual(main) == []
+
+
+def test_a_bots_renewal_runs_as_a_task_named_for_the_bot() -> None:
+    import asyncio as aio
+
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    router.get(f"{EP}/v1/bot/accessToken/B1").respond(
+        json={"accessToken": "bot-token", "accessTokenExpiry": 9_999_999_999_000}
+    )
+    router.route(host=httpx.URL(EP).host).respond(200, json={})
+
+    async def main() -> bool:
+        async with client_for(router) as client:
+            client.as_bot("B1")
+            await aio.sleep(0)
+            return any(t.get_name() == "kaizala-bot-renewal-B1" for t in aio.all_tasks())
+
+    assert run_virtual(main) is True
+
+
+def test_the_clients_retry_after_bound_reaches_the_pipeline() -> None:
+    from kaizala_async import ThrottledError
+
+    router = respx.Router(assert_all_called=False)
+    token_route(router)
+    groups = router.get(f"{EP}/v1/groups").respond(429, headers={"Retry-After": "5"}, json={})
+
+    async def main() -> ThrottledError:
+        async with client_for(router, max_retry_after=1) as client:
+            with pytest.raises(ThrottledError) as info:
+                await client.request("GET", "/groups")
+            return info.value
+
+    assert run_virtual(main).retry_after == 5
+    assert groups.call_count == 1  # over the bound: given up at once, not waited for
