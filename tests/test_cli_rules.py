@@ -372,8 +372,8 @@ def test_a_console_keeps_line_breaks_prints_other_objects_and_takes_options() ->
 def test_json_output_shows_what_json_cannot_hold_as_text(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _app._emit_json({"path": Path("/srv/x")})
-    assert json.loads(capsys.readouterr().out) == {"path": "/srv/x"}
+    _app._emit_json({"path": Path("/srv/x"), "numbers": {7}})  # a set: not JSON
+    assert json.loads(capsys.readouterr().out) == {"path": "/srv/x", "numbers": "{7}"}
 
 
 def test_the_config_file_is_looked_for_in_the_users_config_folder(
