@@ -63,3 +63,23 @@ def test_the_virtual_clock_stands_still_while_a_worker_thread_works() -> None:
 
     elapsed, fired = run_virtual(main)
     assert not fired and elapsed < 0.01
+
+
+def test_every_package_module_has_a_mutation_test_set_of_files_that_exist() -> None:
+    """`tools/mutate.py` names test files for every module of the package (a new module
+    without a set would never be measured), and every file it names exists."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mutate", ROOT / "tools" / "mutate.py")
+    assert spec is not None and spec.loader is not None
+    mutate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutate)
+    modules = set()
+    for path in (ROOT / "kaizala_async").rglob("*.py"):
+        parts = list(path.relative_to(ROOT / "kaizala_async").with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1] or ["__init__"]
+        modules.add(".".join(parts))
+    assert modules == set(mutate.TESTS)
+    named = {name for files in mutate.TESTS.values() for name in files}
+    assert [name for name in sorted(named) if not (ROOT / "tests" / name).is_file()] == []
