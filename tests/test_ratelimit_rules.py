@@ -578,19 +578,33 @@ def test_a_shared_tenant_budget_is_refused_under_trio_with_the_reason() -> None:
     )
 
 
-def test_a_waiter_joining_a_lane_that_already_waits_does_not_redo_the_dispatch() -> None:
-    """The armed timer already serves a lane with waiters: another waiter of its changes no
-    ready time, so it is only queued (a dispatch per waiter was a third of a paced call's
-    pacing work). The one placing the lane does dispatch, and every waiter is served in turn."""
+class Dispatches:
+    """How many times the dispatchers ran a dispatch (the ``dispatches`` fixture)."""
+
+    count = 0
+
+
+@pytest.fixture
+def dispatches(monkeypatch: pytest.MonkeyPatch) -> Dispatches:
     from kaizala_async._ratelimit import TenantDispatcher
 
-    dispatched = 0
+    seen = Dispatches()
     real = TenantDispatcher._dispatch
 
     def counting(self: TenantDispatcher) -> None:
-        nonlocal dispatched
-        dispatched += 1
+        seen.count += 1
         real(self)
+
+    monkeypatch.setattr(TenantDispatcher, "_dispatch", counting)
+    return seen
+
+
+def test_a_waiter_joining_a_lane_that_already_waits_does_not_redo_the_dispatch(
+    dispatches: Dispatches,
+) -> None:
+    """The armed timer already serves a lane with waiters: another waiter of its changes no
+    ready time, so it is only queued (a dispatch per waiter was a third of a paced call's
+    pacing work). The one placing the lane does dispatch, and every waiter is served in turn."""
 
     async def main() -> tuple[list[int], list[float]]:
         limits = RateLimits(connector=Rate(1, 1.0), tenant=None, jitter=0.0, precharge=False)
@@ -601,14 +615,14 @@ def test_a_waiter_joining_a_lane_that_already_waits_does_not_redo_the_dispatch()
         try:
             granted.append(await limiter.acquire())  # ready now: no dispatch, no waiter
             limiter.release()
-            counts.append(dispatched)
+            counts.append(dispatches.count)
             first = asyncio.ensure_future(limiter.acquire())
             await asyncio.sleep(0)
-            counts.append(dispatched)  # the lane was placed: one dispatch, a timer armed
+            counts.append(dispatches.count)  # the lane was placed: one dispatch, a timer armed
             second = asyncio.ensure_future(limiter.acquire())
             third = asyncio.ensure_future(limiter.acquire())
             await asyncio.sleep(0)
-            counts.append(dispatched)  # two more waiters of that lane: nothing redone
+            counts.append(dispatches.count)  # two more waiters of that lane: nothing redone
             for waiter in (first, second, third):
                 granted.append(await waiter)
                 limiter.release()
@@ -616,29 +630,18 @@ def test_a_waiter_joining_a_lane_that_already_waits_does_not_redo_the_dispatch()
             limiter.close()
         return counts, granted
 
-    TenantDispatcher._dispatch = counting  # type: ignore[method-assign]
-    try:
-        counts, granted = run_virtual(main)
-    finally:
-        TenantDispatcher._dispatch = real  # type: ignore[method-assign]
+    counts, granted = run_virtual(main)
     assert counts[1] - counts[0] == 1
     assert counts[2] == counts[1]
     assert len(granted) == 4 and granted == sorted(set(granted))  # each waiter in turn, paced
 
 
-def test_an_end_that_moves_no_ready_time_does_not_redo_the_dispatch() -> None:
+def test_an_end_that_moves_no_ready_time_does_not_redo_the_dispatch(
+    dispatches: Dispatches,
+) -> None:
     """A call's end re-runs the dispatch only when a ledger bound a ready time (the end may
     bring a grant forward); when the even schedule binds, nothing moved and the armed timer
     stands. The waiter is granted on the schedule all the same."""
-    from kaizala_async._ratelimit import TenantDispatcher
-
-    dispatched = 0
-    real = TenantDispatcher._dispatch
-
-    def counting(self: TenantDispatcher) -> None:
-        nonlocal dispatched
-        dispatched += 1
-        real(self)
 
     async def main() -> tuple[int, float, float]:
         limits = RateLimits(connector=Rate(2, 1.0), tenant=None, jitter=0.0, precharge=False)
@@ -648,19 +651,15 @@ def test_an_end_that_moves_no_ready_time_does_not_redo_the_dispatch() -> None:
             start = await limiter.acquire()
             waiter = asyncio.ensure_future(limiter.acquire())
             await asyncio.sleep(0)
-            before = dispatched
+            before = dispatches.count
             limiter.release()  # the schedule, not the ledger, binds the waiter's slot
-            after = dispatched
+            after = dispatches.count
             second = await waiter
             limiter.release()
         finally:
             limiter.close()
         return after - before, start, second
 
-    TenantDispatcher._dispatch = counting  # type: ignore[method-assign]
-    try:
-        redone, start, second = run_virtual(main)
-    finally:
-        TenantDispatcher._dispatch = real  # type: ignore[method-assign]
+    redone, start, second = run_virtual(main)
     assert redone == 0
     assert second - start == pytest.approx(0.5)
