@@ -6,6 +6,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from kaizala_async._errors import UnexpectedResponseError
+
 __all__ = ["Page", "Paginator"]
 
 T = TypeVar("T")
@@ -16,21 +18,28 @@ Page = tuple[Sequence[T], Any]
 #: more items the caller wants (None: all), so a page size can be trimmed to it.
 Fetch = Callable[[Any, int | None], Awaitable[tuple[Sequence[T], Any]]]
 
-_START = object()
-
 
 class Paginator(Generic[T]):
     """``async for item in client.<family>.list(...)``; or ``await ....collect()`` for a list.
 
     Pages are fetched lazily, one at a time, and never past ``limit`` items. A paginator is
     single-use, like any iterator. ``pages`` counts the requests it made.
+
+    A listing whose next state is the service's own cursor names its request in ``call``: the
+    paginator then refuses, with :class:`UnexpectedResponseError`, a cursor it has already
+    asked for (a server sending it round the same pages would otherwise be asked for ever).
+    ``first`` is the state of the first request.
     """
 
-    def __init__(self, fetch: Fetch[T], *, limit: int | None = None) -> None:
+    def __init__(
+        self, fetch: Fetch[T], *, limit: int | None = None, first: Any = None, call: str = ""
+    ) -> None:
         self._fetch = fetch
         self._limit = limit
         self._buffer: deque[T] = deque()
-        self._state: Any = _START
+        self._state: Any = first
+        self._call = call
+        self._asked: set[Any] = set()  # the states asked for, when ``call`` names a cursor
         self._done = False
         self._yielded = 0
         self.pages = 0
@@ -49,13 +58,17 @@ class Paginator(Generic[T]):
             if self._done or self._full():
                 raise StopAsyncIteration
             remaining = None if self._limit is None else self._limit - self._yielded
-            items, state = await self._fetch(
-                None if self._state is _START else self._state, remaining
-            )
+            if self._call:
+                self._asked.add(self._state)
+            items, state = await self._fetch(self._state, remaining)
             self.pages += 1
             self._buffer.extend(items)
             if state is None:
                 self._done = True
+            elif state in self._asked:  # a cycle: the same pages again and again, for ever
+                raise UnexpectedResponseError(
+                    self._call, ["the cursor went back to a page already read"]
+                )
             else:
                 self._state = state
         if self._full():

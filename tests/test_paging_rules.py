@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
+from kaizala_async._errors import UnexpectedResponseError
 from kaizala_async._paging import Paginator, single_page
 
 
@@ -39,3 +42,36 @@ def test_a_single_page_listing_keeps_its_limit() -> None:
     assert asyncio.run(paginator.collect()) == ["a", "b"]
     assert paginator.pages == 1
     assert asyncio.run(single_page(everything).collect()) == ["a", "b", "c", "d"]
+
+
+def _cycle(states: list[Any], asked: list[Any]) -> Any:
+    """A fetch whose next states come from ``states``, one per page, recording what it is asked."""
+
+    async def fetch(state: Any, _: int | None) -> tuple[Sequence[int], Any]:
+        asked.append(state)
+        return [len(asked)], states[len(asked) - 1]
+
+    return fetch
+
+
+def test_a_named_cursor_listing_refuses_a_cursor_it_has_already_asked_for() -> None:
+    asked: list[Any] = []
+    paginator = Paginator(_cycle(["b", "c", "b", None], asked), call="POST /x")
+    with pytest.raises(UnexpectedResponseError) as caught:
+        asyncio.run(paginator.collect())
+    assert caught.value.what == "POST /x"
+    assert "already read" in str(caught.value)
+    assert asked == [None, "b", "c"]  # the cycle is found before a fourth request
+
+    asked.clear()  # the first state counts as asked: a cursor back to the start is a cycle too
+    with pytest.raises(UnexpectedResponseError):
+        asyncio.run(Paginator(_cycle([5, 0, 9], asked), first=0, call="GET /y").collect())
+    assert asked == [0, 5]
+
+
+def test_a_listing_that_names_no_call_may_come_back_to_a_state() -> None:
+    # Offsets or time-based states are the listing's own; only named cursors are checked.
+    asked: list[Any] = []
+    items = asyncio.run(Paginator(_cycle(["b", "b", None], asked), first="a").collect())
+    assert items == [1, 2, 3]
+    assert asked == ["a", "b", "b"]

@@ -8,7 +8,6 @@ from typing import Any
 import attrs
 
 from kaizala_async._constants import SUBSCRIBER_BATCH, SUBSCRIBER_PAGE
-from kaizala_async._errors import UnexpectedResponseError
 from kaizala_async._models.groups import Member, Subscriber, SubscriberChanges, SubscriberOutcome
 from kaizala_async._paging import Paginator, single_page
 from kaizala_async._validate import check_count, check_limit, phone_list, segment
@@ -65,7 +64,6 @@ class SubscribersResource(Resource):
         path = f"/groups/{segment(group_id, 'group_id')}/subscribers"
         size = check_count(page_size, "page_size", most=SUBSCRIBER_PAGE)
         most = check_limit(limit)
-        read: set[str] = set()  # the cursors sent (a paginator is used once)
 
         async def fetch(
             cursor: str | None, remaining: int | None
@@ -73,19 +71,14 @@ class SubscribersResource(Resource):
             body: dict[str, Any] = {"count": size if remaining is None else min(size, remaining)}
             if cursor is not None:
                 body["cursor"] = cursor
-                read.add(cursor)
             data = await self._send("POST", path, json=body)
             items = self._decode_list(data, "subscribers", Subscriber, f"POST {path}")
             following = field(data, "cursor")
             if not isinstance(following, str) or not following:
                 return items, None
-            if following in read:  # a cycle: the same pages again and again, for ever
-                raise UnexpectedResponseError(
-                    f"POST {path}", ["the cursor went back to a page already read"]
-                )
             return items, following
 
-        return Paginator(fetch, limit=most)
+        return Paginator(fetch, limit=most, call=f"POST {path}")
 
     async def add(
         self, group_id: str, numbers: Iterable[str], *, batch_size: int = SUBSCRIBER_BATCH

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from kaizala_async._errors import UnexpectedResponseError, ValidationError
+from kaizala_async._errors import ValidationError
 from kaizala_async._models.content import Reaction, ReactionCreated, ReactionSummary
 from kaizala_async._paging import Paginator
 from kaizala_async._validate import check_id, check_limit, check_text, segment
@@ -131,20 +131,13 @@ class ReactionsResource(Resource):
         limit: int | None,
     ) -> Paginator[Any]:
         most = check_limit(limit)
-        read: set[int] = set()  # the cursors asked for (a paginator is used once)
 
-        async def fetch(cursor: int | None, _: int | None) -> tuple[Sequence[Any], Any]:
-            sent = cursor or 0
-            read.add(sent)
+        async def fetch(sent: int, _: int | None) -> tuple[Sequence[Any], Any]:
             data = await self._send("GET", path, params={**params, "cursor": sent})
             items = self._decode_list(data, key, item, f"GET {path}")
             following = _cursor_of(data)
             if not items or following is None or following == sent:
                 return items, None
-            if following in read:  # a cycle: the same pages again and again, for ever
-                raise UnexpectedResponseError(
-                    f"GET {path}", ["the cursor went back to a page already read"]
-                )
             return items, following
 
-        return Paginator(fetch, limit=most)
+        return Paginator(fetch, limit=most, first=0, call=f"GET {path}")
