@@ -138,6 +138,9 @@ TESTS: dict[str, list[str]] = {
              "webhooks"))),
         _EMULATOR),
     "emulator._throttle": ["emulator/test_throttle_rules.py", "emulator/test_throttle.py", "test_pacing.py"],
+    # The emulator's building blocks, each with its own rules first.
+    **{f"emulator.{name}": [f"emulator/test{name}_rules.py", *_EMULATOR]
+       for name in ("_wire", "_routing", "_faults", "_state")},
     "_errors": ["test_errors_rules.py", "test_http.py", "test_transport.py", "test_transport_rules.py", "test_hostile.py",
                 "test_secrets.py"],
 }  # fmt: skip
