@@ -128,7 +128,7 @@ TESTS: dict[str, list[str]] = {
     # (tests/test_cli_listen_rules.py is left out: under mutmut its emulator's webhook
     # handshake to the loopback listener fails even with no mutant active; not understood yet.)
     "cli._listen": ["test_hostile_surfaces.py", *_CLI],
-    "cli._demo": _CLI,
+    "cli._demo": ["test_cli_demo_rules.py", *_CLI],
     # The emulator: its fidelity to the service is checked by the emulator's own test files.
     **dict.fromkeys(
         ("emulator", "emulator._actions", "emulator._app", *(f"emulator._routes.{r}" for r in (
