@@ -15,6 +15,7 @@ __all__ = [
     "Receive",
     "Scope",
     "Send",
+    "asgi3",
     "read_body",
     "resettable_protocol",
     "serve_lifespan",
@@ -80,6 +81,20 @@ def resettable_protocol() -> type[asyncio.Protocol]:
     return ResettableProtocol
 
 
+def asgi3(app: Any) -> Any:
+    """``app`` as a plain three-argument coroutine function, for uvicorn.
+
+    uvicorn calls the app it is given with no arguments to find out whether it is a factory. An
+    app whose ``__call__`` takes ``*args`` (one wrapped by a tracing or test decorator) survives
+    that call, and uvicorn would then serve the coroutine it returned instead of the app.
+    """
+
+    async def served(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(scope, receive, send)
+
+    return served
+
+
 @contextlib.asynccontextmanager
 async def serve_loopback(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Run ``app`` under uvicorn; yield its origin (``http://127.0.0.1:PORT``); stop it after."""
@@ -87,12 +102,13 @@ async def serve_loopback(app: Any, host: str = "127.0.0.1", port: int = 0) -> As
 
     server = uvicorn.Server(
         uvicorn.Config(
-            app,
+            asgi3(app),
             host=host,
             port=port,
             log_level="critical",
             lifespan="off",
             http=resettable_protocol(),
+            interface="asgi3",
         )
     )
     task = asyncio.create_task(server.serve())

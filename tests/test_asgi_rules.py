@@ -57,3 +57,28 @@ def test_a_served_app_can_reset_its_connection_and_every_request_has_the_extensi
     ok, failure = asyncio.run(main())
     assert ok == 200 and seen == [True, True]
     assert failure is httpx.ReadError  # a reset (RST), not a clean close
+
+
+def test_an_app_whose_call_takes_any_arguments_is_served_as_the_app_not_as_a_factory() -> None:
+    # uvicorn calls its app with no arguments to detect a factory; an app whose ``__call__``
+    # is wrapped (``*args``, as a tracing decorator or mutmut's trampoline makes it) survives
+    # that call and was then served as the coroutine it returned: every request a 500.
+    class Wrapped:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __call__(self, *args: Any) -> Any:
+            self.calls += 1
+            return self._serve(*args)
+
+        async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": scope["path"].encode()})
+
+    async def main() -> tuple[int, str]:
+        app = Wrapped()
+        async with serve_loopback(app) as origin, httpx.AsyncClient() as http:
+            answer = await http.get(f"{origin}/here")
+        return answer.status_code, answer.text
+
+    assert asyncio.run(main()) == (200, "/here")
