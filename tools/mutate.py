@@ -129,14 +129,15 @@ TESTS: dict[str, list[str]] = {
     "cli._demo": ["test_cli_demo_rules.py", *_CLI],
     # The emulator: its fidelity to the service is checked by the emulator's own test files.
     **dict.fromkeys(
-        ("emulator", "emulator._actions", "emulator._app", *(f"emulator._routes.{r}" for r in (
+        ("emulator", "emulator._app", *(f"emulator._routes.{r}" for r in (
              "actions", "bots", "control", "groups", "members", "messages", "reactions", "tenant", "tokens",
              "webhooks"))),
         _EMULATOR),
     "emulator._throttle": ["emulator/test_throttle_rules.py", "emulator/test_throttle.py", "test_pacing.py"],
     # The emulator's building blocks, each with its own rules first.
     **{f"emulator.{name}": [f"emulator/test{name}_rules.py", *_EMULATOR]
-       for name in ("_wire", "_routing", "_faults", "_state", "_network", "_webhooks", "_content")},
+       for name in ("_wire", "_routing", "_faults", "_state", "_network", "_webhooks", "_content",
+                    "_actions")},
     **{key: ["emulator/test_main_rules.py", *_EMULATOR] for key in ("emulator.__main__", "emulator._process")},
     "_errors": ["test_errors_rules.py", "test_http.py", "test_transport.py", "test_transport_rules.py", "test_hostile.py",
                 "test_secrets.py"],
