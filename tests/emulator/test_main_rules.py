@@ -4,18 +4,20 @@ helper that runs it in a child process (``emulator._process``)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
 import threading
 import time
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
 from kaizala_async._ratelimit import Rate
-from kaizala_async.emulator import Emulator, NetworkProfile, emulator_process
+from kaizala_async.emulator import Emulator, EmulatorConfig, NetworkProfile, emulator_process
 from kaizala_async.emulator import __main__ as cli
 
 
@@ -167,3 +169,71 @@ def test_the_child_process_helper_yields_its_root_and_credentials_and_stops_it()
         time.sleep(0.05)
     else:
         raise AssertionError(f"the emulator process {pid} outlived its with block")
+
+
+def test_the_help_names_every_option_with_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--help"], prog="kaizala emulator")
+    assert caught.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+    assert text.startswith("usage: kaizala emulator [-h]")
+    for part in (
+        "Run the Kaizala emulator on loopback.",
+        "--host HOST address to bind (default 127.0.0.1)",
+        "--port PORT port (0 picks a free one)",
+        "--throttle {sliding-log,fixed-window,sliding-window-counter,token-bucket,gcra}",
+        "--connector-limit N/SECONDS",
+        "--tenant-limit N/SECONDS",
+        "--token-ttl TOKEN_TTL access token lifetime, seconds",
+        "--fault-rate FAULT_RATE share of calls answered 503",
+        "--seed SEED",
+        "--network PROFILE per-call delays each way: fixed:S, uniform:LOW-HIGH or spikes:BASE,RATE,LOW-HIGH",
+        "--connectors CONNECTORS connectors to create in tenant 'contoso'",
+    ):
+        assert part in text, part
+
+
+class _Config:
+    """uvicorn.Config's stand-in: records what it is given."""
+
+    given: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, app: Any, **options: Any) -> None:
+        _Config.given = {"app": app, **options}
+
+
+class _Server:
+    """uvicorn.Server's stand-in: stops at once, before it has started."""
+
+    def __init__(self, config: _Config) -> None:
+        self.started = False
+        self.servers: list[Any] = []
+
+    async def serve(self) -> None:
+        return None
+
+
+def test_the_defaults_are_the_services_limits_on_port_8080_of_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[Emulator] = []
+
+    class Recorded(Emulator):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setitem(sys.modules, "uvicorn", SimpleNamespace(Config=_Config, Server=_Server))
+    monkeypatch.setattr(cli, "Emulator", Recorded)
+    assert cli.main([]) == 0
+    (emu,) = built
+    assert emu.config == EmulatorConfig()
+    assert emu.app.faults.faults == []  # no fault unless a rate is given
+    options = dict(_Config.given)
+    app = options.pop("app")
+    assert options == {
+        "host": "127.0.0.1", "port": 8080, "log_level": "warning", "lifespan": "off",
+        "interface": "asgi3", "http": options["http"], "timeout_graceful_shutdown": 2,
+    }  # fmt: skip
+    assert issubclass(options["http"], asyncio.Protocol)
+    assert callable(app)
