@@ -203,18 +203,20 @@ class _Config:
 
 
 class _Server:
-    """uvicorn.Server's stand-in: stops at once, before it has started."""
+    """uvicorn.Server's stand-in: "listens" on the port it is given for a moment, then stops."""
 
     def __init__(self, config: _Config) -> None:
         self.started = False
-        self.servers: list[Any] = []
+        socket = SimpleNamespace(getsockname=lambda: ("127.0.0.1", _Config.given["port"]))
+        self.servers = [SimpleNamespace(sockets=[socket])]
 
     async def serve(self) -> None:
-        return None
+        self.started = True
+        await asyncio.sleep(0.05)
 
 
 def test_the_defaults_are_the_services_limits_on_port_8080_of_loopback(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     built: list[Emulator] = []
 
@@ -229,6 +231,9 @@ def test_the_defaults_are_the_services_limits_on_port_8080_of_loopback(
     (emu,) = built
     assert emu.config == EmulatorConfig()
     assert emu.app.faults.faults == []  # no fault unless a rate is given
+    credentials, banner = capsys.readouterr().out.splitlines()
+    assert banner == "Kaizala emulator API root: http://127.0.0.1:8080"
+    assert list(emu.app.world.connectors) == [json.loads(credentials)["applicationId"]]
     options = dict(_Config.given)
     app = options.pop("app")
     assert options == {
