@@ -129,7 +129,7 @@ TESTS: dict[str, list[str]] = {
     "cli._demo": ["test_cli_demo_rules.py", *_CLI],
     # The emulator: its fidelity to the service is checked by the emulator's own test files.
     **dict.fromkeys(
-        ("emulator", "emulator._app", *(f"emulator._routes.{r}" for r in (
+        ("emulator._app", *(f"emulator._routes.{r}" for r in (
              "actions", "bots", "control", "groups", "members", "messages", "reactions", "tenant", "tokens",
              "webhooks"))),
         _EMULATOR),
@@ -139,6 +139,7 @@ TESTS: dict[str, list[str]] = {
        for name in ("_wire", "_routing", "_faults", "_state", "_network", "_webhooks", "_content",
                     "_actions")},
     **{key: ["emulator/test_main_rules.py", *_EMULATOR] for key in ("emulator.__main__", "emulator._process")},
+    "emulator": ["emulator/test_emulator_rules.py", *_EMULATOR],
     "_errors": ["test_errors_rules.py", "test_http.py", "test_transport.py", "test_transport_rules.py", "test_hostile.py",
                 "test_secrets.py"],
 }  # fmt: skip
