@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -278,3 +279,50 @@ def test_a_bot_belongs_to_its_creator_and_shows_the_documented_fields() -> None:
     for data in ({}, {"name": "  "}, {"name": 5}):
         _refused(lambda d=data: content.create_bot(d, "t", "+9"), 400, "name is required")  # type: ignore[misc]
     assert isinstance(bot, Bot)
+
+
+def test_times_are_utc_whatever_the_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert iso(0) == "1970-01-01T00:00:00Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_an_uploads_size_is_of_the_decoded_file_and_its_kind_is_its_last_extension() -> None:
+    content = Content(max_media_bytes=100)
+    kind, body = _multipart("a.tar.png", "image/png", b"")
+    body = body.replace(
+        b"Content-Type: image/png", b"Content-Type: image/png\r\nContent-Transfer-Encoding: base64"
+    )
+    body = body.replace(b"\r\n\r\n\r\n", b"\r\n\r\n" + base64.b64encode(b"12345678") + b"\r\n")
+    file = _files(content.upload(kind, body)["mediaResource"])["Files"][0]
+    assert (file["Name"], file["Size"]) == ("a.tar.png", 8)
+    empty = _files(content.upload(*_multipart("b.png", "image/png", b""))["mediaResource"])[
+        "Files"
+    ][0]
+    assert empty["Size"] == 0
+
+
+def test_a_media_urls_name_stops_at_the_first_question_mark() -> None:
+    content = Content(max_media_bytes=1)
+    resource = content.upload_url({"mediaurl": "https://x.test/a.png?x=1?y=2"})["mediaResource"]
+    assert _files(resource)["Files"][0]["Name"] == "a.png"
+
+
+def test_media_with_characters_outside_base64_is_not_media() -> None:
+    content = Content(max_media_bytes=1)
+    own = base64.b64encode(json.dumps({"Files": []}).encode()).decode()
+    assert content.is_media(own)
+    assert not content.is_media(own + "!!")
+
+
+def test_each_bot_has_its_own_id() -> None:
+    content = Content(max_media_bytes=1)
+    first = content.create_bot({"name": "A"}, "t", "+91")["botUserId"]
+    second = content.create_bot({"name": "B"}, "t", "+91")["botUserId"]
+    assert first != second
+    assert len(first) == 36
+    assert content.bot(first, "+91").name == "A"

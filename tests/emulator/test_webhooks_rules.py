@@ -234,3 +234,69 @@ def test_closing_cancels_the_deliveries_under_way_and_closes_its_client() -> Non
         await hub.aclose()  # twice is harmless
 
     asyncio.run(go())
+
+
+def test_a_redirect_is_not_followed_for_a_handshake_or_a_delivery() -> None:
+    seen: list[str] = []
+
+    def moved(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path == "/in":
+            return httpx.Response(
+                307, headers={"location": f"http://r.test/elsewhere?{request.url.query.decode()}"}
+            )
+        token = request.url.params.get("validationToken", "")
+        return httpx.Response(200, text=token)
+
+    async def go() -> tuple[str | None, WebhookHub]:
+        hub = _hub(moved, retry_unit=0.0)
+        hub.hooks = {"a": _hook("a")}
+        try:
+            why = await hub.validate("http://r.test/in")
+            hub.emit("Group", "g1", "MemberAdded", {}, {})
+            await hub.drain()
+            return why, hub
+        finally:
+            await hub.aclose()
+
+    why, hub = asyncio.run(go())
+    assert why == "callback URL did not echo the validation token"
+    assert set(seen) == {"/in"}  # never "/elsewhere"
+    assert {d.status for d in hub.deliveries} == {307}
+    assert len(hub.deliveries) == 7
+
+
+def test_each_delivery_records_its_event() -> None:
+    async def go() -> tuple[WebhookHub, list[httpx.Request]]:
+        received: list[httpx.Request] = []
+
+        def receive(request: httpx.Request) -> httpx.Response:
+            received.append(request)
+            return httpx.Response(200)
+
+        hub = _hub(receive)
+        hub.hooks = {"a": _hook("a")}
+        hub.emit("Group", "g1", "MemberAdded", {}, {})
+        await hub.drain()
+        await hub.aclose()
+        return hub, received
+
+    hub, received = asyncio.run(go())
+    (delivery,) = hub.deliveries
+    assert delivery.event_type == "MemberAdded"
+    assert delivery.event_id == json.loads(received[0].content)["eventId"]
+
+
+def test_draining_returns_when_a_delivery_was_cancelled() -> None:
+    async def go() -> None:
+        hub = _hub(lambda r: httpx.Response(500), retry_unit=60.0)
+        hub.hooks = {"a": _hook("a")}
+        hub.emit("Group", "g1", "MemberAdded", {}, {})
+        await asyncio.sleep(0.05)
+        for task in hub._tasks:
+            task.cancel()
+        await asyncio.wait_for(hub.drain(), 5)
+        assert not hub._tasks
+        await hub.aclose()
+
+    asyncio.run(go())
