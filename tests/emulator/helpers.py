@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import httpx
 
 from kaizala_async import Credentials, KaizalaClient, RateLimits
 from kaizala_async._asgi import read_body, serve_loopback
-from kaizala_async.emulator import Emulator, emulator_process
+from kaizala_async.emulator import Emulator, EmulatorConfig, emulator_process
 
 MOBILE = "+911234567890"
 
@@ -89,3 +89,50 @@ def cli_env(
     if refresh_token:
         env["KAIZALA_REFRESH_TOKEN"] = credentials["refreshToken"]
     return env
+
+
+class Wire:
+    """One connector's raw HTTP session with an in-process emulator, and the events emitted."""
+
+    def __init__(self, emu: Emulator, http: httpx.AsyncClient, token: str) -> None:
+        self.emu = emu
+        self.http = http
+        self.token = token
+        self.events: list[tuple[str, str, dict[str, Any], str]] = []
+        emit = emu.app.emit
+
+        def recorded(group: Any, event_type: str, data: dict[str, Any], actor: str) -> None:
+            self.events.append((group.group_id, event_type, data, actor))
+            emit(group, event_type, data, actor)
+
+        emu.app.emit = recorded  # type: ignore[method-assign]
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        """``method path`` with the access token; the status and the JSON answer (None if empty)."""
+        answer = await self.http.request(
+            method, path, headers={"accessToken": self.token}, **kwargs
+        )
+        return answer.status_code, (answer.json() if answer.content else None)
+
+    def group(self, members: dict[str, str] | None = None, group_type: str = "Group") -> str:
+        """A group made directly in the world (no call), administered by this caller."""
+        (group_id,) = self.emu.create_groups(1, mobile_number=MOBILE)
+        group = self.emu.app.world.groups[group_id]
+        group.members.update(members or {})
+        group.group_type = group_type
+        return group_id
+
+
+@contextlib.asynccontextmanager
+async def wire(**config: Any) -> AsyncIterator[Wire]:
+    """A :class:`Wire` for a new connector of ``contoso`` (user ``MOBILE``) of an emulator
+    made with ``EmulatorConfig(**config)``."""
+    async with Emulator(EmulatorConfig(**config)) as emu:
+        connector = emu.create_connector()
+        refresh = emu.issue_refresh_token(connector, MOBILE)
+        async with httpx.AsyncClient(transport=emu.transport(), base_url=emu.api_root) as http:
+            answer = await http.get("/v1/accessToken", headers={
+                "applicationId": connector.application_id,
+                "applicationSecret": connector.application_secret, "refreshToken": refresh})  # fmt: skip
+            assert answer.status_code == 200, answer.text
+            yield Wire(emu, http, answer.json()["accessToken"])
