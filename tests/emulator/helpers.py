@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import httpx
 
 from kaizala_async import Credentials, KaizalaClient, RateLimits
 from kaizala_async._asgi import read_body, serve_loopback
-from kaizala_async.emulator import Emulator, EmulatorConfig, emulator_process
+from kaizala_async.emulator import Connector, Emulator, EmulatorConfig, emulator_process
 
 MOBILE = "+911234567890"
 
@@ -94,10 +94,14 @@ def cli_env(
 class Wire:
     """One connector's raw HTTP session with an in-process emulator, and the events emitted."""
 
-    def __init__(self, emu: Emulator, http: httpx.AsyncClient, token: str) -> None:
+    def __init__(
+        self, emu: Emulator, http: httpx.AsyncClient, token: str, connector: Connector, refresh: str
+    ) -> None:
         self.emu = emu
         self.http = http
         self.token = token
+        self.connector = connector
+        self.refresh = refresh
         self.events: list[tuple[str, str, dict[str, Any], str]] = []
         emit = emu.app.emit
 
@@ -124,10 +128,10 @@ class Wire:
 
 
 @contextlib.asynccontextmanager
-async def wire(**config: Any) -> AsyncIterator[Wire]:
+async def wire(clock: Callable[[], float] | None = None, **config: Any) -> AsyncIterator[Wire]:
     """A :class:`Wire` for a new connector of ``contoso`` (user ``MOBILE``) of an emulator
-    made with ``EmulatorConfig(**config)``."""
-    async with Emulator(EmulatorConfig(**config)) as emu:
+    made with ``EmulatorConfig(**config)`` (and ``clock``, if given)."""
+    async with Emulator(EmulatorConfig(**config), clock=clock) as emu:
         connector = emu.create_connector()
         refresh = emu.issue_refresh_token(connector, MOBILE)
         async with httpx.AsyncClient(transport=emu.transport(), base_url=emu.api_root) as http:
@@ -135,4 +139,4 @@ async def wire(**config: Any) -> AsyncIterator[Wire]:
                 "applicationId": connector.application_id,
                 "applicationSecret": connector.application_secret, "refreshToken": refresh})  # fmt: skip
             assert answer.status_code == 200, answer.text
-            yield Wire(emu, http, answer.json()["accessToken"])
+            yield Wire(emu, http, answer.json()["accessToken"], connector, refresh)
