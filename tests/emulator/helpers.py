@@ -128,10 +128,15 @@ class Wire:
 
 
 @contextlib.asynccontextmanager
-async def wire(clock: Callable[[], float] | None = None, **config: Any) -> AsyncIterator[Wire]:
+async def wire(
+    clock: Callable[[], float] | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+    **config: Any,
+) -> AsyncIterator[Wire]:
     """A :class:`Wire` for a new connector of ``contoso`` (user ``MOBILE``) of an emulator
-    made with ``EmulatorConfig(**config)`` (and ``clock``, if given)."""
-    async with Emulator(EmulatorConfig(**config), clock=clock) as emu:
+    made with ``EmulatorConfig(**config)`` (and ``clock`` and ``webhook_transport``, if given)."""
+    emulator = Emulator(EmulatorConfig(**config), clock=clock, webhook_transport=webhook_transport)
+    async with emulator as emu:
         connector = emu.create_connector()
         refresh = emu.issue_refresh_token(connector, MOBILE)
         async with httpx.AsyncClient(transport=emu.transport(), base_url=emu.api_root) as http:
