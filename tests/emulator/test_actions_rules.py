@@ -367,3 +367,76 @@ def test_details_carry_the_summary_and_on_request_each_response_in_camel_case() 
     assert _camelize({"iscompleted": [{"responsename": 1}], "other": 2}) == {
         "isCompleted": [{"responseName": 1}], "other": 2,
     }  # fmt: skip
+
+
+def test_a_package_named_like_a_built_in_type_is_still_a_custom_action() -> None:
+    actions = _actions()
+    action, _ = actions.send(
+        "g", {"id": "Poll", "actionbody": {}}, "+91", 0.0
+    )  # no question, no choices
+    assert action.action_type == "Poll"
+
+
+def test_each_action_has_its_own_reference_and_an_image_without_caption_has_an_empty_one() -> None:
+    actions = _actions()
+    first, events = actions.send(
+        "g", {"actiontype": "Image", "actionbody": {"mediaresource": MEDIA}}, "+91", 0.0
+    )
+    second = _one(actions, "Image", {"mediaresource": MEDIA})
+    assert first.reference_id != second.reference_id
+    assert len(first.reference_id) == 36
+    assert events[0][1]["caption"] == ""
+
+
+def test_a_meeting_says_whether_only_its_sender_sees_the_answers() -> None:
+    actions = _actions()
+    meet = _one(actions, "LetsMeet", {"title": "M", "startingtime": "s", "issenderonly": True})
+    assert actions.summary(meet)["actionBody"]["isSenderOnly"] is True
+
+
+def test_a_from_date_is_milliseconds_from_1e11_exactly() -> None:
+    actions = _actions()
+    late = _one(actions, "Poll", POLL, at=1.5e8)
+    at_bound = actions.of_type("g", {"actiontype": "Poll", "fromdate": "100000000000"})  # 1e8 s
+    assert [a["referenceId"] for a in at_bound["actions"]] == [late.reference_id]
+    edge = _one(actions, "Poll", POLL, at=2e8)
+    after = actions.of_type(
+        "g", {"actiontype": "Poll", "fromdate": str(int(2e11) + 1000)}
+    )  # 2e8 + 1 s
+    assert after["actions"] == []
+    exact = actions.of_type("g", {"actiontype": "Poll", "fromdate": str(int(2e11))})
+    assert [a["referenceId"] for a in exact["actions"]] == [edge.reference_id]
+
+
+def test_job_completion_reads_true_as_a_boolean_or_as_text() -> None:
+    actions = _actions()
+    job = _one(actions, "Job", JOB)
+    for value, done in (
+        (True, True),
+        ("true", True),
+        ("True", True),
+        (False, False),
+        ("TRUE", False),
+    ):
+        _, events = actions.respond(job, {"actionbody": {"iscompleted": value}}, "+911")
+        assert events[0][1]["responseDetails"]["response"]["isCompleted"] is done, value
+
+
+def test_an_unknown_response_is_not_found_and_an_option_without_title_has_an_empty_one() -> None:
+    actions = _actions()
+    survey = _one(actions, "Survey", {"title": "S", "questions": [
+        {"title": "Pick", "type": "SingleOption", "options": [{}, {"title": "B"}]}]})  # fmt: skip
+    with pytest.raises(ContentError) as caught:
+        actions.respond(survey, {"actionbody": {"answers": []}, "responseid": "r9"}, "+9")
+    assert (caught.value.status, caught.value.code) == (404, "NotFound")
+    _, events = actions.respond(survey, {"actionbody": {"answers": ["B"]}}, "+9")
+    (answered,) = events[0][1]["responseDetails"]["responseWithQuestions"]
+    assert answered["options"] == [{"title": ""}, {"title": "B"}]
+
+
+def test_an_announcement_resource_with_characters_outside_base64_is_given_as_its_own_url() -> None:
+    resource = (
+        base64.b64encode(json.dumps({"Files": [{"Url": "u", "Name": "n"}]}).encode()).decode()
+        + "!!"
+    )
+    assert _announcement_media(resource) == [{"url": resource, "fileName": resource}]
