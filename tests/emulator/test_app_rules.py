@@ -8,6 +8,7 @@ import asyncio
 import base64
 import email.utils
 import json
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from kaizala_async._ratelimit import Rate
 from kaizala_async.emulator import Emulator, EmulatorConfig, Fault, NetworkProfile
 from kaizala_async.emulator._app import EmulatorApp, _jwt_like
+from kaizala_async.emulator._faults import FaultPlan
 from kaizala_async.emulator._state import Group
 
 
@@ -308,11 +310,14 @@ def test_network_delays_are_drawn_both_ways_for_api_calls_only(
     async def test(emu: Emulator, http: httpx.AsyncClient, token: str) -> None:
         slept.clear()
         await http.get("/v1/groups", headers={"accessToken": token})
-        assert slept == [0.25, 0.25]
+        expected = random.Random(8)  # the seed's own generator: seed + 1
+        profile = NetworkProfile.uniform(0.1, 0.3)
+        profile.draw(expected), profile.draw(expected)  # the access-token call's two
+        assert slept == [profile.draw(expected), profile.draw(expected)]
         await http.get("/_emulator/stats")
-        assert slept == [0.25, 0.25]
+        assert len(slept) == 2
 
-    _run(test, network=NetworkProfile.fixed(0.25))
+    _run(test, network=NetworkProfile.uniform(0.1, 0.3), seed=7)
 
 
 def test_events_reach_the_group_the_action_and_the_actions_package() -> None:
@@ -354,3 +359,133 @@ def test_lifespan_is_served_and_other_scopes_are_ignored() -> None:
     sent.clear()
     asyncio.run(app({"type": "websocket"}, receive, send))
     assert sent == []
+
+
+def _claims(token: str) -> dict[str, Any]:
+    part = token.split(".")[1]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return decoded
+
+
+def test_tokens_name_their_connector_and_moment_and_differ_each_time() -> None:
+    clock = Clock()
+    app = EmulatorApp(EmulatorConfig(), clock=clock)
+    connector = app.world.add_connector("t")
+    refresh = _claims(app.issue_refresh_token(connector, "+911"))
+    assert set(refresh) == {"appId", "phone", "iat", "n"}
+    assert (refresh["appId"], refresh["phone"], refresh["iat"]) == (
+        connector.application_id,
+        "+911",
+        int(app.wall()),
+    )
+    assert len(refresh["n"]) == 8
+    access = _claims(app.issue_access_token(connector, "+911")["accessToken"])
+    assert set(access) == {"appId", "iat", "n"}
+    assert (access["appId"], access["iat"], len(access["n"])) == (
+        connector.application_id,
+        int(app.wall()),
+        8,
+    )
+
+
+def test_the_seed_drives_the_fault_draws_and_the_network_draws() -> None:
+    app = EmulatorApp(EmulatorConfig(seed=5))
+    twin = FaultPlan(5)
+    for plan in (app.faults, twin):
+        plan.add(Fault(error_rate=0.5))
+    assert [app.faults.draw("GET", "/x")[1] for _ in range(40)] == [
+        twin.draw("GET", "/x")[1] for _ in range(40)
+    ]
+    expected = random.Random(6)
+    assert [app._network_random.random() for _ in range(5)] == [expected.random() for _ in range(5)]
+    config = EmulatorConfig(webhook_timeout=1.25, webhook_retry_unit=3.0)
+    hub = EmulatorApp(config).hub
+    assert (hub.handshake_timeout, hub.delivery_timeout, hub.retry_unit) == (1.25, 1.25, 3.0)
+
+
+def test_the_last_time_seen_is_kept_for_set_up_outside_a_loop() -> None:
+    app = EmulatorApp(EmulatorConfig())
+
+    async def inside() -> float:
+        return app.now()
+
+    seen = asyncio.run(inside())
+    assert app.now() == seen
+    loose = EmulatorApp(EmulatorConfig())
+    assert loose.wall() == loose._wall0  # no clock, no loop yet: the wall as it was at start
+    clocked = EmulatorApp(EmulatorConfig(), clock=Clock())
+    assert clocked.wall() == clocked._wall0  # the first reading is the wall's origin
+
+
+def test_odd_paths_are_named_as_they_were_asked() -> None:
+    async def test(emu: Emulator, http: httpx.AsyncClient, token: str) -> None:
+        answer = await http.get("/v1/groups/nopeX", headers={"accessToken": token})
+        assert (answer.status_code, answer.json()["message"]) == (404, "group nopeX not found")
+        root = await http.get("/")
+        assert (root.status_code, root.json()["message"]) == (404, "no such path /")
+
+    _run(test)
+
+
+def test_a_content_error_is_answered_in_the_services_error_shape() -> None:
+    async def test(emu: Emulator, http: httpx.AsyncClient, token: str) -> None:
+        answer = await http.post("/v1/media", headers={"accessToken": token}, content=b"x")
+        assert (answer.status_code, answer.json()) == (415, {
+            "message": "the upload must be multipart/form-data", "errorCode": "UnsupportedMediaType",
+            "errorCategoryKey": "Validation"})  # fmt: skip
+        assert answer.headers["date"].endswith(" GMT")
+
+    _run(test)
+
+
+def test_a_reset_on_a_served_connection_is_a_real_reset_and_no_answer() -> None:
+    app = EmulatorApp(EmulatorConfig())
+    app.faults.add(Fault(reset_rate=1.0))
+    resets: list[bool] = []
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/v1/groups", "headers": [], "query_string": b"",
+             "extensions": {"kaizala.reset": lambda: resets.append(True)}}  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    assert resets == [True]
+    assert sent == []
+    assert [c["status"] for c in app.calls()] == [None]
+    scope.pop("extensions")
+    with pytest.raises(ConnectionResetError):
+        asyncio.run(app(scope, receive, send))
+
+
+def test_a_reset_after_processing_says_so_and_calls_since_a_moment_include_it() -> None:
+    async def test(emu: Emulator, http: httpx.AsyncClient, token: str) -> None:
+        emu.inject(Fault(route="GET /v1/groups", reset_rate=1.0, reset_phase="after", times=1))
+        with pytest.raises(
+            httpx.ReadError, match=r"^injected connection reset \(after processing\)$"
+        ):
+            await http.get("/v1/groups", headers={"accessToken": token})
+        last = emu.calls()[-1]
+        assert emu.calls(since=last["at"])[-1] == last  # a call at the moment itself is included
+
+    _run(test)
+
+
+def test_a_token_is_taken_only_from_a_bearer_authorization() -> None:
+    async def test(emu: Emulator, http: httpx.AsyncClient, token: str) -> None:
+        answer = await http.get(
+            "/v1/groups", headers={"Authorization": f"Secret {token}"}
+        )  # 7 characters too
+        assert answer.status_code == 401
+
+    _run(test)
+
+
+def test_seeded_groups_greet_with_hi() -> None:
+    app = EmulatorApp(EmulatorConfig())
+    (group_id,) = app.seed_groups(1, "+911", "t")
+    group = app.world.groups[group_id]
+    assert (group.name, group.welcome_message, group.tenant) == ("Group 000000", "Hi", "t")
