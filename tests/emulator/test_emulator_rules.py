@@ -23,13 +23,17 @@ def test_the_in_process_transport_times_a_hung_route_out_and_turns_a_reset_into_
         async with Emulator() as emu, _http(emu) as http:
             emu.inject(Fault(route="GET /v1/groups", hang_rate=1.0))
             started = time.monotonic()
-            with pytest.raises(httpx.ReadTimeout, match=r"^the emulator did not answer in time$"):
+            with pytest.raises(
+                httpx.ReadTimeout, match=r"^the emulator did not answer in time$"
+            ) as hung:
                 await http.get("/v1/groups", timeout=httpx.Timeout(5.0, read=0.2))
+            assert hung.value.request.url.path == "/v1/groups"
             assert time.monotonic() - started < 2.0
             emu.clear_faults()
             emu.inject(Fault(route="GET /v1/groups", reset_rate=1.0))
-            with pytest.raises(httpx.ReadError, match="injected connection reset"):
+            with pytest.raises(httpx.ReadError, match="injected connection reset") as reset:
                 await http.get("/v1/groups")
+            assert reset.value.request.url.path == "/v1/groups"
             emu.clear_faults()
             # No read timeout: the call is not bounded by the transport (it answers 401 here).
             answer = await http.get("/v1/groups", timeout=None)
@@ -43,6 +47,8 @@ def test_the_api_root_is_the_served_origin_without_its_trailing_slash() -> None:
     assert emu.api_root == "http://kaizala.emulator"
     emu.serve_at("http://127.0.0.1:9000/")
     assert emu.api_root == "http://127.0.0.1:9000"
+    emu.serve_at("http://emulator.test/X/")
+    assert emu.api_root == "http://emulator.test/X"  # only the slash goes
     assert emu.config == EmulatorConfig()
 
 
@@ -142,5 +148,22 @@ def test_calls_since_a_time_are_the_calls_answered_from_then() -> None:
             assert [c["path"] for c in emu.calls(since=middle + 0.001)] == ["/v1/groups/x"]
             assert [c["status"] for c in everything] == [401, 401]
             await emu.drain_webhooks()  # nothing under way: returns
+
+    asyncio.run(main())
+
+
+def test_the_transports_own_errors_carry_their_request() -> None:
+    async def main() -> None:
+        async with Emulator() as emu:
+            transport = emu.transport()
+            emu.inject(Fault(route="GET /v1/groups", reset_rate=1.0, times=1))
+            emu.inject(Fault(route="GET /v1/groups", hang_rate=1.0))
+            for kind in (httpx.ReadError, httpx.ReadTimeout):
+                request = httpx.Request(
+                    "GET", f"{emu.api_root}/v1/groups", extensions={"timeout": {"read": 0.1}}
+                )
+                with pytest.raises(kind) as caught:
+                    await transport.handle_async_request(request)
+                assert caught.value.request is request
 
     asyncio.run(main())
