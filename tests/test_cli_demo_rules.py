@@ -7,12 +7,15 @@ import asyncio
 import io
 import re
 from types import SimpleNamespace
+from typing import Any
 
 import anyio
 import pytest
 from rich.console import Console
 
-from kaizala_async import MemberAddedEvent
+from kaizala_async import FanOutReport, KaizalaClient, MemberAddedEvent, RateLimits, WebhookReceiver
+from kaizala_async._ratelimit import Rate
+from kaizala_async._resources.admin import WebhooksResource
 from kaizala_async.cli import _demo
 
 
@@ -60,3 +63,64 @@ def test_events_that_do_not_arrive_make_the_verdict_say_so(monkeypatch: pytest.M
     assert rows["webhook events received"] == "0 / 2"
     assert "something went missing" in out
     assert "everything arrived" not in out
+
+
+def test_the_demo_shows_each_step_paces_at_the_profiles_limits_and_reports_its_own_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[dict[str, Any]] = []
+    registered: list[tuple[Any, ...]] = []
+    reports: list[FanOutReport] = []
+    tokens: list[str | None] = []
+
+    class Client(KaizalaClient):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(kwargs)
+
+        async def fan_out(self, *args: Any, **kwargs: Any) -> FanOutReport:
+            report = await super().fan_out(*args, **kwargs)
+            reports.append(report)
+            return report
+
+    class Receiver(WebhookReceiver):
+        def __init__(self, *, callback_token: str | None = None, **kwargs: Any) -> None:
+            super().__init__(callback_token=callback_token, **kwargs)
+            tokens.append(callback_token)
+
+    real_register = WebhooksResource.register
+
+    async def register(self: WebhooksResource, *args: Any, **kwargs: Any) -> Any:
+        registered.append((*args, kwargs.get("callback_token")))
+        return await real_register(self, *args, **kwargs)
+
+    monkeypatch.setattr(_demo, "KaizalaClient", Client)
+    monkeypatch.setattr(_demo, "WebhookReceiver", Receiver)
+    monkeypatch.setattr(WebhooksResource, "register", register)
+    ok, out = _run(6)
+    assert ok is True
+    (kwargs,) = made
+    assert kwargs["limits"] == RateLimits(connector=Rate(100, 1.0), tenant=Rate(300, 1.0))
+    (token,) = tokens
+    assert token is not None and len(token) == 32  # 24 random bytes
+    assert len(registered) == 6
+    for _, kind, events, url, given in registered:
+        assert (kind, events, given) == ("Group", ["TextMessageCreated"], token)
+        assert url.endswith("/kaizala")
+        r[3].endswith("/kaizala") and r[4] == token for r in registered
+    )
+    lines = out.splitlines()
+    for label in ("creating groups", "registering webhooks"):
+        assert any(
+            re.fullmatch(rf"{label} +━+ 6/6 +\d+:\d\d:\d\d", line.rstrip()) for line in lines
+        ), label
+    assert any(
+        re.fullmatch(r"fanning out +━+ 6/6 \d+\.\d/s \d+:\d\d:\d\d", line.rstrip())
+        for line in lines
+    )
+    title = next(n for n, line in enumerate(lines) if line.strip() == "kaizala demo: summary")
+    assert lines[title + 2].startswith("│ groups ")  # the table has no header row
+    (report,) = reports
+    rows = dict(re.findall(r"│ ([a-z0-9 ]+?) +│ +(.+?) │", out))
+    expected = (report.sent - 1) / report.elapsed
+    assert rows["achieved rate"] == f"{expected:.1f}/s = {expected / 100:.1%} of the limit"
