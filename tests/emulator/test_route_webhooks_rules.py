@@ -173,6 +173,11 @@ def test_an_update_changes_what_it_names_and_revalidates_a_new_url() -> None:
             {"result": True},
         )
         assert hook.active is True and hook.events == ["MemberAdded"]
+        assert await w.call("PUT", f"/v1/webhook/{hook_id}", json={"callBackContext": None}) == (
+            200,
+            {"result": True},
+        )
+        assert hook.callback_context == ""
         assert await w.call("DELETE", f"/v1/webhook/{hook_id}") == (200, {"result": True})
         assert w.emu.app.hub.hooks == {}
         for method in ("PUT", "DELETE"):
