@@ -284,6 +284,10 @@ def _mutmut(command: list[str], workdir: pathlib.Path) -> int:
 
 def run(module: str, workdir: pathlib.Path, mutmut: str, args: argparse.Namespace) -> int:
     prepare(workdir, module, args.keep)
+    if args.recheck:
+        # mutmut keeps which tests reach each function from the run that made the copy: tests
+        # added since would never be run against the old survivors. Collect them again.
+        (workdir / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     command = [mutmut, "run", "--max-children", str(args.jobs)]
     code = _mutmut(command, workdir)  # the new and changed code's mutants
     if not args.recheck or code not in (0, 1):
