@@ -50,7 +50,9 @@ def test_without_uvicorn_it_says_which_extra_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # the import then fails
     assert cli.main(["--port", "0"]) == 2
-    assert "needs uvicorn: pip install '.[emulator]'" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "the loopback emulator needs uvicorn: pip install '.[emulator]' (from a checkout of kaizala-async)\n"
+    )
 
 
 def _headers(credentials: dict[str, str]) -> dict[str, str]:
@@ -234,6 +236,9 @@ def test_the_defaults_are_the_services_limits_on_port_8080_of_loopback(
     credentials, banner = capsys.readouterr().out.splitlines()
     assert banner == "Kaizala emulator API root: http://127.0.0.1:8080"
     assert list(emu.app.world.connectors) == [json.loads(credentials)["applicationId"]]
+    (grant,) = emu.app.world.refresh.values()
+    assert grant.mobile_number == "+911234567890"
+    assert json.loads(credentials)["refreshToken"] in emu.app.world.refresh
     options = dict(_Config.given)
     app = options.pop("app")
     assert options == {

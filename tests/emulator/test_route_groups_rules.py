@@ -45,6 +45,7 @@ def test_a_group_is_created_with_its_fields_its_valid_members_and_its_creator_as
             plain.image_url,
             plain.short_description,
         ) == (True, "Group", "", "")
+        assert plain.long_description == ""
 
     _run(test)
 
@@ -115,6 +116,7 @@ def test_sub_groups_are_created_attached_listed_in_id_order_and_detached_with_th
         )
         named = w.emu.app.world.groups[body["groupId"]]
         assert named.name == "Named" and named.members == {MOBILE: "Admin"}
+        assert named.welcome_message == ""  # a sub-group needs none
         loose = w.group()
         assert await w.call(
             "PUT", f"/v1/groups/{parent}/subGroups", json={"subGroups": [loose]}
