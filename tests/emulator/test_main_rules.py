@@ -227,6 +227,9 @@ def test_the_defaults_are_the_services_limits_on_port_8080_of_loopback(
             super().__init__(*args, **kwargs)
             built.append(self)
 
+    import uvicorn.protocols.http.auto  # the real protocol, loaded before uvicorn is replaced
+
+    del uvicorn
     monkeypatch.setitem(sys.modules, "uvicorn", SimpleNamespace(Config=_Config, Server=_Server))
     monkeypatch.setattr(cli, "Emulator", Recorded)
     assert cli.main([]) == 0
