@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from types import SimpleNamespace
 from typing import Any
 
@@ -245,3 +246,32 @@ def test_stopping_deletes_every_webhook_even_when_one_delete_fails() -> None:
     shown = asyncio.run(main())
     assert shown == ["listening on https://public.test/ for 2 group(s); Ctrl-C to stop"]
     assert deleted == ["w1", "w2"]
+
+
+def test_the_listener_binds_the_port_it_is_given() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    class Webhooks:
+        async def register(self, *args: Any, **kwargs: Any) -> Any:
+            return SimpleNamespace(webhook_id="w1")
+
+        async def delete(self, webhook_id: str) -> None:
+            return None
+
+    async def main() -> list[str]:
+        shown: list[str] = []
+        client: Any = SimpleNamespace(webhooks=Webhooks())
+        running = asyncio.create_task(
+            listen(client, ["g1"], forward_to=None, port=port, public_url=None, show=shown.append)
+        )
+        await until(lambda: bool(shown))
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        return shown
+
+    assert asyncio.run(main()) == [
+        f"listening on http://127.0.0.1:{port}/ for 1 group(s); Ctrl-C to stop"
+    ]
