@@ -217,7 +217,7 @@ class _Server:
         await asyncio.sleep(0.05)
 
 
-def test_the_defaults_are_the_services_limits_on_port_8080_of_loopback(
+def test_the_defaults_are_the_services_limits_on_port_8080_of_the_local_host(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     built: list[Emulator] = []
