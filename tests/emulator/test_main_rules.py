@@ -42,7 +42,7 @@ def test_bad_options_are_refused_before_anything_runs(capsys: pytest.CaptureFixt
         with pytest.raises(SystemExit) as caught:
             cli.main(argv)
         assert caught.value.code == 2
-    assert "python -m kaizala_async.emulator" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("usage: python -m kaizala_async.emulator [-h]")
 
 
 def test_without_uvicorn_it_says_which_extra_to_install(
@@ -180,7 +180,7 @@ def test_the_help_names_every_option_with_what_it_does(capsys: pytest.CaptureFix
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
     assert text.startswith("usage: kaizala emulator [-h]")
     for part in (
-        "Run the Kaizala emulator on loopback.",
+        " Run the Kaizala emulator on loopback. ",
         "--host HOST address to bind (default 127.0.0.1)",
         "--port PORT port (0 picks a free one)",
         "--throttle {sliding-log,fixed-window,sliding-window-counter,token-bucket,gcra}",
@@ -250,3 +250,17 @@ def test_the_defaults_are_the_services_limits_on_port_8080_of_the_local_host(
     }  # fmt: skip
     assert issubclass(options["http"], asyncio.Protocol)
     assert callable(app)
+
+
+def test_the_port_is_a_number_and_a_fault_rate_adds_one_fault(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn.protocols.http.auto  # the real protocol, loaded before uvicorn is replaced
+
+    del uvicorn
+    monkeypatch.setitem(sys.modules, "uvicorn", SimpleNamespace(Config=_Config, Server=_Server))
+    built: list[Emulator] = []
+    monkeypatch.setattr(cli, "Emulator", lambda config: built.append(Emulator(config)) or built[-1])
+    assert cli.main(["--port", "8081", "--fault-rate", "0.5"]) == 0
+    assert _Config.given["port"] == 8081
+    assert [f.error_rate for f in built[0].app.faults.faults] == [0.5]
