@@ -663,3 +663,35 @@ def test_an_end_that_moves_no_ready_time_does_not_redo_the_dispatch(
     redone, start, second = run_virtual(main)
     assert redone == 0
     assert second - start == pytest.approx(0.5)
+
+
+def test_a_connector_ready_now_is_served_at_once_while_another_waits_on_a_timer() -> None:
+    """Connector a waits a second for its own budget (a timer is armed for it); connector b of
+    the same tenant, with room now, joins: its lane is placed ahead of the armed timer, so the
+    dispatch runs at once and b goes now, not when a's timer fires."""
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        limits = RateLimits(connector=Rate(1, 1.0), tenant=Rate(100, 1.0), tenant_key="one-tenant",
+                            jitter=0.0, precharge=False)  # fmt: skip
+        a, b = RateLimiter(limits, "a"), RateLimiter(limits, "b")
+        a.open()
+        b.open()
+        try:
+            start = loop.time()
+            await a.acquire()
+            a.release()
+            waiting = asyncio.ensure_future(a.acquire())  # a's next slot: a second from now
+            await asyncio.sleep(0.01)
+            assert not waiting.done()
+            await b.acquire()
+            served = loop.time() - start
+            b.release()
+            await waiting
+            a.release()
+            return served
+        finally:
+            a.close()
+            b.close()
+
+    assert run_virtual(main) < 0.1
