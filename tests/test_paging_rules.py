@@ -60,7 +60,7 @@ def test_a_named_cursor_listing_refuses_a_cursor_it_has_already_asked_for() -> N
     with pytest.raises(UnexpectedResponseError) as caught:
         asyncio.run(paginator.collect())
     assert caught.value.what == "POST /x"
-    assert "already read" in str(caught.value)
+    assert caught.value.problems == ["the cursor went back to a page already read"]
     assert asked == [None, "b", "c"]  # the cycle is found before a fourth request
 
     asked.clear()  # the first state counts as asked: a cursor back to the start is a cycle too
