@@ -26,7 +26,7 @@ class Paginator(Generic[T]):
     single-use, like any iterator. ``pages`` counts the requests it made.
 
     A listing whose next state is the service's own cursor names its request in ``call``: the
-    paginator then refuses, with :class:`UnexpectedResponseError`, a cursor it has already
+    paginator then refuses, with `UnexpectedResponseError`, a cursor it has already
     asked for (a server sending it round the same pages would otherwise be asked for ever).
     ``first`` is the state of the first request.
     """
