@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,18 @@ async def wire(
                 "applicationSecret": connector.application_secret, "refreshToken": refresh})  # fmt: skip
             assert answer.status_code == 200, answer.text
             yield Wire(emu, http, answer.json()["accessToken"], connector, refresh)
+
+
+def run_wire(test: Callable[[Wire], Awaitable[None]], **config: Any) -> None:
+    """Run ``test`` with a :func:`wire` session of an emulator made with ``config``."""
+
+    async def main() -> None:
+        async with wire(**config) as session:
+            await test(session)
+
+    asyncio.run(main())
+
+
+def invalid(message: str) -> dict[str, str]:
+    """The service's 400 body for a refused parameter."""
+    return {"message": message, "errorCode": "InvalidParameters", "errorCategoryKey": "Validation"}

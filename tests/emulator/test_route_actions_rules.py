@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
 import pytest
 
-from .helpers import MOBILE, Wire, wire
+from .helpers import MOBILE, Wire, run_wire
 
 POLL = {
     "actionType": "Poll",
     "actionBody": {"question": "Q?", "choices": [{"title": "A"}, {"title": "B"}]},
 }
 JOB = {"actionType": "Job", "actionBody": {"title": "Do", "assignedTo": [MOBILE]}}
-
-
-def _run(test: Callable[[Wire], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with wire() as w:
-            await test(w)
-
-    asyncio.run(main())
 
 
 def test_an_action_is_a_message_of_its_group_and_raises_its_events() -> None:
@@ -51,7 +40,7 @@ def test_an_action_is_a_message_of_its_group_and_raises_its_events() -> None:
         )
         assert (status, refused["message"]) == (400, "actionBody must be an object")
 
-    _run(test)
+    run_wire(test)
 
 
 def test_actions_are_listed_and_read_back_in_their_group_only() -> None:
@@ -81,7 +70,7 @@ def test_actions_are_listed_and_read_back_in_their_group_only() -> None:
             assert (status, missing["errorCode"]) == (404, "NotFound")
             assert missing["message"] == f"action {path.rsplit('/', 1)[1]} not found"
 
-    _run(test)
+    run_wire(test)
 
 
 def test_a_response_is_recorded_and_its_events_go_to_the_actions_group() -> None:
@@ -104,4 +93,4 @@ def test_a_response_is_recorded_and_its_events_go_to_the_actions_group() -> None
         )
         assert (status, missing["message"]) == (404, "action nope not found")
 
-    _run(test)
+    run_wire(test)

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
-from .helpers import MOBILE, Wire, wire
-
-
-def _run(test: Callable[[Wire], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with wire() as w:
-            await test(w)
-
-    asyncio.run(main())
+from .helpers import MOBILE, Wire, run_wire
 
 
 def test_a_bot_is_created_listed_updated_given_a_token_added_to_a_group_and_deleted() -> None:
@@ -57,4 +46,4 @@ def test_a_bot_is_created_listed_updated_given_a_token_added_to_a_group_and_dele
             status, body = await w.call(method, path, json={} if method == "PUT" else None)
             assert (status, body["message"]) == (404, f"bot {bot_id} not found")
 
-    _run(test)
+    run_wire(test)

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kaizala_async.emulator import Fault
 
-from .helpers import MOBILE, Wire, wire
-
-
-def _run(test: Callable[[Wire], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with wire() as w:
-            await test(w)
-
-    asyncio.run(main())
-
-
-def _bad(message: str) -> dict[str, str]:
-    return {"message": message, "errorCode": "InvalidParameters", "errorCategoryKey": "Validation"}
+from .helpers import MOBILE, Wire, invalid, run_wire
 
 
 async def _get(w: Wire, path: str, **params: str) -> tuple[int, Any]:
@@ -38,7 +24,7 @@ def test_stats_calls_and_outbox_show_the_emulators_own_records() -> None:
         assert later == {"calls": []}
         assert await _get(w, "/_emulator/calls", since="yesterday") == (
             400,
-            _bad("since must be epoch seconds"),
+            invalid("since must be epoch seconds"),
         )
         await w.http.post(
             "/v1/generatePin",
@@ -48,7 +34,7 @@ def test_stats_calls_and_outbox_show_the_emulators_own_records() -> None:
         assert (status, outbox) == (200, {"messages": w.emu.outbox()})
         assert len(outbox["messages"]) == 1
 
-    _run(test)
+    run_wire(test)
 
 
 def test_faults_are_added_from_their_json_listed_and_cleared() -> None:
@@ -77,7 +63,7 @@ def test_faults_are_added_from_their_json_listed_and_cleared() -> None:
         assert (answer.status_code, answer.json()) == (200, {"faults": 0})
         assert w.emu.app.faults.faults == []
 
-    _run(test)
+    run_wire(test)
 
 
 def test_groups_are_seeded_for_a_valid_number_and_count() -> None:
@@ -99,17 +85,17 @@ def test_groups_are_seeded_for_a_valid_number_and_count() -> None:
             )
             assert (answer.status_code, answer.json()) == (
                 400,
-                _bad("count must be a whole number from 1 to 100000"),
+                invalid("count must be a whole number from 1 to 100000"),
             )
         answer = await w.http.post(
             "/_emulator/groups", json={"count": 100_000, "mobileNumber": "12"}
         )
         assert (answer.status_code, answer.json()) == (
             400,
-            _bad("mobileNumber must be an E.164 number"),
+            invalid("mobileNumber must be an E.164 number"),
         )
 
-    _run(test)
+    run_wire(test)
 
 
 def test_the_endpoint_moves_now_or_after_some_calls() -> None:
@@ -123,7 +109,7 @@ def test_the_endpoint_moves_now_or_after_some_calls() -> None:
             answer = await w.http.post("/_emulator/move", json={"after": after})
             assert (answer.status_code, answer.json()) == (
                 400,
-                _bad("after must be a non-negative whole number of calls"),
+                invalid("after must be a non-negative whole number of calls"),
             )
 
-    _run(test)
+    run_wire(test)

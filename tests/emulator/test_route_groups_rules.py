@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from .helpers import MOBILE, Wire, wire
-
-
-def _run(test: Callable[[Wire], Awaitable[None]], **config: Any) -> None:
-    async def main() -> None:
-        async with wire(**config) as w:
-            await test(w)
-
-    asyncio.run(main())
-
-
-def _bad(message: str) -> dict[str, str]:
-    return {"message": message, "errorCode": "InvalidParameters", "errorCategoryKey": "Validation"}
+from .helpers import MOBILE, Wire, invalid, run_wire
 
 
 def test_a_group_is_created_with_its_fields_its_valid_members_and_its_creator_as_admin() -> None:
@@ -47,7 +31,7 @@ def test_a_group_is_created_with_its_fields_its_valid_members_and_its_creator_as
         ) == (True, "Group", "", "")
         assert plain.long_description == ""
 
-    _run(test)
+    run_wire(test)
 
 
 def test_a_group_is_refused_for_each_documented_reason() -> None:
@@ -63,13 +47,16 @@ def test_a_group_is_refused_for_each_documented_reason() -> None:
             ({"members": ["+91900000000" + str(n) for n in range(4)]}, "at most 3 members"),
             ({"groupType": "Channel"}, "groupType must be Group or ConnectGroup"),
         ):
-            assert await w.call("POST", "/v1/groups", json=base | changes) == (400, _bad(message))
+            assert await w.call("POST", "/v1/groups", json=base | changes) == (
+                400,
+                invalid(message),
+            )
         assert (await w.call("POST", "/v1/groups", json=base | {"members": ["+919000000001"] * 3}))[
             0
         ] == 200
         assert len(w.emu.app.world.groups) == 1
 
-    _run(test, max_group_members=3)
+    run_wire(test, max_group_members=3)
 
 
 def test_the_caller_lists_and_reads_the_groups_it_belongs_to() -> None:
@@ -85,7 +72,7 @@ def test_the_caller_lists_and_reads_the_groups_it_belongs_to() -> None:
         )  # fmt: skip
         assert (await w.call("GET", f"/v1/groups/{theirs}"))[0] == 404
 
-    _run(test)
+    run_wire(test)
 
 
 def test_sub_groups_are_created_attached_listed_in_id_order_and_detached_with_their_events() -> (
@@ -133,7 +120,7 @@ def test_sub_groups_are_created_attached_listed_in_id_order_and_detached_with_th
                              ([parent], f"subGroups: {parent} is not a group that can be attached")):  # fmt: skip
             assert await w.call(
                 "PUT", f"/v1/groups/{parent}/subGroups", json={"subGroups": ids}
-            ) == (400, _bad(message))
+            ) == (400, invalid(message))
         w.events.clear()
         path = f"/v1/groups/{parent}/subGroups/{loose}"
         assert await w.call("DELETE", path) == (200, {"result": True})
@@ -147,4 +134,4 @@ def test_sub_groups_are_created_attached_listed_in_id_order_and_detached_with_th
         status, body = await w.call("DELETE", f"/v1/groups/{parent}/subGroups/nope")
         assert (status, body["message"]) == (404, "sub-group nope not found")
 
-    _run(test)
+    run_wire(test)

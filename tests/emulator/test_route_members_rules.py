@@ -2,22 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
-from .helpers import MOBILE, Wire, wire
-
-
-def _run(test: Callable[[Wire], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with wire() as w:
-            await test(w)
-
-    asyncio.run(main())
-
-
-def _bad(message: str) -> dict[str, str]:
-    return {"message": message, "errorCode": "InvalidParameters", "errorCategoryKey": "Validation"}
+from .helpers import MOBILE, Wire, invalid, run_wire
 
 
 def test_members_are_listed_with_their_id_role_and_number() -> None:
@@ -30,7 +15,7 @@ def test_members_are_listed_with_their_id_role_and_number() -> None:
             {"id": world.user_id("+912"), "role": "Member", "mobileNumber": "+912", "isProvisioned": True},
         ]})  # fmt: skip
 
-    _run(test)
+    run_wire(test)
 
 
 def test_adding_members_adds_the_valid_new_ones_and_says_whether_all_were_valid() -> None:
@@ -52,9 +37,9 @@ def test_adding_members_adds_the_valid_new_ones_and_says_whether_all_were_valid(
         )
         assert (status, body) == (200, {"result": True})
         status, body = await w.call("PUT", f"/v1/groups/{group}/members", json={"members": []})
-        assert (status, body) == (400, _bad("members must be a non-empty list of phone numbers"))
+        assert (status, body) == (400, invalid("members must be a non-empty list of phone numbers"))
 
-    _run(test)
+    run_wire(test)
 
 
 def test_a_member_is_removed_by_user_id_or_number_and_an_unknown_one_is_404() -> None:
@@ -77,7 +62,7 @@ def test_a_member_is_removed_by_user_id_or_number_and_an_unknown_one_is_404() ->
         status, body = await w.call("DELETE", f"/v1/groups/{group}/members/nobody")
         assert (status, body["message"]) == (404, "member nobody not found")
 
-    _run(test)
+    run_wire(test)
 
 
 def test_subscribers_are_listed_in_number_order_fifty_at_most_a_page_with_a_cursor() -> None:
@@ -110,10 +95,10 @@ def test_subscribers_are_listed_in_number_order_fifty_at_most_a_page_with_a_curs
             status, refused = await w.call("POST", f"/v1/groups/{group}/subscribers", json=body)
             assert (status, refused) == (
                 400,
-                _bad("count must be a number and cursor a value from a previous page"),
+                invalid("count must be a number and cursor a value from a previous page"),
             )
 
-    _run(test)
+    run_wire(test)
 
 
 def test_subscribers_are_added_and_removed_one_result_per_number() -> None:
@@ -139,14 +124,14 @@ def test_subscribers_are_added_and_removed_one_result_per_number() -> None:
                                            json={"subscribers": ["+919000000001"]})  # fmt: skip
             assert (status, refused) == (
                 400,
-                _bad("subscribers exist only in public (ConnectGroup) groups"),
+                invalid("subscribers exist only in public (ConnectGroup) groups"),
             )
         status, refused = await w.call(
             "PUT", f"/v1/groups/{group}/subscribers/add", json={"subscribers": "x"}
         )
         assert (status, refused) == (
             400,
-            _bad("subscribers must be a non-empty list of phone numbers"),
+            invalid("subscribers must be a non-empty list of phone numbers"),
         )
 
-    _run(test)
+    run_wire(test)

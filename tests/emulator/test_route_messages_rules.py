@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import pytest
 
-from .helpers import MOBILE, Wire, wire
-
-
-def _run(test: Callable[[Wire], Awaitable[None]], **config: Any) -> None:
-    async def main() -> None:
-        async with wire(**config) as w:
-            await test(w)
-
-    asyncio.run(main())
-
-
-def _bad(message: str) -> dict[str, str]:
-    return {"message": message, "errorCode": "InvalidParameters", "errorCategoryKey": "Validation"}
+from .helpers import MOBILE, Wire, invalid, run_wire
 
 
 def test_a_message_is_kept_answered_with_its_reference_and_raises_its_event() -> None:
@@ -46,7 +30,7 @@ def test_a_message_is_kept_answered_with_its_reference_and_raises_its_event() ->
         assert w.events[1][2]["isReply"] is True
         assert w.events[1][2]["originalMessageId"] == body["referenceId"]
 
-    _run(test)
+    run_wire(test)
 
 
 def test_a_message_must_be_text_within_the_length_limit() -> None:
@@ -54,23 +38,23 @@ def test_a_message_must_be_text_within_the_length_limit() -> None:
         group = w.group()
         for body in ({}, {"message": "  "}, {"message": 5}):
             assert await w.call("POST", f"/v1/groups/{group}/messages", json=body) == (
-                400, _bad("message is required"),
+                400, invalid("message is required"),
             )  # fmt: skip
         assert (await w.call("POST", f"/v1/groups/{group}/messages", json={"message": "x" * 10}))[
             0
         ] == 200
         assert await w.call("POST", f"/v1/groups/{group}/messages", json={"message": "x" * 11}) == (
-            400, _bad("message is longer than 10 characters"),
+            400, invalid("message is longer than 10 characters"),
         )  # fmt: skip
         assert len(w.emu.app.world.groups[group].messages) == 1
 
-    _run(test, max_message_length=10)
+    run_wire(test, max_message_length=10)
 
 
 def test_subscribers_apply_to_public_groups_and_unknown_ones_are_reported() -> None:
     async def test(w: Wire) -> None:
         plain = w.group()
-        only_public = _bad(
+        only_public = invalid(
             "sendToAllSubscribers and subscribers apply only to public (ConnectGroup) groups"
         )
         for extra in (
@@ -98,7 +82,7 @@ def test_subscribers_apply_to_public_groups_and_unknown_ones_are_reported() -> N
                                     json={"message": "m", "sendToAllSubscribers": True})  # fmt: skip
         assert (status, set(body)) == (200, {"referenceId"})
 
-    _run(test)
+    run_wire(test)
 
 
 def test_media_uploads_go_to_the_content_store() -> None:
@@ -113,4 +97,4 @@ def test_media_uploads_go_to_the_content_store() -> None:
         )
         assert status == 200 and body["mediaResource"] in w.emu.app.content.media
 
-    _run(test)
+    run_wire(test)

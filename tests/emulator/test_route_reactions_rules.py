@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
-from .helpers import MOBILE, Wire, wire
-
-
-def _run(test: Callable[[Wire], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with wire() as w:
-            await test(w)
-
-    asyncio.run(main())
+from .helpers import MOBILE, Wire, run_wire
 
 
 def test_a_reaction_names_a_message_of_any_group_and_is_read_back_by_each_route() -> None:
@@ -42,7 +31,7 @@ def test_a_reaction_names_a_message_of_any_group_and_is_read_back_by_each_route(
                                        params={"sourceGroupId": group, "reactionType": "Like"})  # fmt: skip
         assert [d["reactionId"] for d in details["reactionDetails"]] == [body["reactionId"]]
 
-    _run(test)
+    run_wire(test)
 
 
 def test_each_reaction_route_needs_a_group_the_caller_sees() -> None:
@@ -56,4 +45,4 @@ def test_each_reaction_route_needs_a_group_the_caller_sees() -> None:
             )
             assert (status, body["message"]) == (404, f"group {hidden} not found"), path
 
-    _run(test)
+    run_wire(test)

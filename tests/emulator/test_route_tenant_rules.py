@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
-from .helpers import MOBILE, Wire, wire
-
-
-def _run(test: Callable[[Wire], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with wire() as w:
-            await test(w)
-
-    asyncio.run(main())
+from .helpers import MOBILE, Wire, run_wire
 
 
 def test_the_profile_is_the_callers() -> None:
@@ -21,7 +10,7 @@ def test_the_profile_is_the_callers() -> None:
         assert await w.call("GET", "/v1/users/me") == (200, {
             "id": w.emu.app.world.user_id(MOBILE), "mobileNumber": MOBILE, "name": MOBILE, "profilePic": ""})  # fmt: skip
 
-    _run(test)
+    run_wire(test)
 
 
 def test_the_search_is_the_tenants_groups_by_name_in_name_order_a_page_at_a_time() -> None:
@@ -50,4 +39,4 @@ def test_the_search_is_the_tenants_groups_by_name_in_name_order_a_page_at_a_time
         )
         assert (status, body["message"]) == (400, "resultsOffset and pageSize must be numbers")
 
-    _run(test)
+    run_wire(test)

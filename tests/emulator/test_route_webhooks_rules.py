@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from .helpers import Wire, recording_receiver, wire
+from .helpers import Wire, invalid, recording_receiver, wire
 
 URL = "http://receiver.test/hook"
 
@@ -21,10 +21,6 @@ def _run(
             await test(w)
 
     asyncio.run(main())
-
-
-def _bad(message: str) -> dict[str, str]:
-    return {"message": message, "errorCode": "InvalidParameters", "errorCategoryKey": "Validation"}
 
 
 def _body(object_id: str, **changes: Any) -> dict[str, Any]:
@@ -82,7 +78,7 @@ def test_a_registration_is_checked_field_by_field_before_the_handshake() -> None
         ):
             assert await w.call("POST", "/v1/webhook", json=_body(group, **changes)) == (
                 400,
-                _bad(message),
+                invalid(message),
             )
         status, body = await w.call("POST", "/v1/webhook", json=_body("nope"))
         assert (status, body["message"]) == (404, "group nope not found")
@@ -128,7 +124,7 @@ def test_a_receiver_that_fails_the_handshake_is_refused() -> None:
 
     async def test(w: Wire) -> None:
         status, body = await w.call("POST", "/v1/webhook", json=_body(w.group()))
-        assert (status, body) == (400, _bad("callback URL did not echo the validation token"))
+        assert (status, body) == (400, invalid("callback URL did not echo the validation token"))
         assert w.emu.app.hub.hooks == {}
 
     _run(test, httpx.MockTransport(silent))
@@ -155,7 +151,7 @@ def test_an_update_changes_what_it_names_and_revalidates_a_new_url() -> None:
         )
         assert checked == [URL]  # the same URL is not validated again
         assert await w.call("PUT", f"/v1/webhook/{hook_id}", json={"callBackUrl": "http://bad.test/x"}) == (
-            400, _bad("callback URL did not echo the validation token"),
+            400, invalid("callback URL did not echo the validation token"),
         )  # fmt: skip
         assert hook.callback_url == URL
         changes = {"callBackUrl": "http://new.test/h", "eventTypes": ["MemberAdded"], "callBackToken": None,
