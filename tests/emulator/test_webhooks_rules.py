@@ -27,6 +27,20 @@ def _hub(handler: Handler, *, now: int = 1_000, retry_unit: float = 0.001) -> We
     )
 
 
+def _delivered(handler: Handler, **options: Any) -> WebhookHub:
+    """The hub after one MemberAdded event for webhook ``a`` and every attempt to deliver it."""
+
+    async def go() -> WebhookHub:
+        hub = _hub(handler, **options)
+        hub.hooks = {"a": _hook("a")}
+        hub.emit("Group", "g1", "MemberAdded", {}, {})
+        await hub.drain()
+        await hub.aclose()
+        return hub
+
+    return asyncio.run(go())
+
+
 def _hook(hook_id: str = "w1", **changes: Any) -> Webhook:
     fields: dict[str, Any] = {
         "id": hook_id, "object_id": "g1", "object_type": "Group",
@@ -180,15 +194,7 @@ def test_a_failing_receiver_is_tried_seven_times_with_doubling_waits_then_disabl
             raise httpx.ReadTimeout("slow", request=request)
         return httpx.Response(status)
 
-    async def go() -> WebhookHub:
-        hub = _hub(fail, retry_unit=0.5)
-        hub.hooks = {"a": _hook("a")}
-        hub.emit("Group", "g1", "MemberAdded", {}, {})
-        await hub.drain()
-        await hub.aclose()
-        return hub
-
-    hub = asyncio.run(go())
+    hub = _delivered(fail, retry_unit=0.5)
     assert [(d.status, d.attempt) for d in hub.deliveries] == [
         (500, 0),
         (300, 1),
@@ -205,15 +211,7 @@ def test_a_failing_receiver_is_tried_seven_times_with_doubling_waits_then_disabl
 def test_a_delivery_that_succeeds_on_a_retry_stops_there_and_keeps_the_webhook() -> None:
     statuses = iter([503, 503, 204])
 
-    async def go() -> WebhookHub:
-        hub = _hub(lambda r: httpx.Response(next(statuses)))
-        hub.hooks = {"a": _hook("a")}
-        hub.emit("Group", "g1", "MemberAdded", {}, {})
-        await hub.drain()
-        await hub.aclose()
-        return hub
-
-    hub = asyncio.run(go())
+    hub = _delivered(lambda r: httpx.Response(next(statuses)))
     assert [(d.status, d.attempt) for d in hub.deliveries] == [(503, 0), (503, 1), (204, 2)]
     assert hub.hooks["a"].active is True
 
