@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from kaizala_async._asgi import BodyTooLarge, Receive, Scope, Send, read_body, serve_loopback
+from kaizala_async._asgi import BodyTooLarge, Receive, Scope, Send, read_body
+from kaizala_async._loopback import serve_loopback
 
 
 def _receiver(messages: list[dict[str, Any]]) -> Receive:

@@ -20,8 +20,9 @@ import httpx
 import pytest
 
 from kaizala_async import KaizalaClient, KaizalaError, TransportError, UnexpectedResponseError
-from kaizala_async._asgi import Receive, Scope, Send, serve_loopback
+from kaizala_async._asgi import Receive, Scope, Send
 from kaizala_async._exchange import Exchange, _mode
+from kaizala_async._loopback import serve_loopback
 
 from .conftest import make_client
 from .fake_service import FakeKaizala

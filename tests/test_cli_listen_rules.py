@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from kaizala_async._asgi import serve_loopback
+from kaizala_async._loopback import serve_loopback
 from kaizala_async.cli._listen import _Forwarder, listen
 from kaizala_async.emulator import Emulator, EmulatorConfig
 

@@ -112,7 +112,7 @@ async def test_listen_receives_prints_and_forwards_an_event(
     import asyncio
     import json
 
-    from kaizala_async._asgi import serve_loopback
+    from kaizala_async._loopback import serve_loopback
 
     received: list[dict[str, object]] = []
 

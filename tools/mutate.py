@@ -93,6 +93,8 @@ TESTS: dict[str, list[str]] = {
     "_login": ["test_login_rules.py", "test_login.py", "test_hostile_surfaces.py"],
     "_bot": ["test_bot_rules.py", "test_bot_view.py", "test_auth_rules.py"],
     "_asgi": ["test_asgi_rules.py", "test_webhooks.py", "test_receiver_rules.py", "test_cancellation.py"],
+    "_loopback": ["test_asgi_rules.py", "test_cli_listen_rules.py", "emulator/test_main_rules.py",
+                  "test_cancellation.py"],
     # The emulator's counting methods (its fidelity to the service's throttle) and the errors.
     # What every resource namespace shares, and the one resource every fan-out sends through.
     "_resources._base": ["resources/test_base_rules.py", "resources/test_families.py",

@@ -21,7 +21,7 @@ from kaizala_async import (
     WebhookReceiver,
     login_with_pin,
 )
-from kaizala_async._asgi import serve_loopback
+from kaizala_async._loopback import serve_loopback
 from kaizala_async.emulator import EmulatorConfig, emulator_process
 
 MOBILE = "+911234567890"

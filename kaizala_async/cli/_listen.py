@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 
 from kaizala_async import EVENT_TYPES, KaizalaClient, WebhookReceiver, decode_event
-from kaizala_async._asgi import Receive, Scope, Send, serve_loopback
+from kaizala_async._asgi import Receive, Scope, Send
+from kaizala_async._loopback import serve_loopback
 
 
 class _Forwarder:

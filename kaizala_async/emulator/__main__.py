@@ -8,7 +8,7 @@ import contextlib
 import json
 import sys
 
-from kaizala_async._asgi import asgi3, resettable_protocol
+from kaizala_async._loopback import loopback_config
 from kaizala_async._ratelimit import Rate
 
 from . import THROTTLE_METHODS, Emulator, EmulatorConfig, Fault, NetworkProfile
@@ -76,14 +76,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m kaizala_async.emu
     )
     if args.fault_rate:
         emu.inject(Fault(error_rate=args.fault_rate))
-    config = uvicorn.Config(
-        asgi3(emu.app),
+    config = loopback_config(  # injected resets are real TCP resets
+        emu.app,
         host=args.host,
         port=args.port,
         log_level="warning",
-        lifespan="off",
-        interface="asgi3",
-        http=resettable_protocol(),  # injected resets are real TCP resets
         # An injected hang never answers: without a bound, stopping would wait for it for ever.
         timeout_graceful_shutdown=2,
     )

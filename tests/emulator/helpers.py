@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 
 from kaizala_async import Credentials, KaizalaClient, RateLimits
-from kaizala_async._asgi import read_body, serve_loopback
+from kaizala_async._asgi import read_body
+from kaizala_async._loopback import serve_loopback
 from kaizala_async.emulator import Connector, Emulator, EmulatorConfig, emulator_process
 
 MOBILE = "+911234567890"
