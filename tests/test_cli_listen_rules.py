@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from kaizala_async._asgi import read_body
 from kaizala_async._loopback import serve_loopback
 from kaizala_async.cli._listen import _Forwarder, listen
 from kaizala_async.emulator import Emulator, EmulatorConfig
@@ -30,12 +31,7 @@ def test_events_are_printed_forwarded_and_the_webhooks_deleted_at_the_end() -> N
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         forwarded.append((json.loads(body), headers))
         await send({"type": "http.response.start", "status": 202, "headers": []})

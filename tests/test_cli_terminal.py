@@ -112,6 +112,7 @@ async def test_listen_receives_prints_and_forwards_an_event(
     import asyncio
     import json
 
+    from kaizala_async._asgi import read_body
     from kaizala_async._loopback import serve_loopback
 
     received: list[dict[str, object]] = []
@@ -119,12 +120,7 @@ async def test_listen_receives_prints_and_forwards_an_event(
     async def app(scope: dict[str, object], receive, send) -> None:  # type: ignore[no-untyped-def]
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         received.append(json.loads(body))
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
