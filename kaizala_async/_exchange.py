@@ -47,6 +47,7 @@ class Exchange:
         self.max_response_bytes = max_response_bytes
         self._mode: _Mode | None = None  # decided on first use, inside the event loop
         self._timeouts: dict[float, httpx.Timeout] = {}
+        self._extensions: dict[float, dict[str, float | None]] = {}
         self._deadlines: Deadlines | None = None
 
     def timeout(self, seconds: float) -> httpx.Timeout:
@@ -56,6 +57,15 @@ class Exchange:
             if len(self._timeouts) > 64:  # per-call timeouts are few; never grow without bound
                 self._timeouts.clear()
             found = self._timeouts[seconds] = httpx.Timeout(seconds, pool=seconds * POOL_SHARE)
+        return found
+
+    def timeout_dict(self, seconds: float) -> dict[str, float | None]:
+        """`timeout` as the request extension httpx's transports read (built once per value)."""
+        found = self._extensions.get(seconds)
+        if found is None:
+            if len(self._extensions) > 64:
+                self._extensions.clear()
+            found = self._extensions[seconds] = self.timeout(seconds).as_dict()
         return found
 
     def close(self) -> None:

@@ -32,6 +32,7 @@ from ._constants import (
     MAX_RETRY_BACKOFF,
     MAX_THROTTLE_RETRIES,
 )
+from ._cookieless import CookielessClient
 from ._errors import (
     EndpointMovedError,
     RequestTimeoutError,
@@ -114,6 +115,11 @@ class Transport:
         self._wall = wall_clock
         self.stats = TransportStats()
         self._allowed_base: str | None = None  # the last endpoint base found on the allow-list
+        #: The client's default headers when the client is the SDK's own (see `_request`);
+        #: None: requests go through ``build_request``.
+        self._defaults: _DefaultHeaders | None = None
+        if isinstance(http, CookielessClient) and not http.params and not str(http.base_url):
+            self._defaults = _DefaultHeaders(http.headers)
 
     def close(self) -> None:
         """The client is closing: release what the pipeline holds (the deadline timer)."""
@@ -159,15 +165,7 @@ class Transport:
                 if before_send is not None:
                     await before_send()
                 timeout = call.timeout if call.timeout is not None else self.timeout
-                request = self.http.build_request(
-                    call.method,
-                    url,
-                    params=call.params,
-                    json=call.json,
-                    files=call.files,
-                    headers=_headers(call, token),
-                    timeout=self._exchange.timeout(timeout),
-                )
+                request = self._request(call, url, token, timeout)
                 attempt += 1
                 observed = telemetry.attempt(
                     call.method, call.path, url, connector=self._tags["kaizala.connector"],
@@ -293,6 +291,22 @@ class Transport:
             del body  # what the service sent may echo a secret: no traceback local keeps it
             raise error
 
+    def _request(self, call: Call, url: str, token: Secret | None, timeout: float) -> httpx.Request:
+        """The request of ``call``'s next attempt. Over the SDK's own client (no cookies, no
+        query or base URL of its own) it is built here, its default headers merged from a list
+        made once: what ``build_request`` gives, without re-reading the client's defaults on
+        every call (a tenth of a call's CPU)."""
+        if self._defaults is None:
+            return self.http.build_request(
+                call.method, url, params=call.params, json=call.json, files=call.files,
+                headers=_headers(call, token), timeout=self._exchange.timeout(timeout),
+            )  # fmt: skip
+        return httpx.Request(
+            call.method, url, params=call.params, json=call.json, files=call.files,
+            headers=self._defaults.merge(_headers(call, token)),
+            extensions={"timeout": self._exchange.timeout_dict(timeout)},
+        )  # fmt: skip
+
     def _target(self, call: Call) -> tuple[Secret | None, str, str] | None:
         """The token (None for a token-service call), base and URL of ``call``'s next attempt;
         None when the access token went stale (the caller gets a new one outside its slot)."""
@@ -377,6 +391,27 @@ def _usable_location(location: str) -> bool:
     if parts.scheme or parts.netloc:
         return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
     return location.startswith("/")
+
+
+class _DefaultHeaders:
+    """A client's default headers, read once, merged into each request's own as
+    ``httpx.Headers.update`` merges them: the defaults a request header does not name (in any
+    case), then the request's headers in their order."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, defaults: httpx.Headers) -> None:
+        code = defaults.encoding
+        self._items = [
+            (name.decode(code).lower(), (name.decode(code), value.decode(code)))
+            for name, value in defaults.raw  # the names as given (``items()`` lowers them)
+        ]
+
+    def merge(self, headers: dict[str, str]) -> list[tuple[str, str]]:
+        named = {name.lower() for name in headers}
+        merged = [default for low, default in self._items if low not in named]
+        merged.extend(headers.items())
+        return merged
 
 
 def _headers(call: Call, token: Secret | None) -> dict[str, str]:

@@ -30,6 +30,11 @@ from kaizala_async import (
     ThrottledError,
     UnexpectedResponseError,
 )
+from kaizala_async._call import Call
+from kaizala_async._cookieless import CookielessClient
+from kaizala_async._http import HostPolicy
+from kaizala_async._secrets import Secret
+from kaizala_async._transport import Transport, _headers
 
 from .conftest import make_client
 from .fake_service import FakeKaizala
@@ -621,3 +626,59 @@ def test_an_answer_declaring_more_than_the_cap_is_refused_without_reading_it() -
     refused = _answer_of(answer, 1000)  # read, it would time out: RequestTimeoutError
     assert isinstance(refused, UnexpectedResponseError)
     assert (refused.what, refused.problems) == ("/groups", ["larger than 1000 bytes"])
+
+
+def _requests_alike(ours: httpx.Request, theirs: httpx.Request) -> None:
+    assert (ours.method, str(ours.url)) == (theirs.method, str(theirs.url))
+    assert ours.headers.raw == theirs.headers.raw  # the same names, values and order
+    assert ours.read() == theirs.read()
+    assert ours.extensions == theirs.extensions
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        Call(method="POST", path="/v1/groups/g/messages", json={"message": "é ok"}),
+        Call(method="GET", path="/v1/groups", params={"count": 5, "cursor": "a b"}, timeout=7.5),
+        Call(method="GET", path="/v1/groups/g", headers={"applicationId": "app"}),
+        # a request header takes a default's place, whatever its case
+        Call(method="DELETE", path="/v1/x", headers={"user-agent": "mine", "ACCEPT": "text/csv"}),
+        Call(method="PUT", path="/v1/x", json=[1, 2], secret_headers={"pin": Secret("4242")}),
+    ],
+)
+def test_the_sdk_client_builds_each_request_as_httpx_would(call: Call) -> None:
+    """Over the SDK's own client, requests are built without ``build_request``: each is the
+    request ``build_request`` gives (URL, headers in their order, body, timeout)."""
+
+    async def main() -> None:
+        headers = {"User-Agent": "kaizala-async/test"}
+        async with CookielessClient(transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+                                    timeout=30, headers=headers) as http:  # fmt: skip
+            transport = Transport(http, api_root=EP, policy=HostPolicy(("kms.kaiza.la",)))
+            timeout = call.timeout if call.timeout is not None else transport.timeout
+            url = EP + call.path
+            token = Secret("tok-1")
+            ours = transport._request(call, url, token, timeout)
+            theirs = http.build_request(
+                call.method, url, params=call.params, json=call.json,
+                headers=_headers(call, token), timeout=httpx.Timeout(timeout, pool=timeout * 0.9),
+            )  # fmt: skip
+            _requests_alike(ours, theirs)
+            assert transport._defaults is not None  # it was the direct path
+
+    asyncio.run(main())
+
+
+def test_a_client_of_the_users_own_goes_through_build_request_with_its_cookies_and_base() -> None:
+    """A client the SDK did not make (the login's, or one with cookies of its own) keeps httpx's
+    whole merge: its cookies and query are sent."""
+
+    async def main() -> None:
+        async with httpx.AsyncClient(cookies={"c": "1"}, params={"q": "2"}) as http:
+            transport = Transport(http, api_root=EP, policy=HostPolicy(("kms.kaiza.la",)))
+            request = transport._request(Call(method="GET", path="/v1/g"), EP + "/v1/g", None, 5)
+            assert request.headers["cookie"] == "c=1"
+            assert request.url.params["q"] == "2"
+            assert transport._defaults is None
+
+    asyncio.run(main())
