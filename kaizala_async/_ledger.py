@@ -25,6 +25,16 @@ form; the answer is the latest of them.
 A call abandoned without an answer (a timeout, a cancellation) may still be on its way: it is
 held as if it ended ``hold`` seconds after it was abandoned.
 
+Cost: each boundary's bound is a line in one number, ``x`` = calls in flight + ends ever
+recorded (``x`` never falls: a grant adds one, an end moves a call from one to the other). A
+boundary's line matters for a range of ``x`` of its own (past it, the boundary cannot bind or
+the sliding log already holds the call back longer), and boundaries with the same count of
+earlier calls share a slope. Kept by slope, in the order they were made, the lines leave and
+join each range in that order, so the best of each slope is the front of a queue: an answer
+costs one step per slope in use (one or two when calls are evenly paced) and a few for the
+newest ends, not one per end. An end recorded out of order (a call held after it was abandoned)
+rebuilds the lines once, from the sorted ends.
+
 No assumption about network delay or event-loop lateness enters: a late loop only makes the
 recorded grant earlier than the real send and the recorded end later than the real answer, which
 widens each bracket. The price is the calls in flight: an evenly loaded scope runs at about
@@ -35,6 +45,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import deque
 from typing import Final
 
 __all__ = ["CallLedger"]
@@ -46,10 +57,49 @@ _MARGIN: Final = 1e-6
 _SLACK: Final = 1e-7
 
 
+class _Slope:
+    """The boundary lines of one family (boundaries at ends, or at ends + T) and one count of
+    earlier calls ``P``, in the order they were made: a line is ``(c, b)``, its bound
+    ``b + T - T (c - x) / P``, and it matters while ``c - P < x <= c`` and ``b`` is in range.
+    Lines are made with ``c`` and ``b`` never falling, so they join (``pending`` to ``active``)
+    and leave in that order; ``active`` keeps only lines no later one beats (its front is the
+    best)."""
+
+    __slots__ = ("active", "pending", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pending: deque[tuple[int, float]] = deque()
+        self.active: deque[tuple[int, float]] = deque()
+
+    def best(self, x: int, lowest: float, period: float) -> float:
+        """The latest bound of this slope's lines at ``x`` (``-inf``: none matters)."""
+        size, pending, active = self.size, self.pending, self.active
+        while pending and pending[0][0] - size < x:
+            c, b = pending.popleft()
+            if c < x or b <= lowest:
+                continue  # it left its range before it was asked for
+            # Same slope: the later line beats an earlier one at every x, and leaves after it.
+            while active and b - active[-1][1] >= period * (c - active[-1][0]) / size:
+                active.pop()
+            active.append((c, b))
+        while active and (active[0][0] < x or active[0][1] <= lowest):
+            active.popleft()
+        while pending and pending[0][1] <= lowest:  # out of range before they ever join
+            pending.popleft()
+        if not active:
+            return -math.inf
+        c, b = active[0]
+        return b + period - period * (c - x) / size
+
+
 class CallLedger:
     """The recent calls of one scope: ends (sorted) and the number in flight."""
 
-    __slots__ = ("_ends", "_horizon", "_ready", "in_flight", "limit", "period")
+    __slots__ = (
+        "_dropped", "_ends", "_horizon", "_made", "_ready", "_slopes", "_unsettled", "in_flight",
+        "limit", "period",
+    )  # fmt: skip
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
@@ -58,6 +108,11 @@ class CallLedger:
         self._ends: list[float] = []
         self._ready: float | None = None  # cached answer of ready_at; None when stale
         self._horizon = -math.inf  # ends before it are forgotten (some may still be listed)
+        #: The boundary lines by (family, P); None: rebuild them (an end came out of order).
+        self._slopes: dict[tuple[int, int], _Slope] | None = {}
+        self._dropped = 0  # ends forgotten from the front: absolute index = list index + this
+        self._made = 0  # ends (list index) whose lines are made
+        self._unsettled = 0  # first end (list index) with no end yet at or past its end + T
 
     def start(self) -> None:
         """A call was granted (it now may be seen by the server at any time until it ends)."""
@@ -73,6 +128,7 @@ class CallLedger:
             ends.append(at)
         else:
             bisect.insort(ends, at)
+            self._slopes = None  # the lines assume ends come in order: made again once
         self._ready = None
 
     def ends(self) -> list[float]:
@@ -97,6 +153,9 @@ class CallLedger:
             stale = bisect.bisect_left(ends, horizon)
             if 2 * stale >= len(ends):
                 del ends[:stale]
+                self._dropped += stale
+                self._made = max(0, self._made - stale)
+                self._unsettled = max(0, self._unsettled - stale)
         n = len(ends)
         room = limit - in_flight - 1  # recorded ends the window before g may still hold
         if room < 0:
@@ -106,33 +165,57 @@ class CallLedger:
         # The boundary at g itself: at most `room` ends in [g - T, g).
         ready = ends[n - room - 1] + period + _MARGIN
         # Every other boundary b: C = calls seen at or after b (in flight, the new one, ends >= b),
-        # P = ends in [b - T, b); E = C + P * (b + T - g) / T <= limit gives g >= g_b. The
-        # boundaries are the ends and the ends plus T above `lowest` (lower ones are out of range
-        # for every g >= now); each family is walked upwards with two cursors.
+        # P = ends in [b - T, b); E = C + P * (b + T - g) / T <= limit gives g >= g_b, and
+        # C = x + 1 - f, where f is the index of the first end >= b. Boundaries are the ends and
+        # the ends plus T above `lowest` (lower ones are out of range for every g >= now).
+        slopes = self._slopes
+        if slopes is None:
+            slopes = self._slopes = {}
+            self._made = self._unsettled = 0
+        while self._made < n:
+            self._make(self._made)
+            self._made += 1
+        x = in_flight + n + self._dropped
         lowest = now - period
-        fixed = in_flight + 1 + n  # C = fixed - (index of the first end >= b)
-        for shift in (0.0, period):
-            i = bisect.bisect_right(ends, lowest - shift)
-            first = bisect.bisect_left(ends, ends[i] + shift - _SLACK) if i < n else n
-            older = bisect.bisect_left(ends, ends[i] + shift - period - _SLACK) if i < n else n
-            for k in range(i, n):
-                b = ends[k] + shift
-                while first < n and ends[first] < b - _SLACK:
-                    first += 1
-                while older < n and ends[older] < b - period - _SLACK:
-                    older += 1
-                count = fixed - first
-                if count > limit:
-                    g = b + period
-                else:
-                    before = first - older
-                    if before == 0:
-                        continue
-                    g = b + period - period * (limit - count) / before
-                    if g <= b:
-                        # A call granted before b is seen at b at the earliest, where all of
-                        # `before` weigh 1: C + P <= limit then, so b never binds.
-                        continue
-                if g > ready:
-                    ready = g + _MARGIN
-        return ready
+        best = -math.inf
+        for key, slope in list(slopes.items()):
+            best = max(best, slope.best(x, lowest, period))
+            if not slope.active and not slope.pending:
+                del slopes[key]
+        # Boundaries at ends + T with no end at or past them yet: C = in flight + 1, and P = the
+        # ends from it on. They bind only while P > room, so only the few oldest of them count.
+        k = max(self._unsettled, bisect.bisect_right(ends, lowest - period))
+        while k < n:
+            older = bisect.bisect_left(ends, ends[k] - _SLACK, 0, k + 1)
+            if older >= n - room:
+                break  # P <= room here and for every later end
+            best = max(best, ends[k] + 2 * period - period * room / (n - older))
+            k += 1
+        return best + _MARGIN if best > ready else ready
+
+    def _make(self, i: int) -> None:
+        """Make the lines the end at list index ``i`` brings (ends before it are made)."""
+        ends, period, slopes = self._ends, self.period, self._slopes
+        assert slopes is not None
+        e, top = ends[i], self.limit - 1 + self._dropped
+        # Boundaries at earlier ends + T that this end is the first at or past: f = i.
+        k = self._unsettled
+        while k < i and ends[k] + period - _SLACK <= e:
+            older = bisect.bisect_left(ends, ends[k] - _SLACK, 0, k + 1)
+            self._line(slopes, 1, i - older, top + i, ends[k] + period)
+            k += 1
+        self._unsettled = k
+        # The boundary at this end: f = the first end >= e, o = the first end >= e - T.
+        first = bisect.bisect_left(ends, e - _SLACK, 0, i + 1)
+        older = bisect.bisect_left(ends, e - period - _SLACK, 0, i + 1)
+        if first > older:
+            self._line(slopes, 0, first - older, top + first, e)
+
+    @staticmethod
+    def _line(
+        slopes: dict[tuple[int, int], _Slope], family: int, size: int, c: int, b: float
+    ) -> None:
+        slope = slopes.get((family, size))
+        if slope is None:
+            slope = slopes[(family, size)] = _Slope(size)
+        slope.pending.append((c, b))
