@@ -44,6 +44,7 @@ widens each bracket. The price is the calls in flight: an evenly loaded scope ru
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections import deque
 from typing import Final
@@ -65,10 +66,12 @@ class _Slope:
     and leave in that order; ``active`` keeps only lines no later one beats (its front is the
     best)."""
 
-    __slots__ = ("active", "pending", "size")
+    __slots__ = ("active", "family", "live", "pending", "size")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, family: int, size: int) -> None:
+        self.family = family
         self.size = size
+        self.live = False  # asked on every answer (else waiting for its first line to join)
         self.pending: deque[tuple[int, float]] = deque()
         self.active: deque[tuple[int, float]] = deque()
 
@@ -93,11 +96,59 @@ class _Slope:
         return b + period - period * (c - x) / size
 
 
+class _Lines:
+    """Every slope's lines. Only the slopes with a line in its range are asked (``live``); the
+    others wait in a heap keyed by the ``x`` at which their first line joins, so slopes of
+    lines that cannot matter yet (a window filling up leaves one per count) cost nothing."""
+
+    __slots__ = ("_live", "_seq", "_slopes", "_waiting")
+
+    def __init__(self) -> None:
+        self._slopes: dict[tuple[int, int], _Slope] = {}
+        self._live: list[_Slope] = []
+        self._waiting: list[tuple[int, int, _Slope]] = []  # (x it joins past, tie-break, slope)
+        self._seq = 0
+
+    def add(self, family: int, size: int, c: int, b: float) -> None:
+        slope = self._slopes.get((family, size))
+        if slope is None:
+            slope = self._slopes[(family, size)] = _Slope(family, size)
+        if not slope.live and not slope.pending:
+            self._wait(slope, c - size)
+        slope.pending.append((c, b))
+
+    def best(self, x: int, lowest: float, period: float) -> float:
+        """The latest bound of every line in its range at ``x``."""
+        waiting, live = self._waiting, self._live
+        while waiting and waiting[0][0] < x:
+            joining = heapq.heappop(waiting)[2]
+            joining.live = True
+            live.append(joining)
+        best = -math.inf
+        kept = []
+        for slope in live:
+            best = max(best, slope.best(x, lowest, period))
+            if slope.active:
+                kept.append(slope)
+                continue
+            slope.live = False
+            if slope.pending:
+                self._wait(slope, slope.pending[0][0] - slope.size)
+            else:
+                del self._slopes[(slope.family, slope.size)]
+        self._live = kept
+        return best
+
+    def _wait(self, slope: _Slope, joins_past: int) -> None:
+        self._seq += 1
+        heapq.heappush(self._waiting, (joins_past, self._seq, slope))
+
+
 class CallLedger:
     """The recent calls of one scope: ends (sorted) and the number in flight."""
 
     __slots__ = (
-        "_dropped", "_ends", "_horizon", "_made", "_ready", "_slopes", "_unsettled", "in_flight",
+        "_dropped", "_ends", "_horizon", "_lines", "_made", "_ready", "_unsettled", "in_flight",
         "limit", "period",
     )  # fmt: skip
 
@@ -108,8 +159,8 @@ class CallLedger:
         self._ends: list[float] = []
         self._ready: float | None = None  # cached answer of ready_at; None when stale
         self._horizon = -math.inf  # ends before it are forgotten (some may still be listed)
-        #: The boundary lines by (family, P); None: rebuild them (an end came out of order).
-        self._slopes: dict[tuple[int, int], _Slope] | None = {}
+        #: The boundary lines; None: make them again (an end came out of order).
+        self._lines: _Lines | None = _Lines()
         self._dropped = 0  # ends forgotten from the front: absolute index = list index + this
         self._made = 0  # ends (list index) whose lines are made
         self._unsettled = 0  # first end (list index) with no end yet at or past its end + T
@@ -128,7 +179,7 @@ class CallLedger:
             ends.append(at)
         else:
             bisect.insort(ends, at)
-            self._slopes = None  # the lines assume ends come in order: made again once
+            self._lines = None  # the lines assume ends come in order: made again once
         self._ready = None
 
     def ends(self) -> list[float]:
@@ -168,20 +219,15 @@ class CallLedger:
         # P = ends in [b - T, b); E = C + P * (b + T - g) / T <= limit gives g >= g_b, and
         # C = x + 1 - f, where f is the index of the first end >= b. Boundaries are the ends and
         # the ends plus T above `lowest` (lower ones are out of range for every g >= now).
-        slopes = self._slopes
-        if slopes is None:
-            slopes = self._slopes = {}
+        if self._lines is None:
+            self._lines = _Lines()
             self._made = self._unsettled = 0
         while self._made < n:
             self._make(self._made)
             self._made += 1
         x = in_flight + n + self._dropped
         lowest = now - period
-        best = -math.inf
-        for key, slope in list(slopes.items()):
-            best = max(best, slope.best(x, lowest, period))
-            if not slope.active and not slope.pending:
-                del slopes[key]
+        best = self._lines.best(x, lowest, period)
         # Boundaries at ends + T with no end at or past them yet: C = in flight + 1, and P = the
         # ends from it on. They bind only while P > room, so only the few oldest of them count.
         k = max(self._unsettled, bisect.bisect_right(ends, lowest - period))
@@ -195,27 +241,18 @@ class CallLedger:
 
     def _make(self, i: int) -> None:
         """Make the lines the end at list index ``i`` brings (ends before it are made)."""
-        ends, period, slopes = self._ends, self.period, self._slopes
-        assert slopes is not None
+        ends, period, lines = self._ends, self.period, self._lines
+        assert lines is not None
         e, top = ends[i], self.limit - 1 + self._dropped
         # Boundaries at earlier ends + T that this end is the first at or past: f = i.
         k = self._unsettled
         while k < i and ends[k] + period - _SLACK <= e:
             older = bisect.bisect_left(ends, ends[k] - _SLACK, 0, k + 1)
-            self._line(slopes, 1, i - older, top + i, ends[k] + period)
+            lines.add(1, i - older, top + i, ends[k] + period)
             k += 1
         self._unsettled = k
         # The boundary at this end: f = the first end >= e, o = the first end >= e - T.
         first = bisect.bisect_left(ends, e - _SLACK, 0, i + 1)
         older = bisect.bisect_left(ends, e - period - _SLACK, 0, i + 1)
         if first > older:
-            self._line(slopes, 0, first - older, top + first, e)
-
-    @staticmethod
-    def _line(
-        slopes: dict[tuple[int, int], _Slope], family: int, size: int, c: int, b: float
-    ) -> None:
-        slope = slopes.get((family, size))
-        if slope is None:
-            slope = slopes[(family, size)] = _Slope(size)
-        slope.pending.append((c, b))
+            lines.add(0, first - older, top + first, e)
