@@ -46,26 +46,25 @@ class Exchange:
         self.http = http
         self.max_response_bytes = max_response_bytes
         self._mode: _Mode | None = None  # decided on first use, inside the event loop
-        self._timeouts: dict[float, httpx.Timeout] = {}
-        self._extensions: dict[float, dict[str, float | None]] = {}
+        #: deadline -> httpx's timeouts for it, and the same as the request extension
+        self._timeouts: dict[float, tuple[httpx.Timeout, dict[str, float | None]]] = {}
         self._deadlines: Deadlines | None = None
 
     def timeout(self, seconds: float) -> httpx.Timeout:
         """httpx's timeouts for an exchange with this deadline (built once per value)."""
+        return self._timeouts_for(seconds)[0]
+
+    def timeout_dict(self, seconds: float) -> dict[str, float | None]:
+        """`timeout` as the request extension httpx's transports read (built once per value)."""
+        return self._timeouts_for(seconds)[1]
+
+    def _timeouts_for(self, seconds: float) -> tuple[httpx.Timeout, dict[str, float | None]]:
         found = self._timeouts.get(seconds)
         if found is None:
             if len(self._timeouts) > 64:  # per-call timeouts are few; never grow without bound
                 self._timeouts.clear()
-            found = self._timeouts[seconds] = httpx.Timeout(seconds, pool=seconds * POOL_SHARE)
-        return found
-
-    def timeout_dict(self, seconds: float) -> dict[str, float | None]:
-        """`timeout` as the request extension httpx's transports read (built once per value)."""
-        found = self._extensions.get(seconds)
-        if found is None:
-            if len(self._extensions) > 64:
-                self._extensions.clear()
-            found = self._extensions[seconds] = self.timeout(seconds).as_dict()
+            timeout = httpx.Timeout(seconds, pool=seconds * POOL_SHARE)
+            found = self._timeouts[seconds] = (timeout, timeout.as_dict())
         return found
 
     def close(self) -> None:
