@@ -200,6 +200,7 @@ class CallLedger:
         # dropped in batches, once they are half the list: deleting the front of a list moves
         # all the rest, and a budget of a high limit holds many ends.
         horizon = self._horizon = now - 2 * period
+        stale = 0
         if ends and ends[0] < horizon:
             stale = bisect.bisect_left(ends, horizon)
             if 2 * stale >= len(ends):
@@ -207,15 +208,20 @@ class CallLedger:
                 self._dropped += stale
                 self._made = max(0, self._made - stale)
                 self._unsettled = max(0, self._unsettled - stale)
+                stale = 0
         n = len(ends)
         room = limit - in_flight - 1  # recorded ends the window before g may still hold
         if room < 0:
             return math.inf
-        if n <= room:
-            return -math.inf  # even all of them at weight 1 leave room
-        # The boundary at g itself: at most `room` ends in [g - T, g).
-        ready = ends[n - room - 1] + period + _MARGIN
-        # Every other boundary b: C = calls seen at or after b (in flight, the new one, ends >= b),
+        if n - stale <= room:
+            # Even all the recent ends at weight 1 leave room (the forgotten ones count
+            # nowhere): a scope that never binds, such as a tenant of one connector, answers
+            # here and makes no line.
+            return -math.inf
+        # The boundary at g itself needs no term of its own: when more than `room` ends lie in
+        # [g - T, g), the boundary at the first of them + T (C >= in flight + 1, P > room) holds
+        # g back further.
+        # Every boundary b: C = calls seen at or after b (in flight, the new one, ends >= b),
         # P = ends in [b - T, b); E = C + P * (b + T - g) / T <= limit gives g >= g_b, and
         # C = x + 1 - f, where f is the index of the first end >= b. Boundaries are the ends and
         # the ends plus T above `lowest` (lower ones are out of range for every g >= now).
@@ -237,7 +243,7 @@ class CallLedger:
                 break  # P <= room here and for every later end
             best = max(best, ends[k] + 2 * period - period * room / (n - older))
             k += 1
-        return best + _MARGIN if best > ready else ready
+        return best + _MARGIN
 
     def _make(self, i: int) -> None:
         """Make the lines the end at list index ``i`` brings (ends before it are made)."""

@@ -370,6 +370,93 @@ def test_an_answer_reads_a_few_ends_not_every_end_of_the_window(limit: int) -> N
     assert _CountedReads.reads / (3 * answers) < 40
 
 
+def test_a_ledger_with_room_to_spare_answers_without_reading_its_ends() -> None:
+    """A tenant of one connector (300 calls a period, paced at 100) never binds: each answer
+    reads the few ends a bisection needs, even while the forgotten ends it keeps until they are
+    half the list would, counted with the recent ones, exceed its room. Before, it then made
+    the lines of all of them (about 30 reads per answer)."""
+    period = 60.0
+    ledger = CallLedger(300, period)
+    ledger._ends = _CountedReads()
+    _CountedReads.reads = 0
+    now, answers = 0.0, 0
+    while now < 8 * period:
+        now += period / 100
+        assert ledger.ready_at(now) == -math.inf
+        ledger.start()
+        assert ledger.ready_at(now) == -math.inf
+        ledger.end(now)
+        answers += 2
+    assert _CountedReads.reads / answers < 12
+
+
+def _long_life(seed: int) -> tuple[int, float, list[tuple[str, float]]]:
+    """A ledger's life of up to 1,500 steps over tens of periods: grants (some at the ledger's
+    answer, as a busy scope makes them), ends in order, held a period or out of order, and
+    gaps long and short, so that old ends are forgotten many times over."""
+    rng = random.Random(seed)
+    limit = rng.choice([1, 2, 3, 5, 8, 13, 30, 100])
+    period = rng.choice([0.5, 1.0, 3.0])
+    steps: list[tuple[str, float]] = []
+    for _ in range(rng.randint(200, 1500)):
+        gap = rng.choice([0.0, rng.random(), rng.randint(0, 8) / 8, rng.random() / limit])
+        what = rng.choice(["start", "paced start", "end", "end", "held end", "early end"])
+        steps.append((what, gap * period))
+    return limit, period, steps
+
+
+@pytest.mark.parametrize("seed", range(examples(40)))
+def test_a_long_lived_ledger_answers_as_a_new_one_handed_its_recent_ends(seed: int) -> None:
+    """What a ledger keeps from one answer to the next (its boundary lines, the count of ends it
+    forgot) never changes an answer: at every step of a long life, a ledger made afresh from
+    ``ends()`` and the calls in flight (as a process taking over a scope makes it) answers the
+    same time (or both answer now), and every few steps the answer is checked against the rule evaluated directly."""
+    limit, period, steps = _long_life(seed)
+    ledger = CallLedger(limit, period)
+    now = 0.0
+    for n, (what, gap) in enumerate(steps):
+        now += gap
+        if what == "paced start":
+            now = max(now, ledger.ready_at(now)) if ledger.in_flight < limit else now
+        if what.endswith("start") and ledger.in_flight < limit:
+            ledger.start()
+        elif what.endswith("end") and ledger.in_flight:
+            late = {"end": 0.0, "held end": period, "early end": -0.4 * period}[what]
+            ledger.end(now + late)
+        ready = ledger.ready_at(now)
+        fresh = CallLedger(limit, period)
+        recent = ledger.ends()
+        for _ in range(ledger.in_flight + len(recent)):
+            fresh.start()
+        for end in recent:
+            fresh.end(end)
+        # Equal, but for the rounding margin (1 µs) a bound landing exactly on now may add.
+        assert max(fresh.ready_at(now), now) == pytest.approx(max(ready, now), abs=2e-6), n
+        if n % 50 == 0 and ready != math.inf and limit <= 30:
+            granted = max(ready, now)
+            assert _worst_count_allows(limit, ledger.in_flight, recent, granted, period)
+            if granted > now + 1e-4:
+                assert not _worst_count_allows(
+                    limit, ledger.in_flight, recent, granted - 1e-4, period
+                )
+
+
+def test_a_ledger_that_runs_for_long_keeps_only_its_recent_ends() -> None:
+    """Memory stays bounded however long a scope lives: the ends older than two periods are
+    dropped once they are half of the list, so the list never holds more than twice the recent
+    ones."""
+    limit, period = 20, 1.0
+    ledger = CallLedger(limit, period)
+    now = 0.0
+    while now < 200 * period:
+        now = max(now + period / limit / 2, ledger.ready_at(now))
+        ledger.start()
+        ledger.end(now)
+        ledger.ready_at(now)
+        assert len(ledger._ends) <= 2 * len(ledger.ends()) + 1
+    assert len(ledger.ends()) <= 2 * limit + 1
+
+
 def test_an_end_with_no_call_in_flight_never_counts_below_zero() -> None:
     """A seeded end (an earlier process's call) arrives with no start here: the ledger never
     counts fewer than zero calls in flight, which would give it room it does not have."""
