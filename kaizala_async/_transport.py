@@ -52,6 +52,7 @@ from ._http import (
 )
 from ._max_wait import MAX_WAIT
 from ._ratelimit import RateLimiter
+from ._request_parts import DefaultHeaders, Urls
 from ._secrets import Secret
 from ._validate import has_space_or_control
 
@@ -117,9 +118,10 @@ class Transport:
         self._allowed_base: str | None = None  # the last endpoint base found on the allow-list
         #: The client's default headers when the client is the SDK's own (see `_request`);
         #: None: requests go through ``build_request``.
-        self._defaults: _DefaultHeaders | None = None
+        self._defaults: DefaultHeaders | None = None
+        self._urls = Urls()  # each endpoint's origin parsed once (``_request_parts``)
         if isinstance(http, CookielessClient) and not http.params and not str(http.base_url):
-            self._defaults = _DefaultHeaders(http.headers)
+            self._defaults = DefaultHeaders(http.headers)
 
     def close(self) -> None:
         """The client is closing: release what the pipeline holds (the deadline timer)."""
@@ -293,16 +295,16 @@ class Transport:
 
     def _request(self, call: Call, url: str, token: Secret | None, timeout: float) -> httpx.Request:
         """The request of ``call``'s next attempt. Over the SDK's own client (no cookies, no
-        query or base URL of its own) it is built here, its default headers merged from a list
-        made once: what ``build_request`` gives, without re-reading the client's defaults on
-        every call (a tenth of a call's CPU)."""
+        query or base URL of its own) it is built here from parts made once (the default headers,
+        the endpoint's parsed origin: ``_request_parts``): what ``build_request`` gives, without
+        re-reading the client's defaults and re-parsing the whole URL on every call."""
         if self._defaults is None:
             return self.http.build_request(
                 call.method, url, params=call.params, json=call.json, files=call.files,
                 headers=_headers(call, token), timeout=self._exchange.timeout(timeout),
             )  # fmt: skip
         return httpx.Request(
-            call.method, url, params=call.params, json=call.json, files=call.files,
+            call.method, self._urls.url(url), params=call.params, json=call.json, files=call.files,
             headers=self._defaults.merge(_headers(call, token)),
             extensions={"timeout": self._exchange.timeout_dict(timeout)},
         )  # fmt: skip
@@ -391,27 +393,6 @@ def _usable_location(location: str) -> bool:
     if parts.scheme or parts.netloc:
         return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
     return location.startswith("/")
-
-
-class _DefaultHeaders:
-    """A client's default headers, read once, merged into each request's own as
-    ``httpx.Headers.update`` merges them: the defaults a request header does not name (in any
-    case), then the request's headers in their order."""
-
-    __slots__ = ("_items",)
-
-    def __init__(self, defaults: httpx.Headers) -> None:
-        code = defaults.encoding
-        self._items = [
-            (name.decode(code).lower(), (name.decode(code), value.decode(code)))
-            for name, value in defaults.raw  # the names as given (``items()`` lowers them)
-        ]
-
-    def merge(self, headers: dict[str, str]) -> list[tuple[str, str]]:
-        named = {name.lower() for name in headers}
-        merged = [default for low, default in self._items if low not in named]
-        merged.extend(headers.items())
-        return merged
 
 
 def _headers(call: Call, token: Secret | None) -> dict[str, str]:

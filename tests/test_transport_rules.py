@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kaizala_async import (
     APIError,
@@ -33,10 +35,12 @@ from kaizala_async import (
 from kaizala_async._call import Call
 from kaizala_async._cookieless import CookielessClient
 from kaizala_async._http import HostPolicy
+from kaizala_async._request_parts import Urls
 from kaizala_async._secrets import Secret
 from kaizala_async._transport import Transport, _headers
 
 from .conftest import make_client
+from .examples import examples
 from .fake_service import FakeKaizala
 from .test_transport import EP, client_for, token_route
 from .vtime import run_virtual
@@ -667,6 +671,50 @@ def test_the_sdk_client_builds_each_request_as_httpx_would(call: Call) -> None:
             assert transport._defaults is not None  # it was the direct path
 
     asyncio.run(main())
+
+
+_ORIGINS = st.sampled_from([
+    "https://kms.kaiza.la", "https://KMS.Kaiza.LA", "https://kms.kaiza.la:443", "http://h:80",
+    "http://127.0.0.1:8080", "https://[::1]:8443", "https://user:pw@kms.kaiza.la",
+    "https://bücher.example", "https://kms.kaiza.la?x=/", "https://kms.kaiza.la#f/",
+])  # fmt: skip
+#: Path characters: the plain ones, and every kind httpx would quote, normalise or split on.
+_PATHS = st.text(st.sampled_from("abcXYZ019-._~!$&'()*+,;=:@/%20?#[] é\\\"<>{}|^`"), max_size=30)
+
+
+@settings(max_examples=examples(2000), deadline=None)
+@given(_ORIGINS, _PATHS)
+def test_a_url_made_from_its_parsed_origin_is_the_url_httpx_parses(origin: str, path: str) -> None:
+    """Over the SDK's own client the endpoint's origin is parsed once and a plain path set beside
+    it; the request's URL is exactly the one httpx makes of the whole string (every part and the
+    bytes sent), and a string httpx refuses is refused the same way."""
+    url = origin + "/" + path
+    try:
+        expected = httpx.Request("POST", url).url
+    except httpx.InvalidURL:
+        with pytest.raises(httpx.InvalidURL):
+            httpx.Request("POST", Urls().url(url))
+        return
+    urls = Urls()
+    for _ in range(2):  # the origin parsed, then taken from the cache
+        made = httpx.Request("POST", urls.url(url)).url
+        assert str(made) == str(expected)
+        assert made.raw_path == expected.raw_path
+        assert (made.scheme, made.raw_host, made.port, made.userinfo) == (
+            expected.scheme, expected.raw_host, expected.port, expected.userinfo,
+        )  # fmt: skip
+        assert (made.query, made.fragment) == (expected.query, expected.fragment)
+
+
+def test_a_plain_path_is_not_parsed_again_and_an_odd_one_is() -> None:
+    """The saving is real: a plain path comes back as a URL made from the cached origin, while
+    one httpx would change (an escape, a dot segment, a query) is left to httpx as the string."""
+    urls = Urls()
+    plain = urls.url("https://kms.kaiza.la/v1/groups/g-1/messages")
+    assert isinstance(plain, httpx.URL)
+    for odd in ("https://kms.kaiza.la/v1/a%20b", "https://kms.kaiza.la/v1/../x",
+                "https://kms.kaiza.la/v1/x?q=1", "https://kms.kaiza.la/v1/é"):  # fmt: skip
+        assert urls.url(odd) == odd
 
 
 def test_a_client_of_the_users_own_goes_through_build_request_with_its_cookies_and_base() -> None:
