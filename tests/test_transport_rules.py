@@ -31,6 +31,7 @@ from kaizala_async import (
     ServerError,
     ThrottledError,
     UnexpectedResponseError,
+    _request_parts,
 )
 from kaizala_async._call import Call
 from kaizala_async._cookieless import CookielessClient
@@ -677,6 +678,8 @@ _ORIGINS = st.sampled_from([
     "https://kms.kaiza.la", "https://KMS.Kaiza.LA", "https://kms.kaiza.la:443", "http://h:80",
     "http://127.0.0.1:8080", "https://[::1]:8443", "https://user:pw@kms.kaiza.la",
     "https://bücher.example", "https://kms.kaiza.la?x=/", "https://kms.kaiza.la#f/",
+    # no authority, no scheme, neither: httpx reads these as it reads them
+    "https://", "https:", "//kms.kaiza.la", "kms.kaiza.la", "a",
 ])  # fmt: skip
 #: Path characters: the plain ones, and every kind httpx would quote, normalise or split on.
 _PATHS = st.text(st.sampled_from("abcXYZ019-._~!$&'()*+,;=:@/%20?#[] é\\\"<>{}|^`"), max_size=30)
@@ -715,6 +718,38 @@ def test_a_plain_path_is_not_parsed_again_and_an_odd_one_is() -> None:
     for odd in ("https://kms.kaiza.la/v1/a%20b", "https://kms.kaiza.la/v1/../x",
                 "https://kms.kaiza.la/v1/x?q=1", "https://kms.kaiza.la/v1/é"):  # fmt: skip
         assert urls.url(odd) == odd
+
+
+def test_each_origin_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hundred calls to one endpoint parse its origin once; a second endpoint once more."""
+    parsed: list[str] = []
+
+    class CountingURL(httpx.URL):
+        def __init__(self, url: str | httpx.URL = "", **kwargs: object) -> None:
+            parsed.append(str(url))
+            super().__init__(url, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx, "URL", CountingURL)
+    urls = Urls()
+    made = [urls.url(f"https://kms.kaiza.la/v1/groups/g-{n}/messages") for n in range(100)]
+    made.append(urls.url("https://moved.kaiza.la/v1/groups/g/messages"))
+    assert parsed == ["https://kms.kaiza.la/", "https://moved.kaiza.la/"]
+    assert str(made[42]) == "https://kms.kaiza.la/v1/groups/g-42/messages"
+
+
+def test_the_installed_httpx_keeps_the_cut_on_and_a_changed_one_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cut reads one private attribute of httpx's URL. Its self-check passes on the httpx
+    this package is tested with (so the cut is on), and fails safe, to plain strings, when
+    httpx's internals no longer look as expected."""
+    assert _request_parts._works()
+
+    def changed(origin: httpx.URL, path: str) -> httpx.URL:
+        raise AttributeError("_uri_reference")
+
+    monkeypatch.setattr(_request_parts, "_with_path", changed)
+    assert not _request_parts._works()
 
 
 def test_a_client_of_the_users_own_goes_through_build_request_with_its_cookies_and_base() -> None:

@@ -77,6 +77,7 @@ TESTS: dict[str, list[str]] = {
     "_token_store": ["test_token_store_rules.py", "test_tokens.py", "test_auth_rules.py",
                      "test_hostile_surfaces.py"],
     "_ledger": _LIMITS,
+    "_request_parts": ["test_transport_rules.py", "test_transport.py", "test_hostile.py"],
     "_lane": ["test_lane_rules.py", *_LIMITS],
     "_budget": ["test_budget_rules.py", *_LIMITS],
     "_shared_tenant": ["test_shared_tenant_rules.py", *_LIMITS],
