@@ -148,8 +148,8 @@ class CallLedger:
     """The recent calls of one scope: ends (sorted) and the number in flight."""
 
     __slots__ = (
-        "_dropped", "_ends", "_horizon", "_lines", "_made", "_ready", "_unsettled", "in_flight",
-        "limit", "period",
+        "_bound", "_dropped", "_ends", "_horizon", "_lines", "_made", "_ready", "_unsettled",
+        "in_flight", "limit", "period",
     )  # fmt: skip
 
     def __init__(self, limit: int, period: float) -> None:
@@ -158,6 +158,7 @@ class CallLedger:
         self.in_flight = 0
         self._ends: list[float] = []
         self._ready: float | None = None  # cached answer of ready_at; None when stale
+        self._bound = False  # `_ready` is only an upper bound: calls ended since it was made
         self._horizon = -math.inf  # ends before it are forgotten (some may still be listed)
         #: The boundary lines; None: make them again (an end came out of order).
         self._lines: _Lines | None = _Lines()
@@ -174,23 +175,33 @@ class CallLedger:
         """A call granted earlier ended at ``at`` (its answer or failure came back)."""
         if self.in_flight > 0:
             self.in_flight -= 1
+            # A call that ends counts for no more than it did in flight (weight 1 at every
+            # boundary): the last answer stays an upper bound of the next one.
+            self._bound = True
+        else:
+            self._ready = None  # an end of no call in flight (a seeded one) only adds
         ends = self._ends
         if not ends or at >= ends[-1]:
             ends.append(at)
         else:
             bisect.insort(ends, at)
             self._lines = None  # the lines assume ends come in order: made again once
-        self._ready = None
 
     def ends(self) -> list[float]:
         """The recorded ends (sorted), for handing on to the next process."""
         return self._ends[bisect.bisect_left(self._ends, self._horizon) :]
 
     def ready_at(self, now: float) -> float:
-        """The earliest time a new call may be granted (``inf``: not before a call ends)."""
-        if self._ready is None:
-            self._ready = self._compute(now)
-        return self._ready
+        """The earliest time a new call may be granted (``inf``: not before a call ends).
+
+        Any answer at or before ``now`` means "now": once an answer is, the calls that end
+        after it (which only bring the next answer earlier) need no new one. A scope that does
+        not bind thus answers once a call, not once per grant and once per end."""
+        ready = self._ready
+        if ready is None or (self._bound and ready > now):
+            ready = self._ready = self._compute(now)
+            self._bound = False
+        return ready
 
     def _compute(self, now: float) -> float:
         limit, period, in_flight = self.limit, self.period, self.in_flight

@@ -390,6 +390,52 @@ def test_a_ledger_with_room_to_spare_answers_without_reading_its_ends() -> None:
     assert _CountedReads.reads / answers < 12
 
 
+class _CountingLedger(CallLedger):
+    computed = 0
+
+    def _compute(self, now: float) -> float:
+        _CountingLedger.computed += 1
+        return super()._compute(now)
+
+
+def test_a_scope_that_does_not_bind_works_out_one_answer_a_call() -> None:
+    """A connector held to 75 calls a minute by its tenant (its own limit 100) never binds, yet
+    keeps more recent ends than its room. An answer at or before now stays "now" while calls
+    only end, so it is worked out once a call (after the grant), not again after each end; and
+    each answer is the one a ledger made afresh gives, as far as "now" goes."""
+    period = 60.0
+    ledger = _CountingLedger(100, period)
+    now, calls = 0.0, 0
+    _CountingLedger.computed = 0
+    while now < 5 * period:
+        now += period / 75
+        ledger.start()
+        assert ledger.ready_at(now) <= now
+        ledger.end(now + 0.001)
+        ready = ledger.ready_at(now + 0.002)
+        fresh = CallLedger(100, period)
+        for end in ledger.ends():
+            fresh.start()
+            fresh.end(end)
+        assert max(ready, now + 0.002) == max(fresh.ready_at(now + 0.002), now + 0.002)
+        calls += 1
+    assert _CountingLedger.computed <= calls + 1
+
+
+def test_an_end_keeps_an_answer_that_binds_from_being_reused() -> None:
+    """The reuse is only of answers at or before now: a scope that binds works its answer out
+    again after an end, which may bring it earlier."""
+    period = 1.0
+    ledger = CallLedger(2, period)
+    ledger.start()
+    ledger.end(0.0)
+    ledger.start()
+    held = ledger.ready_at(0.1)  # one end and one call in flight: it binds
+    assert held > 1.0
+    ledger.end(0.2)
+    assert 0.3 < ledger.ready_at(0.3) < held  # the end brought it earlier, still to come
+
+
 def _long_life(seed: int) -> tuple[int, float, list[tuple[str, float]]]:
     """A ledger's life of up to 1,500 steps over tens of periods: grants (some at the ledger's
     answer, as a busy scope makes them), ends in order, held a period or out of order, and
