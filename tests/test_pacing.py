@@ -422,6 +422,19 @@ def test_a_scope_that_does_not_bind_works_out_one_answer_a_call() -> None:
     assert _CountingLedger.computed <= calls + 1
 
 
+def test_an_answer_is_worked_out_once_until_a_call_starts_or_ends() -> None:
+    """Asked again and again with nothing new (a dispatcher looking at a waiting connector), a
+    binding scope's ledger works its answer out once."""
+    ledger = _CountingLedger(3, 1.0)
+    for at in (0.0, 0.1, 0.2):
+        ledger.start()
+        ledger.end(at)
+    _CountingLedger.computed = 0
+    answers = {ledger.ready_at(0.3 + k / 1000) for k in range(20)}
+    assert len(answers) == 1 and answers.pop() > 0.4
+    assert _CountingLedger.computed == 1
+
+
 def test_an_end_keeps_an_answer_that_binds_from_being_reused() -> None:
     """The reuse is only of answers at or before now: a scope that binds works its answer out
     again after an end, which may bring it earlier."""
