@@ -145,9 +145,7 @@ class Budget:
         if self.ledger is None:
             return
         self.ends_matter = True
-        for end in sorted(ends):
-            self.ledger.start()
-            self.ledger.end(end)
+        self.ledger.seed(ends)
         if self.ledger.in_flight == 0 and len(self.ledger.ends()) == len(ends):
             self._log.clear()  # nothing granted here yet: the pre-charge was only a guess
             self._paced = None

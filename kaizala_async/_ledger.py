@@ -187,6 +187,12 @@ class CallLedger:
             bisect.insort(ends, at)
             self._lines = None  # the lines assume ends come in order: made again once
 
+    def seed(self, ends: list[float]) -> None:
+        """Count calls made elsewhere (another process of this scope) that ended at ``ends``."""
+        for end in sorted(ends):
+            self.start()
+            self.end(end)
+
     def ends(self) -> list[float]:
         """The recorded ends (sorted), for handing on to the next process."""
         return self._ends[bisect.bisect_left(self._ends, self._horizon) :]

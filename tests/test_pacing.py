@@ -390,6 +390,16 @@ def test_a_ledger_with_room_to_spare_answers_without_reading_its_ends() -> None:
     assert _CountedReads.reads / answers < 12
 
 
+def _afresh(ledger: CallLedger) -> CallLedger:
+    """A ledger made as a process taking the scope over makes it: seeded with ``ledger``'s
+    recent ends, with as many calls in flight."""
+    fresh = CallLedger(ledger.limit, ledger.period)
+    fresh.seed(ledger.ends())
+    for _ in range(ledger.in_flight):
+        fresh.start()
+    return fresh
+
+
 class _CountingLedger(CallLedger):
     computed = 0
 
@@ -413,10 +423,7 @@ def test_a_scope_that_does_not_bind_works_out_one_answer_a_call() -> None:
         assert ledger.ready_at(now) <= now
         ledger.end(now + 0.001)
         ready = ledger.ready_at(now + 0.002)
-        fresh = CallLedger(100, period)
-        for end in ledger.ends():
-            fresh.start()
-            fresh.end(end)
+        fresh = _afresh(ledger)
         assert max(ready, now + 0.002) == max(fresh.ready_at(now + 0.002), now + 0.002)
         calls += 1
     assert _CountingLedger.computed <= calls + 1
@@ -483,12 +490,8 @@ def test_a_long_lived_ledger_answers_as_a_new_one_handed_its_recent_ends(seed: i
             late = {"end": 0.0, "held end": period, "early end": -0.4 * period}[what]
             ledger.end(now + late)
         ready = ledger.ready_at(now)
-        fresh = CallLedger(limit, period)
         recent = ledger.ends()
-        for _ in range(ledger.in_flight + len(recent)):
-            fresh.start()
-        for end in recent:
-            fresh.end(end)
+        fresh = _afresh(ledger)
         # Equal, but for the rounding margin (1 µs) a bound landing exactly on now may add.
         assert max(fresh.ready_at(now), now) == pytest.approx(max(ready, now), abs=2e-6), n
         if n % 50 == 0 and ready != math.inf and limit <= 30:
